@@ -1,0 +1,50 @@
+"""The ``calico-conformance`` console script.
+
+Each concern registers its own subcommand (``register(subparsers)``) so this
+module stays a thin dispatcher. Input errors print one line and exit 2; only our
+own bugs may print a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import ConformanceError, InputError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="calico-conformance",
+        description="Which containerd configurations make calico-node unstable? "
+        "Offline tools; run the matrix itself with pytest.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    from . import lint
+    from .reporting import commands as report_commands
+
+    lint.register(sub)
+    report_commands.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except InputError as exc:
+        print(f"calico-conformance: error: {exc.one_line()}", file=sys.stderr)
+        return 2
+    except ConformanceError as exc:
+        print(f"calico-conformance: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

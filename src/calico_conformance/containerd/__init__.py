@@ -1,0 +1,16 @@
+"""The containerd config engine: parse, canonical view, kind-style patch merge."""
+
+from .config import ContainerdView, Runtime, load_toml, parse_toml, view
+from .merge import EffectiveConfig, SkippedPatch, apply_kind_patches, merge_patch
+
+__all__ = [
+    "ContainerdView",
+    "EffectiveConfig",
+    "Runtime",
+    "SkippedPatch",
+    "apply_kind_patches",
+    "load_toml",
+    "merge_patch",
+    "parse_toml",
+    "view",
+]

@@ -1,0 +1,66 @@
+"""Our error hierarchy.
+
+Library exceptions never escape a module boundary raw: each is wrapped in one of
+these, with the original kept as ``__cause__``. Everything that is the user's
+fault derives from :class:`InputError` and renders as one line naming the file,
+line or option; anything else that escapes is our bug and may show a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ConformanceError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class InputError(ConformanceError):
+    """Bad input from the user: a file, a line in it, or an option."""
+
+    def __init__(self, message: str, *, path: Path | str | None = None, line: int | None = None):
+        self.path = None if path is None else str(path)
+        self.line = line
+        self.message = message
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        where = self.path or ""
+        if where and self.line is not None:
+            where = f"{where}:{self.line}"
+        return f"{where}: {self.message}" if where else self.message
+
+
+class ToolError(ConformanceError):
+    """A kind, docker or containerd command failed or could not be run."""
+
+    def __init__(self, message: str, *, argv: list[str] | None = None,
+                 returncode: int | None = None, stderr: str = "") -> None:
+        self.argv = argv or []
+        self.returncode = returncode
+        self.stderr = stderr
+        super().__init__(message)
+
+
+class ToolMissing(ToolError):
+    """A required executable is not installed or not runnable (preflight)."""
+
+
+class KubeApiError(ConformanceError):
+    """The Kubernetes API refused or failed a request."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class WatchExpired(KubeApiError):
+    """A watch's resourceVersion is too old (410 Gone): relist and resume."""
+
+
+class ManifestError(ConformanceError):
+    """A Calico manifest could not be fetched or did not match its pin."""
+
+
+class ProbeError(ConformanceError):
+    """The containerd probe could not run because of the host, not the config."""

@@ -1,0 +1,259 @@
+"""The one canonical result model.
+
+Every cell, whichever tier produced it, ends as a :class:`CellResult`; a run is a
+:class:`Matrix` of them plus :class:`RunMeta`. Everything is a frozen dataclass
+that round-trips through JSON (``to_json``/``from_json``) so Markdown, HTML and
+JUnit can be rebuilt from stored files without a cluster.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, TypeVar, Union
+
+SCHEMA_VERSION = 1
+
+
+class Verdict(str, Enum):
+    """What a kind cell observed (or a probe cell saw inside containerd)."""
+
+    STABLE = "stable"
+    RESTARTS = "restarts"
+    NEVER_READY = "never-ready"
+    FLAPPING = "flapping"
+    NOT_STARTED = "not-started"
+    CLUSTER_FAILS = "cluster-fails"
+    UNKNOWN = "unknown"
+    # Probe tier (real containerd, no cluster).
+    CONFIG_REJECTED = "config-rejected"
+    CRI_UNAVAILABLE = "cri-unavailable"
+    SANDBOX_FAILS = "sandbox-fails"
+    CONTAINER_FAILS = "container-fails"
+    CONTAINER_EXITS = "container-exits"
+
+
+class Outcome(str, Enum):
+    """The verdict judged against the variant's expectation."""
+
+    PASS = "pass"  # expected stable, was stable
+    FAIL = "fail"  # expected stable, was not; or an unexpected failure class
+    XFAIL = "xfail"  # known-bad configuration broke the way it is expected to
+    XPASS = "xpass"  # known-bad configuration was stable: the expectation is stale
+    UNKNOWN = "unknown"  # our infrastructure failed; says nothing about the config
+    OBSERVED = "observed"  # no expectation declared; the verdict is reported as is
+    PREDICTED = "predicted"  # not run on kind: predicted from the probe tier
+
+
+class Tier(str, Enum):
+    KIND = "kind"
+    PROBE = "probe"
+
+
+@dataclass(frozen=True)
+class Axes:
+    calico: str  # "v3.28.2"; "-" for probe cells
+    variant: str
+    point: str  # matrix point id, e.g. "k8s1.28"
+    kubernetes: str = ""
+    kind: str = ""
+    containerd: str = ""
+    node_image: str = ""
+    tier: Tier = Tier.KIND
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A preflight lint finding against one exact TOML table/key."""
+
+    code: str
+    severity: str  # "error" | "warning" | "info"
+    message: str
+    table: str = ""
+    key: str = ""
+    predicted: str = ""  # a Verdict value, or ""
+    references: tuple[str, ...] = ()
+    fix: str = ""
+    path: str = ""
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class PodRow:
+    """One row of the failure table."""
+
+    pod: str
+    node: str
+    restarts_delta: int
+    last_reason: str
+    exit_code: int | None
+    ready: bool
+
+
+@dataclass(frozen=True)
+class EventSummary:
+    reason: str
+    message: str
+    count: int = 1
+    object: str = ""
+
+
+@dataclass(frozen=True)
+class TimelinePoint:
+    """A moment worth drawing: seconds since the watch started."""
+
+    t: float
+    kind: str  # "ready" | "not-ready" | "restart" | "event"
+    pod: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    first_failure_s: float | None = None
+    restart_times_s: tuple[float, ...] = ()
+    restart_interval_s: float | None = None
+    restarts: int = 0
+    exit_codes: tuple[int, ...] = ()
+    reasons: tuple[str, ...] = ()
+    probe_message: str = ""
+    error: str = ""  # kind's stderr, containerd's log line, or our infra error
+    events: tuple[EventSummary, ...] = ()
+    pods: tuple[PodRow, ...] = ()
+    timeline: tuple[TimelinePoint, ...] = ()
+    watched_s: float = 0.0
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConfigCheck:
+    """What the node really runs, against what the suite predicted."""
+
+    status: str = "not-checked"  # "match" | "differs" | "not-checked"
+    containerd_version: str = ""
+    kubelet_cgroup_driver: str = ""
+    differences: tuple[str, ...] = ()
+    skipped_patches: tuple[str, ...] = ()
+    overrides: tuple[str, ...] = ()  # settings the probe changed for the host
+    host: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CellResult:
+    cell_id: str
+    axes: Axes
+    expected: str  # a Verdict value, or "" when the variant declares none
+    verdict: Verdict
+    subtype: str = ""
+    outcome: Outcome = Outcome.OBSERVED
+    untested_upstream: bool = False
+    evidence: Evidence = field(default_factory=Evidence)
+    config_check: ConfigCheck = field(default_factory=ConfigCheck)
+    findings: tuple[Finding, ...] = ()
+    artifacts: str = ""
+    started_at: str = ""
+    finished_at: str = ""
+    repeat: int = 1
+    references: tuple[str, ...] = ()
+    fix: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RunMeta:
+    run_id: str
+    suite_version: str
+    profile: str
+    tier: str = "kind"
+    started_at: str = ""
+    finished_at: str = ""
+    soak_s: float = 0.0
+    full_soak: bool = False
+    repeat: int = 1
+    command_line: str = ""
+    kind_versions: tuple[str, ...] = ()
+    node_images: tuple[str, ...] = ()
+    calico_sha256: dict[str, str] = field(default_factory=dict)
+    docker_version: str = ""
+    planned_cells: tuple[Axes, ...] = ()
+    planned_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Matrix:
+    run: RunMeta
+    cells: tuple[CellResult, ...]
+    complete: bool = True
+    schema_version: int = SCHEMA_VERSION
+
+
+# --- JSON ----------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def to_dict(obj: Any) -> Any:
+    """Plain JSON-ready data; enums become their values."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Enum):
+        return obj.value
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_dict(v) for k, v in obj.items()}
+    return obj
+
+
+def _build(tp: Any, data: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return None if data is None else _build(args[0], data)
+    if origin is tuple:
+        (inner, *_rest) = typing.get_args(tp)
+        return tuple(_build(inner, v) for v in data)
+    if origin is dict:
+        _k, v_tp = typing.get_args(tp)
+        return {k: _build(v_tp, v) for k, v in data.items()}
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return tp(data)
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, data)  # type: ignore[arg-type]
+    if tp is float and isinstance(data, int):
+        return float(data)
+    return data
+
+
+def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """Inverse of :func:`to_dict`; unknown keys are ignored for forward compatibility."""
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name in data:
+            kwargs[f.name] = _build(hints[f.name], data[f.name])
+    return cls(**kwargs)
+
+
+def to_json(obj: Any) -> str:
+    return json.dumps(to_dict(obj), indent=2, sort_keys=False) + "\n"
+
+
+def cell_from_json(text: str) -> CellResult:
+    return from_dict(CellResult, json.loads(text))
+
+
+def matrix_to_json(matrix: Matrix) -> str:
+    data = to_dict(matrix)
+    # schema_version first, for humans reading the file.
+    ordered = {"schema_version": data.pop("schema_version"), **data}
+    return json.dumps(ordered, indent=2) + "\n"
+
+
+def matrix_from_json(text: str) -> Matrix:
+    data = json.loads(text)
+    return from_dict(Matrix, data)

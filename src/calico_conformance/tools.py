@@ -1,0 +1,144 @@
+"""The only module that runs external programs: kind, docker, containerd, ctr, runc.
+
+Everything goes through :func:`run` (or :func:`spawn` for daemons), always with
+an argument list, never a shell string. Failures become :class:`ToolError` with
+the command's stderr kept, because a broken containerd config often explains
+itself only there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ToolError, ToolMissing
+
+
+@dataclass(frozen=True)
+class Result:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def which(name: str, explicit: str | os.PathLike[str] | None = None) -> str | None:
+    """An explicit path if it is executable, else ``name`` on PATH."""
+    if explicit:
+        p = Path(explicit)
+        return str(p) if p.is_file() and os.access(p, os.X_OK) else None
+    return shutil.which(name)
+
+
+def run(argv: list[str], *, check: bool = True, timeout: float | None = 600,
+        input: str | None = None, env: dict[str, str] | None = None,
+        cwd: Path | None = None) -> Result:
+    """Run a command to completion and capture its output."""
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                              input=input, env=env, cwd=cwd, check=False)
+    except FileNotFoundError as exc:
+        raise ToolMissing(f"{argv[0]}: not found", argv=argv) from exc
+    except PermissionError as exc:
+        raise ToolMissing(f"{argv[0]}: not executable", argv=argv) from exc
+    except subprocess.TimeoutExpired as exc:
+        err = exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")
+        raise ToolError(f"{' '.join(argv[:3])} timed out after {timeout:.0f}s", argv=argv,
+                        stderr=err) from exc
+    result = Result(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
+    if check and not result.ok:
+        raise ToolError(f"{' '.join(argv[:4])} failed with exit code {proc.returncode}: "
+                        f"{last_line(proc.stderr)}", argv=argv, returncode=proc.returncode,
+                        stderr=proc.stderr)
+    return result
+
+
+def last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else "(no output)"
+
+
+class Daemon:
+    """A long-running child (containerd) we own: logs to a file, killed by PID."""
+
+    def __init__(self, argv: list[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+        self.argv = argv
+        self.log_path = log_path
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = log_path.open("ab")
+        try:
+            # A new session so Ctrl-C at the terminal does not race our own tear-down,
+            # and so killpg reaches every shim the daemon started.
+            self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, env=env,
+                                         start_new_session=True)
+        except FileNotFoundError as exc:
+            self._log.close()
+            raise ToolMissing(f"{argv[0]}: not found", argv=argv) from exc
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, grace: float = 5.0) -> int | None:
+        """SIGTERM the process group, then SIGKILL; always reaps."""
+        if self.alive():
+            for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+                try:
+                    os.killpg(self.proc.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    self.proc.wait(timeout=wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        self._log.close()
+        return self.proc.poll()
+
+
+def spawn(argv: list[str], log_path: Path, env: dict[str, str] | None = None) -> Daemon:
+    return Daemon(argv, log_path, env)
+
+
+def kill_pid(pid: int, sig: int = signal.SIGKILL) -> bool:
+    """Kill one process by PID; False when it was already gone."""
+    try:
+        os.kill(pid, sig)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def unmount(path: Path) -> None:
+    """Lazy-unmount a path we mounted (probe tear-down)."""
+    run(["umount", "-l", str(path)], check=False, timeout=30)
+
+
+_SEMVER = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+def parse_version(text: str) -> tuple[int, int, int] | None:
+    """First x.y[.z] in a version banner: ``kind v0.24.0 go1.22``, ``containerd ... 1.7.18``."""
+    m = _SEMVER.search(text)
+    if not m:
+        return None
+    return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
