@@ -53,6 +53,7 @@ class KindRelease:
     images: dict[str, str]
     download_url: str = ""
     sha256: str = ""
+    shims: tuple[str, ...] = ("io.containerd.runc.v2",)
 
     def base_config_text(self) -> str:
         try:
@@ -211,6 +212,7 @@ class Catalog:
                 images=dict(_require(entry, "images", dict, path, version)),
                 download_url=entry.get("download_url", ""),
                 sha256=entry.get("sha256", ""),
+                shims=tuple(entry.get("shims", ("io.containerd.runc.v2",))),
             )
         return out
 

@@ -1,0 +1,40 @@
+"""Shared fixtures for the suite's own tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-goldens", action="store_true", default=False,
+                     help="Rewrite golden files from the current output instead of comparing.")
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture
+def clusters_dir() -> Path:
+    return REPO_ROOT / "clusters"
+
+
+@pytest.fixture
+def shared_fixtures() -> Path:
+    """Upstream data in ../shared/fixtures; tests that need it skip when it is absent."""
+    if not SHARED_FIXTURES.is_dir():
+        pytest.skip(f"upstream fixtures not found at {SHARED_FIXTURES} (../shared is absent)")
+    return SHARED_FIXTURES
+
+
+@pytest.fixture
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-goldens"))
