@@ -142,3 +142,104 @@ def parse_version(text: str) -> tuple[int, int, int] | None:
     if not m:
         return None
     return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+
+
+# --- kind and docker -------------------------------------------------------------------------
+
+MIN_KIND = (0, 20, 0)
+
+
+def docker_info(docker: str = "docker") -> str:
+    """The Docker server version; ToolMissing with Docker's own words when it is not usable."""
+    if which(docker) is None:
+        raise ToolMissing("docker: not found on PATH (live runs need Docker >= 20.10)")
+    res = run([docker, "info", "--format", "{{.ServerVersion}}"], check=False, timeout=60)
+    if not res.ok or not res.stdout.strip():
+        raise ToolMissing(f"docker info failed: {last_line(res.stderr or res.stdout)}")
+    return res.stdout.strip()
+
+
+def kind_version(kind: str) -> tuple[int, int, int]:
+    res = run([kind, "version"], check=False, timeout=60)
+    version = parse_version(res.stdout)
+    if not res.ok or version is None:
+        raise ToolMissing(f"{kind} version failed: {last_line(res.stderr or res.stdout)}")
+    if version < MIN_KIND:
+        raise ToolMissing(f"{kind} is v{'.'.join(map(str, version))}; "
+                          f"the suite needs kind >= v{'.'.join(map(str, MIN_KIND))}")
+    return version
+
+
+def docker_exec(node: str, *argv: str, docker: str = "docker") -> Result:
+    return run([docker, "exec", node, *argv], check=False, timeout=120)
+
+
+def kind_export_logs(kind: str, name: str, dest: Path) -> Result:
+    return run([kind, "export", "logs", str(dest), "--name", name], check=False, timeout=600)
+
+
+def kind_get_clusters(kind: str) -> list[str]:
+    res = run([kind, "get", "clusters"], check=False, timeout=60)
+    return [ln.strip() for ln in res.stdout.splitlines() if ln.strip()] if res.ok else []
+
+
+def kind_get_nodes(kind: str, name: str) -> list[str]:
+    res = run([kind, "get", "nodes", "--name", name], check=True, timeout=60)
+    return sorted(ln.strip() for ln in res.stdout.splitlines() if ln.strip())
+
+
+def _kind_cluster_base() -> type:
+    from pytest_kind import KindCluster
+
+    return KindCluster  # type: ignore[no-any-return]
+
+
+class ConformanceCluster(_kind_cluster_base()):  # type: ignore[misc]
+    """pytest-kind's ``KindCluster``, held to three rules it does not keep by itself.
+
+    1. It never downloads its own old pinned kind or kubectl: ``ensure_kind`` and
+       ``ensure_kubectl`` refuse instead (we resolve and verify kind ourselves).
+    2. kind's stderr reaches the cell's evidence: ``create`` captures it (the base
+       class lets it go to the terminal), because a config that breaks containerd
+       explains itself there.
+    3. A cluster with the same name is never silently reused: the base class's
+       ``create`` reuses an existing cluster; ours fails instead.
+    """
+
+    def __init__(self, name: str, kubeconfig: Path, kind_path: Path, workdir: Path) -> None:
+        cwd = Path.cwd()
+        try:
+            # KindCluster makes ./.pytest-kind/<name>; keep that inside our work dir.
+            os.chdir(workdir)
+            super().__init__(name, kubeconfig=kubeconfig, kind_path=kind_path)
+        finally:
+            os.chdir(cwd)
+        self.create_stderr = ""
+
+    def ensure_kind(self) -> None:
+        if not Path(self.kind_path).is_file():
+            raise ToolMissing(f"kind binary {self.kind_path} is missing (never downloaded here)")
+
+    def ensure_kubectl(self) -> None:
+        raise ToolMissing("kubectl is not used by calico-conformance; the suite talks to the "
+                          "API with the kubernetes client")
+
+    def create(self, config_file: Path | None = None, wait: str = "0s") -> None:
+        self.ensure_kind()
+        if self.name in kind_get_clusters(str(self.kind_path)):
+            raise ToolError(f"a kind cluster named {self.name!r} already exists; "
+                            f"refusing to reuse it (delete it with: kind delete cluster "
+                            f"--name {self.name})")
+        argv = [str(self.kind_path), "create", "cluster", f"--name={self.name}",
+                f"--kubeconfig={self.kubeconfig_path}", f"--wait={wait}"]
+        if config_file:
+            argv += ["--config", str(config_file)]
+        res = run(argv, check=False, timeout=900)
+        self.create_stderr = res.stderr
+        if not res.ok:
+            raise ToolError(f"kind create cluster {self.name} failed: {last_line(res.stderr)}",
+                            argv=argv, returncode=res.returncode, stderr=res.stderr)
+
+    def delete(self) -> None:
+        run([str(self.kind_path), "delete", "cluster", f"--name={self.name}",
+             f"--kubeconfig={self.kubeconfig_path}"], check=False, timeout=300)

@@ -1,0 +1,261 @@
+"""The only module that talks to the Kubernetes API (through the official client).
+
+Objects cross this boundary as plain API JSON dicts (camelCase), so the rest of
+the suite never imports ``kubernetes``. Client exceptions become
+:class:`KubeApiError` / :class:`WatchExpired` with the original as the cause.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import urllib3
+from kubernetes import client, config, dynamic, watch
+from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
+from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from .errors import KubeApiError, WatchExpired
+
+FIELD_MANAGER = "calico-conformance"
+# Named waits. Each is an upper bound on one step, not a soak setting.
+CRD_ESTABLISHED_TIMEOUT_S = 60.0  # CRDs are Established within seconds on a healthy apiserver
+DAEMONSET_SCHEDULED_TIMEOUT_S = 120.0  # every node got a calico-node pod (not: became Ready)
+API_READY_TIMEOUT_S = 60.0  # apiserver answers /version after kind create returned
+WATCH_CHUNK_S = 30  # server-side timeoutSeconds per watch request; streams are re-opened
+
+_NET_ERRORS = (urllib3.exceptions.HTTPError, ConnectionError, OSError)
+
+
+@contextmanager
+def api_errors(what: str) -> Iterator[None]:
+    """Translate client exceptions into ours."""
+    try:
+        yield
+    except ApiException as exc:
+        if exc.status == 410:
+            raise WatchExpired(f"{what}: 410 Gone ({exc.reason})", status=410) from exc
+        raise KubeApiError(f"{what}: HTTP {exc.status} {exc.reason}", status=exc.status) from exc
+    except DynamicApiError as exc:
+        raise KubeApiError(f"{what}: HTTP {exc.status} {exc.reason}", status=exc.status) from exc
+    except ResourceNotFoundError as exc:
+        raise KubeApiError(f"{what}: the API does not serve this kind ({exc})") from exc
+    except _NET_ERRORS as exc:
+        raise KubeApiError(f"{what}: {type(exc).__name__}: {exc}") from exc
+
+
+def _wait(what: str, timeout_s: float, check: Callable[[], bool], every_s: float = 1.0) -> None:
+    """Retry ``check`` until it returns True; tenacity does the looping."""
+
+    class _NotYet(Exception):
+        pass
+
+    def attempt() -> None:
+        if not check():
+            raise _NotYet
+
+    try:
+        for a in Retrying(stop=stop_after_delay(timeout_s), wait=wait_fixed(every_s),
+                          retry=retry_if_exception_type((_NotYet, KubeApiError)), reraise=False):
+            with a:
+                attempt()
+    except RetryError as exc:
+        last = exc.last_attempt.exception()
+        detail = f": {last}" if isinstance(last, KubeApiError) else ""
+        raise KubeApiError(f"{what}: not done within {timeout_s:.0f}s{detail}") from exc
+
+
+class Kube:
+    """A cluster's API, from its kubeconfig."""
+
+    def __init__(self, kubeconfig: Path) -> None:
+        with api_errors(f"load kubeconfig {kubeconfig}"):
+            try:
+                self.api = config.new_client_from_config(config_file=str(kubeconfig))
+            except config.ConfigException as exc:
+                raise KubeApiError(f"{kubeconfig}: {exc}") from exc
+        self.core = client.CoreV1Api(self.api)
+        self.apps = client.AppsV1Api(self.api)
+        self._dyn: dynamic.DynamicClient | None = None
+
+    @property
+    def dyn(self) -> dynamic.DynamicClient:
+        if self._dyn is None:
+            with api_errors("API discovery"):
+                self._dyn = dynamic.DynamicClient(self.api)
+        return self._dyn
+
+    def close(self) -> None:
+        self.api.close()
+
+    def server_version(self) -> str:
+        with api_errors("GET /version"):
+            return str(client.VersionApi(self.api).get_code().git_version)
+
+    def wait_api_ready(self, timeout_s: float = API_READY_TIMEOUT_S) -> None:
+        _wait("API server ready", timeout_s, lambda: bool(self.server_version()))
+
+    # --- apply -----------------------------------------------------------------------------
+
+    def apply(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Server-side apply one object (force: we own these objects)."""
+        kind, name = obj.get("kind", "?"), obj.get("metadata", {}).get("name", "?")
+        with api_errors(f"apply {kind}/{name}"):
+            res = self.dyn.resources.get(api_version=obj["apiVersion"], kind=kind)
+            ns = obj.get("metadata", {}).get("namespace") if res.namespaced else None
+            if res.namespaced and not ns:
+                ns = "default"
+            out = self.dyn.server_side_apply(res, body=obj, name=name, namespace=ns,
+                                             field_manager=FIELD_MANAGER, force_conflicts=True)
+            return dict(out.to_dict())
+
+    def crd_established(self, name: str) -> bool:
+        with api_errors(f"get CRD {name}"):
+            res = self.dyn.resources.get(api_version="apiextensions.k8s.io/v1",
+                                         kind="CustomResourceDefinition")
+            crd = res.get(name=name).to_dict()
+        return any(c.get("type") == "Established" and c.get("status") == "True"
+                   for c in (crd.get("status") or {}).get("conditions") or [])
+
+    def wait_crds_established(self, names: list[str],
+                              timeout_s: float = CRD_ESTABLISHED_TIMEOUT_S) -> None:
+        _wait(f"{len(names)} CRDs Established", timeout_s,
+              lambda: all(self.crd_established(n) for n in names))
+        self._dyn = None  # new groups exist now: rediscover
+
+    def daemonset(self, namespace: str, name: str) -> dict[str, Any]:
+        return self._get_raw(f"daemonset {namespace}/{name}",
+                             lambda: self.apps.read_namespaced_daemon_set(
+                                 name, namespace, _preload_content=False))
+
+    def wait_daemonset_scheduled(self, namespace: str, name: str,
+                                 timeout_s: float = DAEMONSET_SCHEDULED_TIMEOUT_S) -> None:
+        def scheduled() -> bool:
+            st = self.daemonset(namespace, name).get("status") or {}
+            want = st.get("desiredNumberScheduled") or 0
+            return want > 0 and st.get("currentNumberScheduled", 0) >= want
+        _wait(f"DaemonSet {namespace}/{name} scheduled on every node", timeout_s, scheduled)
+
+    # --- reads -----------------------------------------------------------------------------
+
+    def _get_raw(self, what: str, call: Callable[[], Any]) -> dict[str, Any]:
+        with api_errors(what):
+            resp = call()
+            return dict(json.loads(resp.data))
+
+    def list_pods(self, namespace: str, selector: str = "") -> dict[str, Any]:
+        return self._get_raw(f"list pods {selector}", lambda: self.core.list_namespaced_pod(
+            namespace, label_selector=selector, _preload_content=False))
+
+    def list_events(self, namespace: str) -> dict[str, Any]:
+        return self._get_raw("list events", lambda: self.core.list_namespaced_event(
+            namespace, _preload_content=False))
+
+    def list_nodes(self) -> dict[str, Any]:
+        return self._get_raw("list nodes", lambda: self.core.list_node(_preload_content=False))
+
+    def pod_log(self, namespace: str, pod: str, container: str, previous: bool = False) -> str:
+        with api_errors(f"logs of {pod}/{container}{' (previous)' if previous else ''}"):
+            return str(self.core.read_namespaced_pod_log(pod, namespace, container=container,
+                                                         previous=previous))
+
+    # --- watch -----------------------------------------------------------------------------
+
+    def _lister(self, kind: str, namespace: str, selector: str) -> Callable[..., Any]:
+        if kind == "pods":
+            return lambda **kw: self.core.list_namespaced_pod(namespace, label_selector=selector,
+                                                              **kw)
+        if kind == "events":
+            return lambda **kw: self.core.list_namespaced_event(namespace, **kw)
+        if kind == "nodes":
+            return lambda **kw: self.core.list_node(**kw)
+        raise ValueError(kind)
+
+    def stream(self, kind: str, namespace: str = "", selector: str = "", *,
+               stop: threading.Event,
+               on_resume: Callable[[str], None] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Watch ``kind`` forever (until ``stop``): list, then watch from the list's
+        resourceVersion; on 410 Gone or a dropped stream, relist and resume. Yields
+        (event type, object); a relist yields every object as "SYNC"."""
+        lister = self._lister(kind, namespace, selector)
+        rv = ""
+        while not stop.is_set():
+            if not rv:
+                listing = self._get_raw(f"list {kind}", lambda: lister(_preload_content=False))
+                rv = str(listing.get("metadata", {}).get("resourceVersion", ""))
+                for item in listing.get("items") or []:
+                    yield "SYNC", item
+            w = watch.Watch()
+            try:
+                with api_errors(f"watch {kind}"):
+                    for ev in w.stream(lister, resource_version=rv, timeout_seconds=WATCH_CHUNK_S,
+                                       allow_watch_bookmarks=True):
+                        raw = ev.get("raw_object") or {}
+                        if ev.get("type") == "ERROR":
+                            code = raw.get("code")
+                            if code == 410:
+                                raise WatchExpired(f"watch {kind}: 410 Gone", status=410)
+                            raise KubeApiError(f"watch {kind}: {raw.get('message')}", status=code)
+                        new_rv = (raw.get("metadata") or {}).get("resourceVersion")
+                        if new_rv:
+                            rv = str(new_rv)
+                        if ev.get("type") != "BOOKMARK":
+                            yield str(ev.get("type")), raw
+                        if stop.is_set():
+                            break
+            except WatchExpired:
+                if on_resume:
+                    on_resume(f"{kind}: 410 Gone, relisting")
+                rv = ""
+            except KubeApiError as exc:
+                if stop.is_set():
+                    return
+                if on_resume:
+                    on_resume(f"{kind}: stream dropped ({exc}), relisting")
+                rv = ""
+                stop.wait(0.2)
+            finally:
+                w.stop()
+
+
+class WatchHub:
+    """Several watch streams merged into one queue, one thread each."""
+
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+        self.stop = threading.Event()
+        self.queue: queue.Queue[tuple[str, str, dict[str, Any]]] = queue.Queue()
+        self.resumes: list[str] = []
+        self.errors: list[str] = []
+        self.threads: list[threading.Thread] = []
+
+    def add(self, kind: str, namespace: str = "", selector: str = "") -> None:
+        def pump() -> None:
+            try:
+                for typ, obj in self.kube.stream(kind, namespace, selector, stop=self.stop,
+                                                 on_resume=self.resumes.append):
+                    self.queue.put((kind, typ, obj))
+            except KubeApiError as exc:
+                self.errors.append(str(exc))
+                self.queue.put((kind, "INFRA", {"message": str(exc)}))
+
+        t = threading.Thread(target=pump, name=f"watch-{kind}-{selector}", daemon=True)
+        self.threads.append(t)
+        t.start()
+
+    def get(self, timeout: float) -> tuple[str, str, dict[str, Any]] | None:
+        try:
+            return self.queue.get(timeout=max(timeout, 0.0))
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=2.0)

@@ -1,0 +1,201 @@
+"""The pytest plugin: the matrix as test items, one per cell (and tier).
+
+Laid out like pytest's own plugins: options, configure, fixtures, hooks. All
+session state lives in ``config.stash`` under typed keys.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import platformdirs
+import pytest
+
+from . import __version__
+from .catalog import Catalog, Cell, Profile, Variant
+from .clock import SystemClock, parse_duration
+from .errors import ConformanceError, InputError
+from .model import CellResult, Outcome, RunMeta, Verdict
+from .session import CellRunner, SessionState, failure_message
+
+state_key = pytest.StashKey[SessionState]()
+
+
+# --- options ---------------------------------------------------------------------------------
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("calico-conformance", "calico-conformance matrix")
+    g.addoption("--profile", default="default", help="matrix profile (clusters/matrix.toml)")
+    g.addoption("--matrix", default=None, help="matrix file (default: clusters/matrix.toml)")
+    g.addoption("--clusters-dir", default=None, help="data directory (default: ./clusters)")
+    g.addoption("--variant", action="append", default=[], metavar="PATH",
+                help="add a containerd config.toml as a variant (repeatable)")
+    g.addoption("--tier", choices=("kind", "probe", "all"), default="kind",
+                help="kind clusters, the containerd probe, or both (probe first)")
+    g.addoption("--plan", action="store_true",
+                help="write kind configs, effective containerd configs and lint per cell; "
+                     "no Docker needed")
+    g.addoption("--soak", default=None, help="soak window per cell, e.g. 10m (default: profile)")
+    g.addoption("--full-soak", action="store_true",
+                help="watch the whole soak even when a cell can no longer become stable")
+    g.addoption("--ready-grace", default="5m",
+                help="how long calico-node may take to become Ready (capped at half the soak)")
+    g.addoption("--keep-clusters", choices=("none", "failed", "all"), default="none")
+    g.addoption("--reports-dir", default=None, help="where runs go (default: ./reports)")
+    g.addoption("--run-id", default=None, help="name of this run's report folder")
+    g.addoption("--calico-manifest-dir", default=None,
+                help="offline mirror of manifests laid out as <tag>/calico.yaml")
+    g.addoption("--calico-registry", default=None,
+                help="replace docker.io/calico with this registry, e.g. quay.io/calico")
+    g.addoption("--repeat", type=int, default=1, help="run each cell N times (flake detection)")
+    g.addoption("--baseline", default=None, help="a previous matrix.json: fail on regressions")
+    g.addoption("--containerd-bin", default=None, help="containerd for the probe tier")
+    g.addoption("--probe-window", default="20s", help="how long the probe container must run")
+    # --kind-bin is pytest-kind's option; we reuse it rather than define a second one.
+
+
+# --- configure -------------------------------------------------------------------------------
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "cc_cell(cell): a calico-conformance matrix cell")
+    try:
+        state = _build_state(config)
+    except InputError as exc:
+        raise pytest.UsageError(exc.one_line()) from exc
+    config.stash[state_key] = state
+
+
+def _build_state(config: pytest.Config) -> SessionState:
+    root = Path(str(config.rootpath))
+    opt = config.getoption
+    clusters = Path(opt("clusters_dir") or root / "clusters")
+    catalog = Catalog(clusters)
+    extra = [Path(v) for v in opt("variant")]
+    profile: Profile = catalog.profile(opt("profile"), Path(opt("matrix")) if opt("matrix")
+                                       else None, extra)
+    soak_s = parse_duration(opt("soak"), option="--soak") if opt("soak") else None
+    window = parse_duration(opt("probe_window"), option="--probe-window")
+    grace = parse_duration(opt("ready_grace"), option="--ready-grace")
+    if opt("repeat") < 1:
+        raise InputError("--repeat must be at least 1")
+    run_id = opt("run_id") or datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    reports = Path(opt("reports_dir") or root / "reports")
+    return SessionState(
+        catalog=catalog, profile=profile, run_id=run_id, reports_dir=reports,
+        tier=opt("tier"), plan=opt("plan"), soak_s=soak_s, full_soak=opt("full_soak"),
+        ready_grace_s=grace, keep=opt("keep_clusters"), repeat=opt("repeat"),
+        kind_bin=opt("kind_bin"), cache_dir=Path(platformdirs.user_cache_dir("calico-conformance")),
+        manifest_dir=Path(opt("calico_manifest_dir")) if opt("calico_manifest_dir") else None,
+        registry=opt("calico_registry"), baseline=Path(opt("baseline")) if opt("baseline") else None,
+        containerd_bin=opt("containerd_bin"), probe_window_s=window,
+        command_line=shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        clock=SystemClock(),
+    )
+
+
+# --- fixtures --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def cc_runner(request: pytest.FixtureRequest) -> CellRunner:
+    """Runs cells for the suites; knows the session's settings and report store."""
+    return request.config.stash[state_key].runner(request.config)
+
+
+@pytest.fixture
+def matrix_cell(request: pytest.FixtureRequest) -> Cell:
+    cell: Cell = request.param
+    return cell
+
+
+@pytest.fixture
+def probe_target(request: pytest.FixtureRequest) -> tuple[Variant, str]:
+    """A variant and the kind release whose base config it patches."""
+    target: tuple[Variant, str] = request.param
+    return target
+
+
+@pytest.fixture
+def repeat_index(request: pytest.FixtureRequest) -> int:
+    return int(getattr(request, "param", 1))
+
+
+# --- hooks -----------------------------------------------------------------------------------
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    state = metafunc.config.stash[state_key]
+    repeats = list(range(1, state.repeat + 1))
+    if "matrix_cell" in metafunc.fixturenames:
+        cells = list(state.profile.cells) if state.tier in ("kind", "all") or state.plan else []
+        metafunc.parametrize("matrix_cell", [
+            pytest.param(c, id=c.id, marks=_marks(c.expected, c.id)) for c in cells],
+            indirect=True)
+    if "probe_target" in metafunc.fixturenames:
+        variants = state.probe_variants() if state.tier in ("probe", "all") else []
+        metafunc.parametrize("probe_target", [
+            pytest.param((v, k), id=f"probe-{v.name}-{k}", marks=_marks(v.expected_probe, v.name))
+            for v, k in variants], indirect=True)
+    if "repeat_index" in metafunc.fixturenames and state.repeat > 1:
+        metafunc.parametrize("repeat_index", repeats, indirect=True,
+                             ids=[f"r{i}" for i in repeats])
+
+
+def _marks(expected: str, name: str) -> list[pytest.MarkDecorator]:
+    if expected and expected != Verdict.STABLE.value:
+        from .session import ExpectedBreakage
+
+        return [pytest.mark.xfail(
+            strict=True, raises=ExpectedBreakage,
+            reason=f"known-bad: expected {expected}. If this XPASSes, the configuration no "
+                   f"longer breaks this Calico version and the expectation for {name} needs "
+                   f"updating")]
+    return []
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
+                                  items: list[pytest.Item]) -> None:
+    state = config.stash[state_key]
+    # Probe cells first, so --tier all can predict kind cells from them.
+    items.sort(key=lambda it: 0 if "probe_target" in getattr(it, "fixturenames", ()) else 1)
+    if state.plan:
+        summary = state.write_plan()
+        config.stash[state_key] = replace(state, plan_summary=summary)
+        config.hook.pytest_deselected(items=list(items))
+        items[:] = []
+        return
+    kind_items = [it for it in items if "matrix_cell" in getattr(it, "fixturenames", ())]
+    if kind_items and state.tier in ("kind", "all"):
+        problem = state.preflight([it.callspec.params["matrix_cell"] for it in kind_items
+                                   if hasattr(it, "callspec")])
+        if problem:
+            pytest.exit(problem, returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int,
+                            config: pytest.Config) -> None:
+    state = config.stash.get(state_key, None)
+    if state is None:
+        return
+    for line in state.summary_lines():
+        terminalreporter.write_line(line)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = session.config.stash.get(state_key, None)
+    if state is None:
+        return
+    if state.plan and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        session.exitstatus = pytest.ExitCode.OK
+        return
+    try:
+        regressions = state.finish()
+    except ConformanceError as exc:
+        session.config.stash[state_key] = replace(state, notes=[*state.notes, f"error: {exc}"])
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        return
+    if regressions:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,0 +1,240 @@
+"""One throw-away containerd: its directories, its process, and a total tear-down.
+
+A probe owns everything it starts and must leave nothing behind, even on Ctrl-C:
+the daemon (killed by its process group), every shim (shims ``setpgid`` away from the
+daemon, so they are found by the ``-address <our socket>`` on their command line) and
+their container processes (descendants), the mounts containerd made under our
+root/state (from /proc/self/mountinfo), the cgroups named with our token, the shim
+sockets containerd 1.6 keeps in /run/containerd/s, and finally the directories.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import tools
+from ..clock import Clock
+from .overrides import IsolationPaths
+
+NAMESPACE = "k8s.io"  # the CRI plugin's containerd namespace
+SHIM_SOCKET_DIR = Path("/run/containerd/s")  # hard-coded in containerd 1.6's shim package
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+MAX_SOCKET_PATH = 100  # sun_path is 108 bytes; keep room for ".ttrpc"
+
+
+@dataclass(frozen=True)
+class ProcInfo:
+    pid: int
+    ppid: int
+    pgid: int
+    state: str
+    argv: tuple[str, ...]
+
+
+def processes(proc: Path = Path("/proc")) -> dict[int, ProcInfo]:
+    out: dict[int, ProcInfo] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        # comm may contain spaces and parens: the fields after the last ")" are fixed.
+        rest = stat[stat.rfind(")") + 2:].split()
+        out[int(entry.name)] = ProcInfo(int(entry.name), int(rest[1]), int(rest[2]), rest[0],
+                                        tuple(a.decode(errors="replace") for a in argv if a))
+    return out
+
+
+def owned_pids(address: str, group: int | None, table: dict[int, ProcInfo] | None = None
+               ) -> set[int]:
+    """Live processes that belong to the probe whose containerd listens on ``address``."""
+    table = processes() if table is None else table
+    roots = {p.pid for p in table.values()
+             if (group is not None and p.pgid == group)
+             or any(a == address for a in p.argv[1:])}
+    owned, frontier = set(roots), set(roots)
+    while frontier:
+        frontier = {p.pid for p in table.values() if p.ppid in frontier} - owned
+        owned |= frontier
+    owned.discard(os.getpid())
+    return {pid for pid in owned if table[pid].state != "Z"}  # zombies hold nothing
+
+
+_OCTAL = re.compile(r"\\([0-7]{3})")
+
+
+def mount_points(mountinfo: str | None = None) -> list[str]:
+    """Mount points from /proc/self/mountinfo (field 5), octal escapes decoded."""
+    text = mountinfo if mountinfo is not None else Path("/proc/self/mountinfo").read_text()
+    return [_OCTAL.sub(lambda m: chr(int(m.group(1), 8)), line.split()[4])
+            for line in text.splitlines() if len(line.split()) > 4]
+
+
+def mounts_under(roots: list[Path], mountinfo: str | None = None) -> list[str]:
+    """Mount points at or below any of ``roots``, deepest first."""
+    prefixes = [str(r).rstrip("/") for r in roots]
+    hits = {m for m in mount_points(mountinfo)
+            if any(m == p or m.startswith(p + "/") for p in prefixes)}
+    return sorted(hits, key=lambda m: (-m.count("/"), m))
+
+
+def shim_socket(address: str, task_id: str, namespace: str = NAMESPACE) -> Path:
+    """containerd 1.6 runtime/v2/shim SocketAddress: sha256(address/namespace/id)."""
+    digest = hashlib.sha256(f"{address}/{namespace}/{task_id}".encode()).hexdigest()
+    return SHIM_SOCKET_DIR / digest
+
+
+@dataclass
+class ProbeDirs:
+    """The probe's private tree; ``sock_dir`` is separate only if ``base`` is too long."""
+
+    base: Path
+    sock_dir: Path
+    token: str
+    created_run_containerd: bool = False
+    task_ids: set[str] = field(default_factory=set)
+
+    @classmethod
+    def create(cls, workdir: Path) -> ProbeDirs:
+        workdir.mkdir(parents=True, exist_ok=True)
+        token = uuid.uuid4().hex[:10]
+        base = Path(tempfile.mkdtemp(prefix=f"ccprobe-{token}-", dir=workdir))
+        sock_dir = base
+        if len(str(base / "containerd.sock.ttrpc")) > MAX_SOCKET_PATH:
+            sock_dir = Path(tempfile.mkdtemp(prefix=f"ccp-{token}-"))
+        for sub in ("root", "state", "opt", "cni/net.d", "cni/bin", "runc", "logs"):
+            (base / sub).mkdir(parents=True, exist_ok=True)
+        return cls(base=base, sock_dir=sock_dir, token=token,
+                   created_run_containerd=not SHIM_SOCKET_DIR.parent.exists())
+
+    @property
+    def address(self) -> str:
+        return str(self.sock_dir / "containerd.sock")
+
+    @property
+    def config(self) -> Path:
+        return self.base / "config.toml"
+
+    @property
+    def log(self) -> Path:
+        return self.base / "logs" / "containerd.log"
+
+    @property
+    def image_tar(self) -> Path:
+        return self.base / "image.tar"
+
+    def isolation(self) -> IsolationPaths:
+        return IsolationPaths(grpc=Path(self.address), ttrpc=Path(self.address + ".ttrpc"),
+                              opt=self.base / "opt", cni_conf=self.base / "cni/net.d",
+                              cni_bin=self.base / "cni/bin", runc_root=self.base / "runc",
+                              base_spec=self.base / "cri-base.json")
+
+    def roots(self) -> list[Path]:
+        return [self.base] if self.sock_dir == self.base else [self.base, self.sock_dir]
+
+
+def start_containerd(binary: str, dirs: ProbeDirs) -> tools.Daemon:
+    return tools.spawn([binary, "--config", str(dirs.config), "--root", str(dirs.base / "root"),
+                        "--state", str(dirs.base / "state"), "--address", dirs.address,
+                        "--log-level", "info"], dirs.log)
+
+
+def wait_for_socket(daemon: tools.Daemon, address: str, clock: Clock, timeout: float) -> bool:
+    """True once the gRPC socket exists; False if the daemon died first or time ran out."""
+    deadline = clock.monotonic() + timeout
+    while clock.monotonic() < deadline:
+        if not daemon.alive():
+            return False
+        if Path(address).exists():
+            return True
+        clock.sleep(0.1)
+    return False
+
+
+def _kill_all(address: str, group: int | None, clock: Clock) -> list[str]:
+    for _ in range(10):
+        pids = owned_pids(address, group)
+        if not pids:
+            return []
+        for pid in sorted(pids):
+            tools.kill_pid(pid)
+        clock.sleep(0.2)
+    return [f"process {pid} survived SIGKILL" for pid in sorted(owned_pids(address, group))]
+
+
+def _remove_cgroups(token: str, root: Path = CGROUP_ROOT, depth: int = 4) -> list[str]:
+    """rmdir (deepest first) every cgroup whose name carries our token."""
+    found: list[Path] = []
+    hierarchies = [root] if (root / "cgroup.controllers").exists() else [
+        p for p in root.iterdir() if p.is_dir() and not p.is_symlink()]
+    for top in hierarchies:
+        for cur, subdirs, _files in os.walk(top):
+            rel_depth = len(Path(cur).relative_to(top).parts)
+            if rel_depth >= depth:
+                subdirs.clear()
+                continue
+            for d in subdirs:
+                if token in d:
+                    found.append(Path(cur) / d)
+            subdirs[:] = [d for d in subdirs if token not in d]
+    problems: list[str] = []
+    for top_hit in found:
+        for cur, _subdirs, _files in sorted(os.walk(top_hit), key=lambda t: -len(t[0])):
+            try:
+                Path(cur).rmdir()
+            except OSError as exc:
+                problems.append(f"cgroup {cur}: {exc.strerror}")
+    return problems
+
+
+def teardown(dirs: ProbeDirs, daemon: tools.Daemon | None, clock: Clock,
+             keep_logs_dir: Path | None = None) -> list[str]:
+    """Remove everything the probe created; returns what could not be removed."""
+    problems: list[str] = []
+    task_dir = dirs.base / "state" / "io.containerd.runtime.v2.task" / NAMESPACE
+    with contextlib.suppress(OSError):
+        dirs.task_ids.update(p.name for p in task_dir.iterdir())
+    if daemon is not None:
+        daemon.stop(grace=5.0)
+    problems += _kill_all(dirs.address, daemon.pid if daemon else None, clock)
+    for _ in range(3):
+        left = mounts_under(dirs.roots())
+        if not left:
+            break
+        for mount in left:
+            tools.unmount(Path(mount))
+    stuck = mounts_under(dirs.roots())
+    problems += [f"mount {m} remains" for m in stuck]
+    problems += _remove_cgroups(dirs.token)
+    for task_id in sorted(dirs.task_ids):
+        with contextlib.suppress(OSError):
+            shim_socket(dirs.address, task_id).unlink()
+    if dirs.created_run_containerd:
+        for d in (SHIM_SOCKET_DIR, SHIM_SOCKET_DIR.parent):
+            with contextlib.suppress(OSError):
+                d.rmdir()  # only if empty: a concurrent probe may still use it
+    if keep_logs_dir is not None:
+        with contextlib.suppress(OSError):
+            keep_logs_dir.mkdir(parents=True, exist_ok=True)
+            for f in (dirs.log, dirs.config):
+                if f.exists():
+                    shutil.copy2(f, keep_logs_dir / f.name)
+    for root in dirs.roots():
+        if stuck:  # never rmtree through a mount that is still attached
+            problems.append(f"directory {root} kept: mounts remain under it")
+            continue
+        shutil.rmtree(root, ignore_errors=True)
+        if root.exists():
+            problems.append(f"directory {root} remains")
+    return problems

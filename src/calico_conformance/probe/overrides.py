@@ -1,0 +1,172 @@
+"""Adapt a kind node's effective containerd config to the probe host, recording each change.
+
+Two kinds of change are made to a *copy* of the effective config:
+
+* isolation (always): addresses, the ``opt`` path, CNI directories and runc's state
+  root move into the probe's throw-away directory, so a probe never touches
+  ``/run/containerd``, ``/etc/cni`` or ``/opt``;
+* host overrides (only when the host needs them): settings that describe a kind node
+  rather than the config under test, e.g. kind's ``base_runtime_spec`` file, its
+  fuse-overlayfs proxy socket, the registry-only sandbox image, OOM score limits.
+
+Every change is returned as a one-line string (``ConfigCheck.overrides``), so a report
+never presents a rewritten config as the variant's own.
+
+systemd cgroups, the design decision: on a host whose PID 1 is not systemd,
+runc cannot create systemd cgroups. When the default runtime and the kubelet *agree*
+on systemd, the pair is emulated as cgroupfs on both sides (``SystemdCgroup = true`` is
+rewritten to ``false`` and the sandbox's ``cgroup_parent`` takes the cgroupfs form),
+because what is under test is their agreement, which the cgroupfs pair preserves. A
+*mismatched* pair is left alone: runc rejects a cgroupfs parent for a systemd runtime
+while converting the spec, before it ever talks to systemd, so that failure is the
+config's own (containerd/containerd#4857). A systemd runtime without the rewrite
+(``emulate_systemd=False``) fails on such a host for the host's reason; the judge
+reports that as ``unknown`` (see :mod:`.judge`).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..containerd.config import CRI_V1, CRI_V2, table_name
+from .host import HostFacts
+
+RUNC_V2 = "io.containerd.runc.v2"
+# kind's node images install runc here (kind images/base/Dockerfile); Debian's is /usr/sbin.
+KIND_RUNC = "/usr/local/sbin/runc"
+
+
+@dataclass(frozen=True)
+class IsolationPaths:
+    """Where the probe's containerd keeps everything (all under one throw-away dir)."""
+
+    grpc: Path
+    ttrpc: Path
+    opt: Path
+    cni_conf: Path
+    cni_bin: Path
+    runc_root: Path
+    base_spec: Path
+
+
+@dataclass(frozen=True)
+class Adapted:
+    data: dict[str, Any]
+    overrides: tuple[str, ...]
+    kubelet_driver: str  # the cgroup driver the probe emulates for the kubelet
+    systemd_requested: bool  # the sandbox's runtime still asks runc for systemd cgroups
+    needs_base_spec: bool  # some runtime now points at IsolationPaths.base_spec
+
+
+def _table(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """The nested table at ``keys``, created if absent."""
+    cur = data
+    for k in keys:
+        nxt = cur.get(k)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            cur[k] = nxt
+        cur = nxt
+    return cur
+
+
+def cri_plugin_name(data: dict[str, Any]) -> str:
+    plugins = data.get("plugins")
+    if isinstance(plugins, dict) and CRI_V1 in plugins and CRI_V2 not in plugins:
+        return CRI_V1
+    return CRI_V2
+
+
+def adapt(data: dict[str, Any], facts: HostFacts, paths: IsolationPaths, *, image_ref: str,
+          kubelet_driver: str, overlay_usable: bool, emulate_systemd: bool = True,
+          exists: Callable[[str], bool] = os.path.exists) -> Adapted:
+    """The config the probe really runs, and what was changed to get there."""
+    out = copy.deepcopy(data)
+    notes: list[str] = []
+    cri = cri_plugin_name(out)
+    cri_t = _table(out, "plugins", cri)
+    ctrd_t = _table(cri_t, "containerd")
+    cri_name = table_name("plugins", cri)
+
+    _table(out, "grpc")["address"] = str(paths.grpc)
+    _table(out, "ttrpc")["address"] = str(paths.ttrpc)
+    _table(out, "plugins", "io.containerd.internal.v1.opt")["path"] = str(paths.opt)
+    cni_t = _table(cri_t, "cni")
+    cni_t["conf_dir"], cni_t["bin_dir"] = str(paths.cni_conf), str(paths.cni_bin)
+    notes.append("isolation: grpc/ttrpc address, opt path, CNI conf/bin dirs and runc state "
+                 "root moved into the probe's temp dir")
+
+    old_image = cri_t.get("sandbox_image")
+    cri_t["sandbox_image"] = image_ref
+    notes.append(f"[{cri_name}] sandbox_image: {old_image or '(containerd default)'} -> "
+                 f"{image_ref} (no registry: local busybox image stands in for pause)")
+
+    if not facts.can_lower_oom_score and cri_t.get("restrict_oom_score_adj") is not True:
+        was = str(cri_t.get("restrict_oom_score_adj", "unset")).lower()
+        cri_t["restrict_oom_score_adj"] = True
+        notes.append(f"[{cri_name}] restrict_oom_score_adj: {was} -> true "
+                     "(this host may not lower OOM scores; sandboxes ask for -998)")
+
+    proxies = out.get("proxy_plugins")
+    if isinstance(proxies, dict):
+        for name in sorted(proxies):
+            addr = proxies[name].get("address") if isinstance(proxies[name], dict) else None
+            if isinstance(addr, str) and not exists(addr):
+                del proxies[name]
+                notes.append(f"[proxy_plugins.{name}] removed: its socket {addr} does not "
+                             "exist on this host")
+
+    if not overlay_usable and ctrd_t.get("snapshotter", "overlayfs") == "overlayfs":
+        ctrd_t["snapshotter"] = "native"
+        notes.append(f"[{cri_name}.containerd] snapshotter: overlayfs -> native "
+                     "(overlayfs is not usable under the probe's root here)")
+
+    needs_base_spec = False
+    runtimes = ctrd_t.get("runtimes")
+    runtimes = runtimes if isinstance(runtimes, dict) else {}
+    default_name = ctrd_t.get("default_runtime_name") or "runc"
+    for name in sorted(runtimes):
+        rt = runtimes[name]
+        if not isinstance(rt, dict):
+            continue
+        rt_name = f"[{cri_name}.containerd.runtimes.{name}]"
+        spec = rt.get("base_runtime_spec")
+        if isinstance(spec, str) and spec and not exists(spec):
+            rt["base_runtime_spec"] = str(paths.base_spec)
+            needs_base_spec = True
+            notes.append(f"{rt_name} base_runtime_spec: {spec} -> a `ctr oci spec` default "
+                         "(the kind node's file does not exist here)")
+        if rt.get("runtime_type") != RUNC_V2:
+            continue
+        opts = rt.get("options")
+        opts = opts if isinstance(opts, dict) else {}
+        rt["options"] = opts
+        opts.setdefault("Root", str(paths.runc_root))
+        binary = opts.get("BinaryName")
+        if (isinstance(binary, str) and not exists(binary) and binary == KIND_RUNC
+                and facts.runc_bin):
+            opts["BinaryName"] = facts.runc_bin
+            notes.append(f"{rt_name}.options BinaryName: {binary} -> {facts.runc_bin} "
+                         "(where kind's node image has runc; this host has it elsewhere)")
+
+    default_rt = runtimes.get(default_name) if isinstance(runtimes.get(default_name), dict) else {}
+    default_opts = default_rt.get("options") if isinstance(default_rt, dict) else None
+    systemd_requested = isinstance(default_opts, dict) and default_opts.get("SystemdCgroup") is True
+    driver = kubelet_driver
+    if (emulate_systemd and not facts.systemd_pid1 and kubelet_driver == "systemd"
+            and systemd_requested):
+        for name in sorted(runtimes):
+            opts = runtimes[name].get("options") if isinstance(runtimes[name], dict) else None
+            if isinstance(opts, dict) and opts.get("SystemdCgroup") is True:
+                opts["SystemdCgroup"] = False
+                notes.append(f"[{cri_name}.containerd.runtimes.{name}.options] SystemdCgroup: "
+                             f"true -> false (systemd is not PID 1 here: the agreeing "
+                             "systemd/systemd pair is emulated as cgroupfs/cgroupfs)")
+        driver, systemd_requested = "cgroupfs", False
+    return Adapted(data=out, overrides=tuple(notes), kubelet_driver=driver,
+                   systemd_requested=systemd_requested, needs_base_spec=needs_base_spec)

@@ -1,0 +1,94 @@
+"""Offline subcommands: ``report``, ``diff`` and ``merge`` (no cluster needed)."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..model import to_json
+from .diff import diff_matrices, render_diff_markdown, render_diff_text
+from .merge import merge_runs
+from .store import (
+    CELLS_DIR,
+    RUN_FILE,
+    assemble,
+    atomic_write,
+    cell_filename,
+    resolve_run_dir,
+    write_all,
+)
+from .text import render_text
+
+
+def _print_paths(paths: dict[str, Path]) -> None:
+    for fmt, path in paths.items():
+        print(f"{fmt:>8}: {path}")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    run_dir = resolve_run_dir(Path(args.run_dir))
+    if not run_dir.is_dir():
+        raise InputError("not a run directory", path=run_dir)
+    matrix = assemble(run_dir)
+    out = Path(args.output) if args.output else run_dir
+    print(render_text(matrix), end="")
+    _print_paths(write_all(matrix, out))
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .store import load_matrix
+
+    report = diff_matrices(load_matrix(Path(args.old)), load_matrix(Path(args.new)),
+                           ignore_calico=args.across_calico)
+    text = render_diff_markdown(report) if args.markdown else render_diff_text(report)
+    print(text, end="")
+    return 1 if report.regressions else 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    out = Path(args.output)
+    sources = {resolve_run_dir(Path(d)).resolve() for d in args.run_dirs}
+    if out.resolve() in sources:
+        raise InputError("the output directory is one of the inputs", path=out)
+    meta, cells, matrix = merge_runs([Path(d) for d in args.run_dirs])
+    if (out / CELLS_DIR).is_dir():
+        if not args.force:
+            raise InputError("already holds cell files; pass --force to replace them",
+                             path=out)
+        shutil.rmtree(out / CELLS_DIR)
+    atomic_write(out / RUN_FILE, to_json(meta))
+    for cell in cells:
+        atomic_write(out / CELLS_DIR / cell_filename(cell.cell_id, cell.repeat), to_json(cell))
+    print(render_text(matrix), end="")
+    _print_paths(write_all(matrix, out))
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("report", help="re-render every report format from a run "
+                              "directory's stored cell files (no cluster needed)")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="reports/<run-id> or reports/latest")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="write the reports here instead of into RUN_DIR")
+    p.set_defaults(func=cmd_report)
+
+    d = subparsers.add_parser("diff", help="compare a baseline matrix with a new one; "
+                              "exit 1 on regressions")
+    d.add_argument("old", metavar="OLD", help="baseline matrix.json or run directory")
+    d.add_argument("new", metavar="NEW", help="new matrix.json or run directory")
+    d.add_argument("--markdown", action="store_true", help="print Markdown (PR comment)")
+    d.add_argument("--across-calico", action="store_true",
+                   help="match cells by variant and point, ignoring the Calico version "
+                   "(qualifying a new Calico release against the previous one)")
+    d.set_defaults(func=cmd_diff)
+
+    m = subparsers.add_parser("merge", help="merge shard/machine run directories into one")
+    m.add_argument("run_dirs", metavar="DIR", nargs="+", help="run directories to merge")
+    m.add_argument("-o", "--output", metavar="OUT", required=True,
+                   help="directory for the merged run (run.json, cells/, reports)")
+    m.add_argument("--force", action="store_true", help="replace OUT's existing cell files")
+    m.set_defaults(func=cmd_merge)

@@ -1,0 +1,154 @@
+"""``matrix.md``: the grid and the crash-inducing configurations, as a PR comment.
+
+GitHub renders HTML inside Markdown, so every string that came from a cluster is
+escaped (:func:`md`) and long output goes into fenced blocks whose fence is longer
+than any backtick run in the text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from ..model import CellResult, Finding, Matrix
+from . import facts
+from .grid import Grid, build_grid
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
+
+
+def md(text: str) -> str:
+    """Escape text for inline Markdown (tables included), HTML first."""
+    flat = " ".join(str(text).split())
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
+
+
+def fenced(text: str) -> str:
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text.rstrip()}\n{fence}"
+
+
+def _grid_table(grid: Grid) -> list[str]:
+    head = ["containerd variant"] + [
+        f"{md(c.label)}<br>{md(c.detail)}" if c.detail else md(c.label) for c in grid.columns]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in grid.rows:
+        out = [f"`{row}`"]
+        for col in grid.columns:
+            gc = grid.at(row, col)
+            if gc is None:
+                out.append("")
+                continue
+            text = f"{facts.SYMBOL[gc.status]} {md(gc.fact())}"
+            if gc.untested:
+                text += f" {facts.UNTESTED_MARK}"
+            out.append(text)
+        lines.append("| " + " | ".join(out) + " |")
+    return lines
+
+
+def _summary(matrix: Matrix, grid: Grid) -> list[str]:
+    counts: dict[str, int] = {}
+    for gc in grid.cells.values():
+        counts[gc.status] = counts.get(gc.status, 0) + 1
+    parts = [f"{facts.SYMBOL[s]} {counts[s]} {s}" for s in facts.STATUS_ORDER if s in counts]
+    alarms = sum(counts.get(s, 0) for s in facts.ALARMS)
+    run = matrix.run
+    lines = [f"**Run** `{md(run.run_id)}` · profile `{md(run.profile)}` · tier {md(run.tier)}"
+             f" · suite {md(run.suite_version)}"
+             + (f" · soak {run.soak_s:.0f}s" if run.soak_s else "")
+             + (f" · repeat {facts.TIMES}{run.repeat}" if run.repeat > 1 else ""),
+             "",
+             f"{len(grid.cells)} cells: " + ", ".join(parts) + ". "
+             + ("**No alarms.**" if not alarms else f"**{alarms} need attention.**")]
+    if not matrix.complete:
+        lines += ["", "> **Incomplete run:** the run stopped before every planned cell "
+                  "finished; missing cells are shown as unknown."]
+    return lines
+
+
+def _legend(grid: Grid) -> list[str]:
+    lines = ["", "**Legend**", ""]
+    lines += [f"- {facts.SYMBOL[s]} {facts.MEANING[s]}" for s in facts.STATUS_ORDER]
+    lines.append(f"- {facts.UNTESTED_MARK} {facts.UNTESTED_NOTE}")
+    return lines
+
+
+def _finding_rows(findings: list[Finding]) -> list[str]:
+    lines = ["| code | severity | where | message |", "|---|---|---|---|"]
+    for f in findings:
+        where = ".".join(p for p in (f.table, f.key) if p)
+        lines.append(f"| `{md(f.code)}` | {md(f.severity)} | {md(where) or '-'} | "
+                     f"{md(f.message)} |")
+    return lines
+
+
+def _cell_details(cell: CellResult) -> list[str]:
+    mark = f" {facts.UNTESTED_MARK}" if cell.untested_upstream else ""
+    rep = f" (repeat {cell.repeat})" if cell.repeat > 1 else ""
+    summary = (f"{facts.SYMBOL[facts.status(cell)]} {html.escape(cell.cell_id)}{rep}: "
+               f"{html.escape(facts.short_fact(cell))}{mark}")
+    lines = ["<details>", f"<summary>{summary}</summary>", ""]
+    lines += [f"- {md(line)}" for line in facts.evidence_lines(cell)
+              if not line.startswith("error: ")]
+    lines += [f"- {md(line)}" for line in facts.config_lines(cell)]
+    if cell.evidence.error:
+        lines += ["", fenced(cell.evidence.error.strip()[:1500])]
+    lines += ["", "</details>", ""]
+    return lines
+
+
+def _variant_section(variant: str, cells: list[CellResult]) -> list[str]:
+    first = cells[0]
+    lines = [f"### `{variant}`", ""]
+    if first.description:
+        lines += [md(first.description), ""]
+    flagged = ", ".join(sorted({f"{c.verdict.value} ({facts.status(c)})" for c in cells}))
+    lines += [f"Flagged by {len(cells)} cell(s): {md(flagged)}", ""]
+    findings: list[Finding] = []
+    for c in cells:
+        findings += [f for f in c.findings if f not in findings]
+    if findings:
+        lines += ["**Lint findings**", "", *_finding_rows(findings), ""]
+    for c in cells:
+        lines += _cell_details(c)
+    refs: list[str] = []
+    for ref in [*(r for c in cells for r in c.references),
+                *(r for f in findings for r in f.references)]:
+        if ref not in refs:
+            refs.append(ref)
+    if refs:
+        lines += ["**Upstream references**", ""] + [f"- {md(r)}" for r in refs] + [""]
+    fixes = [x for x in [first.fix, *(f.fix for f in findings)] if x]
+    if fixes:
+        lines += ["**Suggested fix**", ""] + [f"- {md(x)}" for x in dict.fromkeys(fixes)] + [""]
+    return lines
+
+
+def crash_sections(matrix: Matrix) -> list[str]:
+    by_variant: dict[str, list[CellResult]] = {}
+    for cell in matrix.cells:
+        if facts.is_flagged(cell):
+            by_variant.setdefault(cell.axes.variant, []).append(cell)
+    lines = ["## Crash-inducing configurations", ""]
+    if not by_variant:
+        return [*lines, "No cell flagged a configuration.", ""]
+    for variant, cells in by_variant.items():
+        lines += _variant_section(variant, cells)
+    return lines
+
+
+def render_markdown(matrix: Matrix) -> str:
+    grid = build_grid(matrix)
+    lines = ["# calico-node conformance matrix", ""]
+    lines += [*_summary(matrix, grid), ""]
+    lines += _grid_table(grid)
+    if grid.any_untested:
+        lines += ["", f"{facts.UNTESTED_MARK} {facts.UNTESTED_NOTE}."]
+    if any(gc.status == facts.PREDICTED for gc in grid.cells.values()):
+        lines += ["", f"{facts.SYMBOL[facts.PREDICTED]} Predicted cells were not run on kind: "
+                  "their verdict comes from the containerd probe tier."]
+    lines += [*_legend(grid), ""]
+    lines += crash_sections(matrix)
+    return "\n".join(lines).rstrip() + "\n"

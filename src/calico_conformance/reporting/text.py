@@ -1,0 +1,58 @@
+"""The grid as plain ASCII for the pytest terminal summary and the CLI.
+
+Terminals and CI logs mangle emoji and wide characters, so this format uses only
+ASCII and pads columns by character count.
+"""
+
+from __future__ import annotations
+
+from ..model import Matrix
+from . import facts
+from .grid import build_grid
+
+MAX_CELL = 30
+
+
+def _ascii(text: str) -> str:
+    return (text.replace("·", "/").replace(facts.TIMES, "x").replace("†", "+")
+            .encode("ascii", "replace").decode("ascii"))
+
+
+def _clip(text: str, width: int = MAX_CELL) -> str:
+    return text if len(text) <= width else text[: width - 1] + "~"
+
+
+def render_text(matrix: Matrix) -> str:
+    """Aligned grid, a one-line tally and a legend of the tags that appear."""
+    grid = build_grid(matrix)
+    header = ["variant"] + [_clip(_ascii(c.label)) for c in grid.columns]
+    rows = [header]
+    for row in grid.rows:
+        line = [_clip(_ascii(row))]
+        for col in grid.columns:
+            gc = grid.at(row, col)
+            if gc is None:
+                line.append("")
+                continue
+            mark = "+" if gc.untested else ""
+            line.append(_clip(_ascii(f"{facts.ASCII[gc.status]} {gc.fact(ascii_only=True)}"
+                                     f"{mark}")))
+        rows.append(line)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    out = []
+    for i, r in enumerate(rows):
+        out.append("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False)).rstrip())
+        if i == 0:
+            out.append("  ".join("-" * w for w in widths))
+    tally: dict[str, int] = {}
+    for gc in grid.cells.values():
+        tally[gc.status] = tally.get(gc.status, 0) + 1
+    out.append("")
+    out.append(f"{len(grid.cells)} cells: " + ", ".join(
+        f"{tally[s]} {s}" for s in facts.STATUS_ORDER if s in tally)
+        + ("" if matrix.complete else "  (INCOMPLETE: the run stopped early)"))
+    used = grid.used_statuses()
+    out.append("tags: " + "; ".join(
+        f"{facts.ASCII[s]} = {_ascii(facts.MEANING[s].split(':')[0].split(';')[0])}"
+        for s in used) + ("; + = untested upstream" if grid.any_untested else ""))
+    return "\n".join(out) + "\n"

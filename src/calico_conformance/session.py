@@ -1,0 +1,291 @@
+"""Session state and the cell runner behind the pytest plugin.
+
+The plugin module stays a thin layer of options, fixtures and hooks; what a
+session *does* (preflight, run a cell, store its result, judge it, summarise the
+run) lives here so it reads top to bottom.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import __version__
+from .catalog import Catalog, Cell, KindRelease, Profile, Variant
+from .clock import Clock
+from .errors import ConformanceError, InputError
+from .model import CellResult, Matrix, Outcome, RunMeta, Verdict
+from .verdict import Thresholds
+
+PREDICTABLE = {Verdict.CONFIG_REJECTED, Verdict.CRI_UNAVAILABLE}
+
+
+class ExpectedBreakage(AssertionError):
+    """A known-bad cell broke the way its variant says: a strict xfail."""
+
+
+def failure_message(result: CellResult) -> str:
+    """The evidence table: what a platform engineer reads first."""
+    ev = result.evidence
+    head = f"{result.cell_id}: {result.verdict.value}" + (
+        f" ({result.subtype})" if result.subtype else "") + (
+        f", expected {result.expected}" if result.expected else "")
+    lines = [head]
+    if ev.pods:
+        rows = [("POD", "NODE", "RESTARTS Δ", "LAST REASON", "EXIT", "READY")]
+        rows += [(p.pod, p.node, str(p.restarts_delta), p.last_reason or "-",
+                  "-" if p.exit_code is None else str(p.exit_code), "yes" if p.ready else "no")
+                 for p in ev.pods]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    if ev.restart_interval_s is not None:
+        lines.append(f"  restart interval ≈ {ev.restart_interval_s:.0f}s")
+    if ev.probe_message:
+        lines.append(f"  probe: {ev.probe_message}")
+    if ev.error:
+        err = ev.error.strip().splitlines()
+        lines.append("  error: " + (err[-1] if err else ""))
+    lines += [f"  note: {n}" for n in ev.notes]
+    for d in result.config_check.differences[:5]:
+        lines.append(f"  node config differs: {d}")
+    for s in result.config_check.skipped_patches:
+        lines.append(f"  {s}")
+    lines.append(f"  artifacts: {result.artifacts or '(none)'}")
+    return "\n".join(lines)
+
+
+@dataclass
+class SessionState:
+    catalog: Catalog
+    profile: Profile
+    run_id: str
+    reports_dir: Path
+    tier: str
+    plan: bool
+    soak_s: float | None
+    full_soak: bool
+    ready_grace_s: float
+    keep: str
+    repeat: int
+    kind_bin: str | None
+    cache_dir: Path
+    manifest_dir: Path | None
+    registry: str | None
+    baseline: Path | None
+    containerd_bin: str | None
+    probe_window_s: float
+    command_line: str
+    clock: Clock
+    plan_summary: Any = None
+    notes: list[str] = field(default_factory=list)
+    results: list[CellResult] = field(default_factory=list)
+    kept: list[tuple[str, str]] = field(default_factory=list)
+    probe_results: dict[tuple[str, str], CellResult] = field(default_factory=dict)
+    kind_bins: dict[str, str] = field(default_factory=dict)
+    docker_version: str = ""
+    started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    _store: Any = None
+    _runner: CellRunner | None = None
+
+    @property
+    def run_dir(self) -> Path:
+        return self.reports_dir / self.run_id
+
+    def probe_variants(self) -> list[tuple[Variant, str]]:
+        kinds = sorted({c.point.kind.version for c in self.profile.cells})
+        variants = sorted({c.variant.name: c.variant for c in self.profile.cells}.items())
+        return [(v, k) for _, v in variants for k in kinds]
+
+    def kind_release(self, version: str) -> KindRelease:
+        return self.catalog.kind[version]
+
+    # --- planning and preflight ----------------------------------------------------------------
+
+    def write_plan(self) -> Any:
+        from .kindtier import cluster_name
+        from .plan import write_plan
+
+        return write_plan(self.profile.cells, self.run_dir / "plan",
+                          cluster_name=lambda c: cluster_name(self.run_id, c))
+
+    def preflight(self, cells: list[Cell]) -> str | None:
+        """One clear line when live runs cannot work here; None when they can."""
+        from . import kindtier
+
+        try:
+            for version in sorted({c.point.kind.version for c in cells}):
+                self.kind_bins[version] = kindtier.resolve_kind(
+                    self.kind_bin, self.kind_release(version), self.cache_dir)
+            self.docker_version = kindtier.preflight(next(iter(self.kind_bins.values())))
+        except InputError as exc:
+            return exc.one_line()
+        except ConformanceError as exc:
+            return (f"calico-conformance: {exc}. Live cells need Docker >= 20.10 and kind >= "
+                    f"v0.20. Without them: `pytest --plan` writes the plan, `pytest --tier probe` "
+                    f"runs the containerd probe, `pytest tests` runs the self-tests.")
+        return None
+
+    # --- storage -------------------------------------------------------------------------------
+
+    def meta(self, finished_at: str = "") -> RunMeta:
+        cells = self.profile.cells
+        return RunMeta(
+            run_id=self.run_id, suite_version=__version__, profile=self.profile.name,
+            tier=self.tier, started_at=self.started_at, finished_at=finished_at,
+            soak_s=self.soak_s or self.profile.soak_s, full_soak=self.full_soak,
+            repeat=self.repeat, command_line=self.command_line,
+            kind_versions=tuple(sorted({c.point.kind.version for c in cells})),
+            node_images=tuple(sorted({c.point.node_image for c in cells})),
+            calico_sha256={c.calico.version: c.calico.sha256 for c in cells},
+            docker_version=self.docker_version,
+            planned_cells=tuple(c.axes() for c in cells) if self.tier != "probe" else (),
+            planned_ids=tuple(c.id for c in cells) if self.tier != "probe" else (),
+        )
+
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            from .reporting.store import RunStore
+
+            self._store = RunStore.create(self.reports_dir, self.meta())
+        return self._store
+
+    def record(self, result: CellResult) -> CellResult:
+        self.results.append(result)
+        self.store.write_cell(result)
+        return result
+
+    def runner(self, config: pytest.Config) -> CellRunner:
+        if self._runner is None:
+            self._runner = CellRunner(self, config)
+        return self._runner
+
+    # --- the end -------------------------------------------------------------------------------
+
+    def finish(self) -> list[str]:
+        """Assemble and render the matrix; return regressions against --baseline."""
+        if self.plan or self._store is None:
+            return []
+        matrix: Matrix = self.store.finish(datetime.now(timezone.utc).isoformat())
+        regressions: list[str] = []
+        if self.baseline is not None:
+            from .model import matrix_from_json
+            from .reporting.diff import diff_matrices
+
+            try:
+                old = matrix_from_json(self.baseline.read_text(encoding="utf-8"))
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise InputError(f"cannot read baseline: {exc}", path=self.baseline) from exc
+            report = diff_matrices(old, matrix)
+            regressions = [str(r) for r in report.regressions]
+            self.notes.append(report.render_text() if hasattr(report, "render_text") else
+                              f"baseline: {len(regressions)} regression(s)")
+        step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+        if step_summary:
+            from .reporting.markdown import render_markdown
+
+            with open(step_summary, "a", encoding="utf-8") as fh:
+                fh.write(render_markdown(matrix) + "\n")
+        self._matrix = matrix
+        return regressions
+
+    def summary_lines(self) -> list[str]:
+        lines: list[str] = []
+        if self.plan and self.plan_summary is not None:
+            lines.append(f"calico-conformance plan: {len(self.profile.cells)} cells written to "
+                         f"{self.run_dir / 'plan'}")
+        matrix = getattr(self, "_matrix", None)
+        if matrix is not None:
+            from .reporting.text import render_text
+
+            lines += ["", render_text(matrix), f"reports: {self.run_dir}"]
+        lines += self.notes
+        for name, kubeconfig in self.kept:
+            lines.append(f"kept cluster {name}: KUBECONFIG={kubeconfig}")
+        return lines
+
+
+class CellRunner:
+    """What the suites call: run a cell, record it, and judge it as a test."""
+
+    def __init__(self, state: SessionState, config: pytest.Config) -> None:
+        self.state = state
+        self.config = config
+
+    def _progress(self, cell_id: str) -> Any:
+        from .progress import ProgressLine
+
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is None:
+            return None
+        tty = bool(getattr(tr, "isatty", False))
+        return ProgressLine(cell_id, tr.write_line, tr.rewrite if tty else None,
+                            interval_s=30.0)
+
+    def run_kind(self, cell: Cell, repeat: int = 1) -> CellResult:
+        from . import kindtier
+        from .lint import lint_cell
+
+        st = self.state
+        findings = lint_cell(cell)
+        probe = st.probe_results.get((cell.variant.name, cell.point.kind.version))
+        if probe is not None and probe.verdict in PREDICTABLE:
+            result = CellResult(
+                cell_id=cell.id, axes=cell.axes(), expected=cell.expected,
+                verdict=Verdict.CLUSTER_FAILS, subtype=f"predicted:{probe.verdict.value}",
+                outcome=Outcome.PREDICTED, untested_upstream=cell.untested_upstream,
+                evidence=replace(probe.evidence, notes=probe.evidence.notes + (
+                    f"predicted from the probe tier ({probe.cell_id}), not observed on kind",)),
+                findings=findings, references=cell.variant.references, fix=cell.variant.fix,
+                description=cell.variant.description, repeat=repeat)
+            return st.record(result)
+        soak = st.soak_s or cell.soak_s
+        settings = kindtier.KindSettings(
+            kind_bin=st.kind_bins.get(cell.point.kind.version) or st.kind_bin or "kind",
+            cache_dir=st.cache_dir, manifest_dir=st.manifest_dir, registry=st.registry,
+            keep=st.keep, full_soak=st.full_soak, soak_s=soak,
+            thresholds=Thresholds(ready_grace_s=min(st.ready_grace_s, soak / 2)))
+        suffix = f"~r{repeat}" if repeat > 1 else ""
+        result, kept = kindtier.run_cell(
+            cell, run_id=st.run_id, cell_dir=st.run_dir / "cells" / (cell.id + suffix),
+            settings=settings, clock=st.clock, progress=self._progress(cell.id))
+        if kept:
+            st.kept.append((kindtier.cluster_name(st.run_id, cell), kept))
+        return st.record(replace(result, findings=findings, repeat=repeat))
+
+    def run_probe(self, variant: Variant, kind_version: str, repeat: int = 1) -> CellResult:
+        from .probe import ProbeSettings, probe_available, probe_variant
+
+        st = self.state
+        reason = probe_available()
+        if reason:
+            pytest.skip(f"probe tier unavailable here: {reason}")
+        workdir = st.run_dir / "probe" / f"{variant.name}-{kind_version}"
+        settings = ProbeSettings(containerd_bin=st.containerd_bin, ctr_bin=None,
+                                 window_s=st.probe_window_s, workdir=workdir, clock=st.clock,
+                                 keep_logs_dir=workdir / "logs")
+        result = replace(probe_variant(variant, self.state.kind_release(kind_version), settings),
+                         repeat=repeat)
+        st.probe_results[(variant.name, kind_version)] = result
+        return st.record(result)
+
+    @staticmethod
+    def judge(result: CellResult) -> None:
+        """Turn a result into the test's outcome (xfail marks do the rest)."""
+        msg = failure_message(result)
+        if result.outcome is Outcome.PREDICTED:
+            pytest.skip(f"{result.cell_id}: predicted {result.verdict.value} from the probe "
+                        f"tier; no cluster spent")
+        if result.outcome is Outcome.UNKNOWN:
+            pytest.fail(f"infrastructure trouble, not a property of the config:\n{msg}",
+                        pytrace=False)
+        if result.outcome is Outcome.XFAIL:
+            raise ExpectedBreakage(msg)
+        if result.outcome is Outcome.FAIL:
+            raise AssertionError(msg)
+        # PASS, XPASS (strict xfail turns it into a failure) and OBSERVED pass here.

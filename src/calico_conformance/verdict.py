@@ -1,0 +1,221 @@
+"""The verdict: a pure function of the observation log and thresholds.
+
+Classes, in order of precedence: ``cluster-fails`` (kind create failed),
+``not-started`` (sandbox/container creation or image pulls failed),
+``restarts``, ``never-ready``, ``flapping``, ``stable``; ``unknown`` is kept for
+trouble on our side and never reported as a property of the config.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .model import EventSummary, Evidence, Outcome, PodRow, TimelinePoint, Verdict
+from .observe import CALICO_NODE, Observation
+
+NOT_STARTED_EVENTS = {"FailedCreatePodSandBox", "FailedCreatePodContainer", "Failed",
+                      "ErrImagePull", "ImagePullBackOff", "InspectFailed", "FailedMount"}
+NOT_STARTED_WAITING = {"ContainerCreating", "PodInitializing", "ErrImagePull", "ImagePullBackOff",
+                       "CreateContainerError", "CreateContainerConfigError", "InvalidImageName"}
+KEY_EVENTS = {"Unhealthy", "Killing", "BackOff", "SandboxChanged", "FailedCreatePodSandBox",
+              "OOMKilling", "Failed", "ErrImagePull", "ImagePullBackOff", "FailedMount"}
+
+# runsvdir (calico/node's init) exits 0 when it gets SIGKILL, so "Completed, exit 0" on a
+# calico-node container is a kill, not a clean exit (projectcalico/calico#5157).
+KILL_NOTE = ("exit 0 / Completed is a kill, not a clean exit: calico-node runs under runsvdir, "
+             "which exits 0 on SIGKILL (projectcalico/calico#5157); usually a liveness-probe "
+             "kill or a sandbox re-creation")
+# A sandbox re-created under a running pod is the classic cgroup-driver mismatch symptom
+# (kubernetes/kubernetes#110177, containerd/containerd#7276).
+SANDBOX_NOTE = ("SandboxChanged events: the pod sandbox was re-created, which points to a "
+                "cgroup driver mismatch between containerd (SystemdCgroup) and the kubelet")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    min_restarts: int = 1  # restarts of calico-node within the soak that make a cell unstable
+    early_restarts: int = 2  # stop early after this many (also yields the restart interval)
+    early_not_started_events: int = 3  # repeated sandbox/pull failures: it will not recover
+    ready_grace_s: float = 300.0  # time a pod may take to become Ready before "never-ready"
+
+
+@dataclass
+class _Pod:
+    name: str
+    node: str = ""
+    first_restarts: int | None = None
+    restarts: int = 0
+    restart_times: list[float] = field(default_factory=list)
+    ready: bool = False
+    ever_ready: bool = False
+    lost_ready: bool = False
+    regained: int = 0
+    running: bool = False
+    last_reason: str = ""
+    exit_code: int | None = None
+    waiting: str = ""
+
+
+def _track(obs: list[Observation]) -> tuple[dict[str, _Pod], list[TimelinePoint]]:
+    pods: dict[str, _Pod] = {}
+    timeline: list[TimelinePoint] = []
+    for o in obs:
+        if o.source != "pod" or o.app != CALICO_NODE or o.container not in ("", CALICO_NODE):
+            continue
+        p = pods.setdefault(o.pod, _Pod(o.pod))
+        p.node = o.node or p.node
+        if o.restart_count is not None:
+            if p.first_restarts is None:
+                p.first_restarts = o.restart_count
+            delta = o.restart_count - p.first_restarts
+            while p.restarts < delta:
+                p.restarts += 1
+                p.restart_times.append(o.t)
+                detail = o.last_reason + (f", exit {o.last_exit_code}"
+                                          if o.last_exit_code is not None else "")
+                timeline.append(TimelinePoint(o.t, "restart", o.pod, detail))
+        if o.last_reason:
+            p.last_reason, p.exit_code = o.last_reason, o.last_exit_code
+        if o.state == "terminated" and o.reason:
+            p.last_reason, p.exit_code = o.reason, o.exit_code
+        p.running = p.running or o.state == "running"
+        p.waiting = o.reason if o.state == "waiting" else ""
+        ready = bool(o.ready)
+        if ready != p.ready:
+            timeline.append(TimelinePoint(o.t, "ready" if ready else "not-ready", o.pod))
+            if ready and p.lost_ready:
+                p.regained += 1
+            if not ready and p.ever_ready:
+                p.lost_ready = True
+        p.ready = ready
+        p.ever_ready = p.ever_ready or ready
+    return pods, timeline
+
+
+def _events(obs: list[Observation]) -> tuple[EventSummary, ...]:
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for o in obs:
+        if o.source == "event" and o.event_reason in KEY_EVENTS and o.app in (CALICO_NODE, ""):
+            counts[(o.event_reason, o.message, o.pod)] += 1
+    merged: Counter[tuple[str, str]] = Counter()
+    objects: dict[tuple[str, str], str] = {}
+    for (reason, message, pod), n in counts.items():
+        merged[(reason, message)] += n
+        objects.setdefault((reason, message), pod)
+    return tuple(EventSummary(r, m, n, objects[(r, m)]) for (r, m), n in merged.most_common(8))
+
+
+def _probe_message(obs: list[Observation]) -> str:
+    for o in reversed(obs):
+        if o.source == "event" and o.event_reason == "Unhealthy" and "Readiness" in o.message:
+            return o.message
+    for o in reversed(obs):
+        if o.source == "event" and o.event_reason == "Unhealthy":
+            return o.message
+    return ""
+
+
+def _restart_subtype(pods: dict[str, _Pod], obs: list[Observation]) -> str:
+    reasons = {p.last_reason for p in pods.values() if p.restarts}
+    codes = {p.exit_code for p in pods.values() if p.restarts}
+    crashloop = any(o.reason == "CrashLoopBackOff" for o in obs if o.source == "pod")
+    if "OOMKilled" in reasons:
+        return "oom-killed"
+    if 0 in codes or "Completed" in reasons:
+        return "killed-exit-0"
+    return "crashloop-backoff" if crashloop else "error-exit"
+
+
+def judge(obs: list[Observation], thresholds: Thresholds | None = None,
+          watched_s: float | None = None) -> tuple[Verdict, str, Evidence]:
+    """Classify a cell from its observation log."""
+    th = thresholds or Thresholds()
+    pods, timeline = _track(obs)
+    events = _events(obs)
+    for o in obs:
+        if o.source == "event" and o.event_reason in KEY_EVENTS and o.app in (CALICO_NODE, ""):
+            timeline.append(TimelinePoint(o.t, "event", o.pod, f"{o.event_reason}: {o.message}"))
+    timeline.sort(key=lambda p: p.t)
+    end = watched_s if watched_s is not None else max((o.t for o in obs), default=0.0)
+    restart_times = sorted(t for p in pods.values() for t in p.restart_times)
+    intervals = [b - a for a, b in zip(restart_times, restart_times[1:])]
+    notes: list[str] = []
+    if any(e.reason == "SandboxChanged" for e in events):
+        notes.append(SANDBOX_NOTE)
+    rows = tuple(PodRow(p.name, p.node, p.restarts, p.last_reason or p.waiting,
+                        p.exit_code, p.ready) for p in sorted(pods.values(), key=lambda x: x.name))
+    exit_codes = tuple(sorted({p.exit_code for p in pods.values() if p.exit_code is not None}))
+    reasons = tuple(sorted({p.last_reason for p in pods.values() if p.last_reason}))
+    fail_events = [o for o in obs if o.source == "event" and o.event_reason in NOT_STARTED_EVENTS
+                   and o.app in (CALICO_NODE, "")]
+    first_failure = min([*restart_times, *(o.t for o in fail_events)], default=None)
+    base = dict(restart_times_s=tuple(restart_times), restarts=len(restart_times),
+                restart_interval_s=(sum(intervals) / len(intervals)) if intervals else None,
+                exit_codes=exit_codes, reasons=reasons, probe_message=_probe_message(obs),
+                events=events, pods=rows, timeline=tuple(timeline), watched_s=end)
+
+    def evidence(**extra: object) -> Evidence:
+        return Evidence(**{**base, "first_failure_s": first_failure, "notes": tuple(notes),
+                           **extra})  # type: ignore[arg-type]
+
+    created = [o for o in obs if o.source == "cluster"]
+    if created:
+        return Verdict.CLUSTER_FAILS, "kind-create", evidence(error=created[-1].message)
+    infra = [o.message for o in obs if o.source == "infra"]
+    if len(restart_times) >= th.min_restarts:
+        subtype = _restart_subtype(pods, obs)
+        if subtype == "killed-exit-0":
+            notes.append(KILL_NOTE)
+        return Verdict.RESTARTS, subtype, evidence()
+    if pods and not any(p.running for p in pods.values()) and (
+            fail_events or any(p.waiting in NOT_STARTED_WAITING for p in pods.values())):
+        reason = fail_events[-1].event_reason if fail_events else next(
+            p.waiting for p in pods.values() if p.waiting)
+        msg = fail_events[-1].message if fail_events else ""
+        return Verdict.NOT_STARTED, reason, evidence(error=msg)
+    if infra and not pods:
+        return Verdict.UNKNOWN, "infrastructure", evidence(error=infra[-1])
+    if not pods:
+        return Verdict.UNKNOWN, "no-pods", evidence(error="no calico-node pod was observed")
+    never = [p for p in pods.values() if not p.ever_ready]
+    if never and end >= th.ready_grace_s:
+        probe = base["probe_message"]
+        sub = "bird" if "BIRD is not ready" in str(probe) else "probe"
+        return Verdict.NEVER_READY, sub, evidence(first_failure_s=th.ready_grace_s)
+    if any(p.regained for p in pods.values()) or any(p.lost_ready and not p.ready
+                                                       for p in pods.values()):
+        lost = [t.t for t in timeline if t.kind == "not-ready"]
+        return Verdict.FLAPPING, "readiness", evidence(first_failure_s=min(lost, default=None))
+    if never:
+        if infra:
+            return Verdict.UNKNOWN, "infrastructure", evidence(error=infra[-1])
+        return Verdict.UNKNOWN, "not-ready-yet", evidence(
+            error=f"not Ready after {end:.0f}s, shorter than the {th.ready_grace_s:.0f}s grace")
+    return Verdict.STABLE, "", evidence()
+
+
+def can_stop_early(obs: list[Observation], thresholds: Thresholds | None = None) -> bool:
+    """True once the cell can no longer become stable."""
+    th = thresholds or Thresholds()
+    if any(o.source == "cluster" for o in obs):
+        return True
+    pods, _ = _track(obs)
+    if sum(p.restarts for p in pods.values()) >= th.early_restarts:
+        return True
+    fails = [o for o in obs if o.source == "event" and o.event_reason in NOT_STARTED_EVENTS
+             and o.app in (CALICO_NODE, "")]
+    return len(fails) >= th.early_not_started_events and not any(p.running for p in pods.values())
+
+
+def outcome(expected: str, verdict: Verdict) -> Outcome:
+    """Judge a verdict against what the variant expects."""
+    if verdict is Verdict.UNKNOWN:
+        return Outcome.UNKNOWN
+    if not expected:
+        return Outcome.OBSERVED
+    if expected == Verdict.STABLE.value:
+        return Outcome.PASS if verdict is Verdict.STABLE else Outcome.FAIL
+    if verdict is Verdict.STABLE:
+        return Outcome.XPASS
+    return Outcome.XFAIL if verdict.value == expected else Outcome.FAIL

@@ -1,0 +1,146 @@
+"""The stability watch: from install to the end of the soak, record every change.
+
+The loop only knows a :class:`Source` (something that hands over observations,
+waiting at most ``timeout`` seconds) and a :class:`~calico_conformance.clock.Clock`.
+In production the source is a set of Kubernetes watches; in tests it is a script
+on a fake clock, so a ten-minute soak runs in milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .clock import Clock
+from .kube import Kube, WatchHub
+from .observe import (
+    CALICO_NODE,
+    KUBE_CONTROLLERS,
+    Observation,
+    ObservationLog,
+    from_event,
+    from_node,
+    from_pod,
+    infra,
+)
+from .verdict import Thresholds, _track, can_stop_early
+
+NAMESPACE = "kube-system"
+
+
+class Source(Protocol):
+    def start(self, clock: Clock) -> None: ...
+
+    def next(self, timeout: float) -> list[Observation] | None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Progress:
+    elapsed_s: float
+    soak_s: float
+    restarts: int
+    ready: int
+    pods: int
+    done: bool = False
+    early: bool = False
+
+
+@dataclass(frozen=True)
+class SoakResult:
+    watched_s: float
+    early: bool
+    resumes: tuple[str, ...] = ()
+
+
+class KubeSource:
+    """calico-node and calico-kube-controllers pods, nodes and kube-system events."""
+
+    def __init__(self, kube: Kube) -> None:
+        self.hub = WatchHub(kube)
+        self._clock: Clock | None = None
+        self._t0 = 0.0
+
+    def start(self, clock: Clock) -> None:
+        self._clock, self._t0 = clock, clock.monotonic()
+        self.hub.add("pods", NAMESPACE, f"k8s-app={CALICO_NODE}")
+        self.hub.add("pods", NAMESPACE, f"k8s-app={KUBE_CONTROLLERS}")
+        self.hub.add("events", NAMESPACE)
+        self.hub.add("nodes")
+
+    def next(self, timeout: float) -> list[Observation] | None:
+        item = self.hub.get(timeout)
+        if item is None:
+            return None
+        assert self._clock is not None
+        t = self._clock.monotonic() - self._t0
+        at = self._clock.now().isoformat()
+        return to_observations(t, at, *item)
+
+    @property
+    def resumes(self) -> list[str]:
+        return self.hub.resumes
+
+    def close(self) -> None:
+        self.hub.close()
+
+
+def to_observations(t: float, at: str, kind: str, typ: str,
+                    obj: dict[str, Any]) -> list[Observation]:
+    if typ == "INFRA":
+        return [infra(t, at, str(obj.get("message", "")))]
+    if typ == "DELETED":
+        return []
+    if kind == "pods":
+        return from_pod(t, at, obj)
+    if kind == "events":
+        return [from_event(t, at, obj)]
+    if kind == "nodes":
+        return [from_node(t, at, obj)]
+    return []
+
+
+def summarize(obs: list[Observation]) -> tuple[int, int, int]:
+    pods, _ = _track(obs)
+    return (sum(p.restarts for p in pods.values()), sum(p.ready for p in pods.values()),
+            len(pods))
+
+
+def soak(source: Source, clock: Clock, soak_s: float, log: ObservationLog, *,
+         thresholds: Thresholds | None = None, full_soak: bool = False,
+         progress: Callable[[Progress], None] | None = None,
+         tick_s: float = 5.0, started: bool = False) -> SoakResult:
+    """Watch until the soak ends, or until the cell can no longer become stable.
+
+    Pass ``started=True`` when the source was started earlier (before the Calico
+    install, so nothing between install and soak goes unseen).
+    """
+    th = thresholds or Thresholds()
+    if not started:
+        source.start(clock)
+    start = clock.monotonic()
+    early = False
+    try:
+        while True:
+            remaining = soak_s - (clock.monotonic() - start)
+            if remaining <= 0:
+                break
+            batch = source.next(min(remaining, tick_s))
+            if batch:
+                log.extend(batch)
+                if not full_soak and can_stop_early(log.items, th):
+                    early = True
+            if progress:
+                restarts, ready, pods = summarize(log.items)
+                progress(Progress(clock.monotonic() - start, soak_s, restarts, ready, pods))
+            if early:
+                break
+    finally:
+        source.close()
+    watched = min(clock.monotonic() - start, soak_s)
+    if progress:
+        restarts, ready, pods = summarize(log.items)
+        progress(Progress(watched, soak_s, restarts, ready, pods, done=True, early=early))
+    return SoakResult(watched, early, tuple(getattr(source, "resumes", ()) or ()))
