@@ -311,3 +311,10 @@ def test_findings_come_most_severe_first(on_kind):
     assert [f.severity for f in found] == sorted(
         (f.severity for f in found), key=["error", "warning", "info"].index)
     assert found[0].code == "CC001"
+
+
+def test_a_version_that_is_not_a_number_is_an_error_not_a_missing_line():
+    found = standalone('version = "2"\n')
+    (f,) = only(found, "CC006")
+    assert f.severity == "error" and f.line == 1
+    assert not only(found, "CC008")

@@ -90,13 +90,6 @@ def resolve_kind(explicit: str | None, release: KindRelease, cache_dir: Path) ->
     return str(target)
 
 
-def preflight(kind_bin: str, docker: str = "docker") -> str:
-    """``docker info`` and ``kind version`` before any cluster work; returns Docker's version."""
-    version = tools.docker_info(docker)
-    tools.kind_version(kind_bin)
-    return version
-
-
 def check_nodes(cell: Cell, nodes: list[str], docker: str, out_dir: Path) -> ConfigCheck:
     """Read what each node really runs and compare it with the prediction."""
     predicted = cell.effective

@@ -203,6 +203,13 @@ def cri_disabled(ctx: LintContext) -> Iterator[Finding]:
 
 
 def config_version(ctx: LintContext) -> Iterator[Finding]:
+    raw = ctx.view.data.get("version")
+    if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int)):
+        yield ctx.finding("CC006", "error", f"version = {raw!r} is not an integer: containerd "
+                          "refuses to start", key="version", line=ctx.locate("", "version"),
+                          predicted=Verdict.CLUSTER_FAILS.value,
+                          fix="Use version = 2 on containerd 1.x, version = 3 on 2.x.")
+        return
     declared = ctx.view.declared_version
     major = ctx.containerd[0]
     version = declared if declared is not None else 1
@@ -258,7 +265,7 @@ def skipped_patches(ctx: LintContext) -> Iterator[Finding]:
 
 def missing_version(ctx: LintContext) -> Iterator[Finding]:
     # Only a whole config.toml: kind applies version-less patches to any base.
-    if not ctx.standalone or ctx.view.declared_version is not None:
+    if not ctx.standalone or "version" in ctx.view.data:
         return
     uri_tables = ctx.ignored_tables
     detail = ""

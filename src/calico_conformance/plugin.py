@@ -72,6 +72,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _build_state(config: pytest.Config) -> SessionState:
     root = Path(str(config.rootpath))
+    if not (root / "clusters").is_dir():  # rootdir may be elsewhere when paths are passed
+        root = Path(str(config.invocation_params.dir))
     opt = config.getoption
     clusters = Path(opt("clusters_dir") or root / "clusters")
     catalog = Catalog(clusters)
@@ -129,13 +131,14 @@ def repeat_index(request: pytest.FixtureRequest) -> int:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     state = metafunc.config.stash[state_key]
     repeats = list(range(1, state.repeat + 1))
-    if "matrix_cell" in metafunc.fixturenames:
-        cells = list(state.profile.cells) if state.tier in ("kind", "all") or state.plan else []
+    # A tier that is not selected is not parametrized; its bare item is deselected later.
+    if "matrix_cell" in metafunc.fixturenames and (state.tier in ("kind", "all") or state.plan):
+        cells = list(state.profile.cells)
         metafunc.parametrize("matrix_cell", [
             pytest.param(c, id=c.id, marks=_marks(c.expected, c.id)) for c in cells],
             indirect=True)
-    if "probe_target" in metafunc.fixturenames:
-        variants = state.probe_variants() if state.tier in ("probe", "all") else []
+    if "probe_target" in metafunc.fixturenames and state.tier in ("probe", "all"):
+        variants = state.probe_variants()
         metafunc.parametrize("probe_target", [
             pytest.param((v, k), id=f"probe-{v.name}-{k}", marks=_marks(v.expected_probe, v.name))
             for v, k in variants], indirect=True)
@@ -167,12 +170,28 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         config.hook.pytest_deselected(items=list(items))
         items[:] = []
         return
+    # Items of a tier that is not selected carry no cell: drop them.
+    unused = [it for it in items if _cell_param(it) is _EMPTY]
+    if unused:
+        config.hook.pytest_deselected(items=unused)
+        items[:] = [it for it in items if it not in unused]
     kind_items = [it for it in items if "matrix_cell" in getattr(it, "fixturenames", ())]
-    if kind_items and state.tier in ("kind", "all"):
+    if kind_items and state.tier in ("kind", "all") and not config.option.collectonly:
         problem = state.preflight([it.callspec.params["matrix_cell"] for it in kind_items
                                    if hasattr(it, "callspec")])
         if problem:
             pytest.exit(problem, returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+_EMPTY = object()
+
+
+def _cell_param(item: pytest.Item) -> object:
+    names = {"matrix_cell", "probe_target"} & set(getattr(item, "fixturenames", ()))
+    if not names:
+        return None
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return params.get(names.pop(), _EMPTY)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int,

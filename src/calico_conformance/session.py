@@ -117,11 +117,14 @@ class SessionState:
         """One clear line when live runs cannot work here; None when they can."""
         from . import kindtier
 
+        from . import tools
+
         try:
+            self.docker_version = tools.docker_info()
             for version in sorted({c.point.kind.version for c in cells}):
                 self.kind_bins[version] = kindtier.resolve_kind(
                     self.kind_bin, self.kind_release(version), self.cache_dir)
-            self.docker_version = kindtier.preflight(next(iter(self.kind_bins.values())))
+                tools.kind_version(self.kind_bins[version])
         except InputError as exc:
             return exc.one_line()
         except ConformanceError as exc:
@@ -174,17 +177,12 @@ class SessionState:
         matrix: Matrix = self.store.finish(datetime.now(timezone.utc).isoformat())
         regressions: list[str] = []
         if self.baseline is not None:
-            from .model import matrix_from_json
-            from .reporting.diff import diff_matrices
+            from .reporting.diff import diff_matrices, render_diff_text
+            from .reporting.store import load_matrix
 
-            try:
-                old = matrix_from_json(self.baseline.read_text(encoding="utf-8"))
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                raise InputError(f"cannot read baseline: {exc}", path=self.baseline) from exc
-            report = diff_matrices(old, matrix)
-            regressions = [str(r) for r in report.regressions]
-            self.notes.append(report.render_text() if hasattr(report, "render_text") else
-                              f"baseline: {len(regressions)} regression(s)")
+            report = diff_matrices(load_matrix(self.baseline), matrix)
+            regressions = [f"{c.key}: {c.old} -> {c.new}" for c in report.regressions]
+            self.notes.append(render_diff_text(report))
         step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if step_summary:
             from .reporting.markdown import render_markdown

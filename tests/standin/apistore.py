@@ -153,7 +153,8 @@ class Store:
         self.types: dict[tuple[str, str], ResourceType] = {(t.group, t.plural): t for t in BUILTIN}
         self.objects: dict[tuple[str, str], dict[tuple[str, str], Obj]] = {}
         self.history: deque[Record] = deque()
-        self.epoch = 0  # bumped to cut open watch streams
+        self.epoch = 0  # bumped to end open watch streams cleanly
+        self.cuts = 0  # bumped to cut open watch streams abruptly
 
     # --- discovery ----------------------------------------------------------------------------
     def resolve(self, group: str, version: str, plural: str) -> ResourceType | None:
@@ -235,6 +236,12 @@ class Store:
             self.cond.notify_all()
             return self.horizon
 
+    def cut(self) -> None:
+        """Make every open watch stream end without its terminating chunk."""
+        with self.cond:
+            self.cuts += 1
+            self.cond.notify_all()
+
     # --- watch --------------------------------------------------------------------------------
     def watch(self, rtype: ResourceType, ns: str, since: int | None,
               match: Callable[[Obj], bool], deadline: float, stop: threading.Event,
@@ -242,7 +249,7 @@ class Store:
               monotonic: Callable[[], float] = lambda: 0.0) -> Iterator[tuple[str, Obj]]:
         """Yield (type, object) from ``since`` on; ``since=None`` starts with ADDED for all."""
         with self.cond:
-            epoch = self.epoch
+            epoch, cuts = self.epoch, self.cuts
             if since is None:
                 items, last = self.list(rtype, ns, match)
                 initial = [("ADDED", o) for o in items]
@@ -254,7 +261,7 @@ class Store:
         next_bookmark = monotonic() + bookmark_every
         while not stop.is_set():
             with self.cond:
-                if self.epoch != epoch:
+                if self.epoch != epoch or self.cuts != cuts:
                     return
                 if last < self.horizon:  # compacted under us
                     return

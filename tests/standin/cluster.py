@@ -56,6 +56,7 @@ class Cluster:
         self._player: threading.Thread | None = None
         self._wake = threading.Event()
         self.dropped_watches = 0
+        self.default_runtime = "runc"  # named in the CRI-plugin failure of kind-create-fails
         if not self.failed:
             self._seed_objects()
 
@@ -376,9 +377,7 @@ class Cluster:
             self.store.compact()
         elif what == "drop":
             self.dropped_watches += 1
-            with self.store.cond:
-                self.store.epoch += 1
-                self.store.cond.notify_all()
+            self.store.cut()
 
     def apply_step(self, name: str, step: Step) -> None:
         rt = self.rtype("", "pods")

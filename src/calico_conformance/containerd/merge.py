@@ -63,9 +63,12 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
-def _version(data: dict[str, Any]) -> int:
+def _version(data: dict[str, Any], source: str = "<toml>") -> int:
     v = data.get("version", 0)
-    return v if isinstance(v, int) else 0
+    if isinstance(v, bool) or not isinstance(v, int):
+        # kind decodes version into an int and fails on anything else.
+        raise InputError(f"version = {v!r} is not an integer", path=source)
+    return v
 
 
 def parse_json6902(text: str, *, source: str = "<json6902>") -> list[dict[str, Any]]:
@@ -91,7 +94,7 @@ def apply_kind_patches(
 ) -> EffectiveConfig:
     """The config a kind node will run: ``base_text`` plus kind's patches."""
     data = parse_toml(base_text, path=base_source)
-    base_version = _version(data)
+    base_version = _version(data, base_source)
     if base_version == 0:
         # kind refuses this too: "failed to detect containerd config version".
         raise InputError("base config has no version line; kind cannot patch it", path=base_source)
@@ -99,7 +102,7 @@ def apply_kind_patches(
     skipped: list[SkippedPatch] = []
     for i, text in enumerate(patches):
         patch = parse_toml(text, path=sources[i])
-        pv = _version(patch)
+        pv = _version(patch, sources[i])
         if pv and pv != base_version:
             skipped.append(SkippedPatch(i, pv, base_version, sources[i]))
             continue

@@ -7,6 +7,8 @@ lines live here and the renderers only decorate them.
 
 from __future__ import annotations
 
+import re
+
 from ..model import CellResult, Evidence, Outcome, Tier, Verdict
 
 # Display status: the outcome, with OBSERVED split by verdict so "no expectation,
@@ -44,6 +46,15 @@ UNTESTED_MARK = "†"
 UNTESTED_NOTE = ("outside the Kubernetes range upstream tests this Calico release on; "
                  "untested upstream, not known incompatible")
 NO_RESULT = "no result: the run stopped before this cell finished"
+
+# kind's stderr is coloured; ANSI escapes and other C0 controls are noise in every format.
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def clean(text: str) -> str:
+    """Cluster text without terminal escapes or control characters (newlines and tabs kept)."""
+    return _ANSI.sub("", text)
+
 
 _NICE = {
     Verdict.CLUSTER_FAILS: "cluster fails", Verdict.CONFIG_REJECTED: "config rejected",
@@ -134,9 +145,9 @@ def evidence_lines(cell: CellResult) -> list[str]:
     if ev.reasons:
         out.append("reasons: " + ", ".join(ev.reasons))
     if ev.probe_message:
-        out.append(f"readiness probe: {ev.probe_message}")
+        out.append(f"readiness probe: {clean(ev.probe_message)}")
     if ev.error:
-        out.append(f"error: {ev.error.strip()[:600]}")
+        out.append(f"error: {clean(ev.error).strip()[:600]}")
     for e in top_events(cell):
         out.append(f"event {e}")
     if ev.watched_s:
@@ -147,8 +158,8 @@ def evidence_lines(cell: CellResult) -> list[str]:
 
 def top_events(cell: CellResult, limit: int = 5) -> list[str]:
     events = sorted(cell.evidence.events, key=lambda e: -e.count)[:limit]
-    return [f"{e.reason} {TIMES}{e.count}: {e.message}" + (f" ({e.object})" if e.object else "")
-            for e in events]
+    return [clean(f"{e.reason} {TIMES}{e.count}: {e.message}" + (f" ({e.object})" if e.object
+                                                                   else "")) for e in events]
 
 
 def config_lines(cell: CellResult) -> list[str]:

@@ -107,13 +107,14 @@ def _repeat(cell: CellResult) -> str:
     parts = ["<ul>" + "".join(f"<li>{e(x)}</li>" for x in lines + facts.config_lines(cell))
              + "</ul>", render_timeline(ev)]
     parts.append(_table(["reason", "count", "message", "object"],
-                        [[x.reason, x.count, x.message, x.object] for x in ev.events]))
+                        [[x.reason, x.count, facts.clean(x.message), x.object]
+                         for x in ev.events]))
     parts.append(_table(["pod", "node", "restarts", "last reason", "exit", "ready"],
                         [[p.pod, p.node, p.restarts_delta, p.last_reason,
                           "" if p.exit_code is None else p.exit_code, p.ready]
                          for p in ev.pods]))
     if ev.error:
-        parts.append(f"<pre>{e(ev.error.strip()[:4000])}</pre>")
+        parts.append(f"<pre>{e(facts.clean(ev.error).strip()[:4000])}</pre>")
     parts.append(_table(["code", "severity", "table", "key", "message"],
                         [[f.code, f.severity, f.table, f.key, f.message]
                          for f in cell.findings]))

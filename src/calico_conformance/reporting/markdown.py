@@ -94,7 +94,7 @@ def _cell_details(cell: CellResult) -> list[str]:
               if not line.startswith("error: ")]
     lines += [f"- {md(line)}" for line in facts.config_lines(cell)]
     if cell.evidence.error:
-        lines += ["", fenced(cell.evidence.error.strip()[:1500])]
+        lines += ["", fenced(facts.clean(cell.evidence.error).strip()[:1500])]
     lines += ["", "</details>", ""]
     return lines
 
@@ -128,8 +128,10 @@ def _variant_section(variant: str, cells: list[CellResult]) -> list[str]:
 
 def crash_sections(matrix: Matrix) -> list[str]:
     by_variant: dict[str, list[CellResult]] = {}
-    for cell in matrix.cells:
-        if facts.is_flagged(cell):
+    shown: set[str] = set()
+    for cell in matrix.cells:  # one repeat per cell id: the first that flags it
+        if facts.is_flagged(cell) and cell.cell_id not in shown:
+            shown.add(cell.cell_id)
             by_variant.setdefault(cell.axes.variant, []).append(cell)
     lines = ["## Crash-inducing configurations", ""]
     if not by_variant:

@@ -1,0 +1,303 @@
+"""The probe tier: a variant's effective config under a real containerd, in seconds.
+
+Steps, each a verdict when it fails: the daemon starts and stays up
+(``config-rejected``); CRI answers and reports RuntimeReady (``cri-unavailable``); a pod
+sandbox runs on the default runtime (``sandbox-fails``); a long-running container
+starts (``container-fails``) and is still running after ``window_s``
+(``container-exits``); else ``stable``. Host trouble is ``unknown``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from .. import tools
+from ..catalog import KindRelease, Variant, effective_config
+from ..clock import Clock, SystemClock
+from ..errors import InputError, ProbeError, ToolError
+from ..model import Axes, CellResult, ConfigCheck, Evidence, Tier, Verdict
+from . import daemon as d
+from .cri import CriCallError, CriClient
+from .host import HostFacts, host_facts, unavailable_reason
+from .image import IMAGE_REF, SLEEP_FOREVER, write_archive
+from .judge import cri_load_error, exit_error, host_explanation, judge
+from .overrides import adapt
+
+START_TIMEOUT_S = 30.0
+READY_TIMEOUT_S = 20.0
+POLL_S = 1.0
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    workdir: Path
+    containerd_bin: str | None = None
+    ctr_bin: str | None = None
+    window_s: float = 20.0
+    clock: Clock = field(default_factory=SystemClock)
+    keep_logs_dir: Path | None = None
+    # False shows the raw truth on a host without systemd (see overrides.py).
+    emulate_systemd: bool = True
+
+
+@dataclass
+class Observation:
+    verdict: Verdict = Verdict.UNKNOWN
+    error: str = ""
+    subtype: str = ""
+    notes: list[str] = field(default_factory=list)
+    overrides: tuple[str, ...] = ()
+    kubelet_driver: str = ""
+    watched_s: float = 0.0
+    exit_codes: tuple[int, ...] = ()
+
+
+def probe_available(settings: ProbeSettings | None = None) -> str | None:
+    """None when the probe can run here, else the reason (for a pytest skip)."""
+    facts = host_facts(settings.containerd_bin if settings else None,
+                       settings.ctr_bin if settings else None)
+    return unavailable_reason(facts)
+
+
+def probe_variant(variant: Variant, kind: KindRelease, settings: ProbeSettings) -> CellResult:
+    clock = settings.clock
+    started = clock.now().isoformat()
+    facts = host_facts(settings.containerd_bin, settings.ctr_bin)
+    driver = str(variant.kubelet.get("cgroupDriver", kind.kubelet_cgroup_driver))
+    skipped: tuple[str, ...] = ()
+    config: dict[str, Any] | str
+    obs = Observation(kubelet_driver=driver)
+    try:
+        eff = effective_config(variant, kind)
+        config, skipped = eff.data, tuple(s.describe() for s in eff.skipped)
+    except InputError as exc:
+        # kind itself would refuse this patch; hand containerd the text as written.
+        config = variant.text
+        obs.notes.append(f"no effective config ({exc.one_line()}); containerd was given "
+                         "the variant text as written")
+    reason = unavailable_reason(facts)
+    if reason:
+        obs.error = reason
+    else:
+        keep = settings.keep_logs_dir / f"probe-{variant.name}-{kind.version}" \
+            if settings.keep_logs_dir else None
+        _observe(config, driver, facts, settings, obs, keep)
+    return CellResult(
+        cell_id=f"probe-{variant.name}-{kind.version}",
+        axes=Axes(calico="-", variant=variant.name, point=f"probe-{kind.version}",
+                  kind=kind.version, containerd=facts.containerd_semver, tier=Tier.PROBE),
+        expected=variant.expected_probe,
+        verdict=obs.verdict,
+        subtype=obs.subtype,
+        outcome=judge(obs.verdict, variant.expected_probe),
+        evidence=Evidence(error=obs.error, notes=tuple(obs.notes), watched_s=obs.watched_s,
+                          exit_codes=obs.exit_codes),
+        config_check=ConfigCheck(containerd_version=facts.containerd_version,
+                                 kubelet_cgroup_driver=driver, skipped_patches=skipped,
+                                 overrides=obs.overrides, host=facts.as_dict()),
+        started_at=started,
+        finished_at=clock.now().isoformat(),
+        references=variant.references,
+        fix=variant.fix,
+        description=variant.description,
+    )
+
+
+def _observe(config: dict[str, Any] | str, driver: str, facts: HostFacts,
+             settings: ProbeSettings, obs: Observation, keep_logs: Path | None) -> None:
+    """Run one throw-away containerd and fill ``obs``; tear-down is total, always."""
+    dirs = d.ProbeDirs.create(settings.workdir)
+    daemon: tools.Daemon | None = None
+    client: CriClient | None = None
+    sandbox_id = ""
+    try:
+        daemon, client, sandbox_id = _steps(config, driver, facts, settings, obs, dirs)
+    except (ProbeError, ToolError) as exc:
+        obs.verdict, obs.error = Verdict.UNKNOWN, f"probe host trouble: {exc}"
+    finally:
+        if client is not None:
+            if sandbox_id and daemon is not None and daemon.alive():
+                client.remove_sandbox(sandbox_id)
+            client.close()
+        problems = d.teardown(dirs, daemon, settings.clock, keep_logs)
+        obs.notes.extend(f"tear-down: {p}" for p in problems)
+
+
+def _steps(config: dict[str, Any] | str, driver: str, facts: HostFacts, settings: ProbeSettings,
+           obs: Observation, dirs: d.ProbeDirs) -> tuple[tools.Daemon | None, CriClient | None, str]:
+    clock = settings.clock
+    assert facts.busybox and facts.ctr_bin and facts.containerd_bin  # unavailable_reason checked
+    write_archive(dirs.image_tar, Path(facts.busybox))
+    systemd_requested = False
+    snapshotter = "overlayfs"
+    if isinstance(config, dict):
+        if config.get("version") == 3 and (tools.parse_version(facts.containerd_version)
+                                          or (0, 0, 0)) < (2, 0, 0):
+            raise ProbeError(f"containerd {facts.containerd_version} cannot read a version 3 "
+                             "config; the probe needs containerd 2.x for it")
+        overlay_ok = facts.overlay_supported and _fs_type(dirs.base) != "overlay"
+        adapted = adapt(config, facts, dirs.isolation(), image_ref=IMAGE_REF,
+                        kubelet_driver=driver, overlay_usable=overlay_ok,
+                        emulate_systemd=settings.emulate_systemd)
+        obs.overrides, obs.kubelet_driver = adapted.overrides, adapted.kubelet_driver
+        systemd_requested = adapted.systemd_requested
+        snapshotter = _snapshotter(adapted.data)
+        if adapted.needs_base_spec:
+            spec = tools.run([facts.ctr_bin, "oci", "spec"], timeout=30).stdout
+            dirs.isolation().base_spec.write_text(spec)
+        dirs.config.write_text(tomli_w.dumps(adapted.data))
+        if adapted.kubelet_driver != driver:
+            obs.notes.append(f"kubelet cgroup driver {driver} emulated as "
+                             f"{adapted.kubelet_driver} (sandbox cgroup_parent format)")
+    else:
+        dirs.config.write_text(config)
+
+    daemon = d.start_containerd(facts.containerd_bin, dirs)
+    if not d.wait_for_socket(daemon, dirs.address, clock, START_TIMEOUT_S):
+        if daemon.alive():
+            raise ProbeError(f"containerd did not open its socket in {START_TIMEOUT_S:.0f}s")
+        daemon.stop()
+        obs.verdict, obs.error = Verdict.CONFIG_REJECTED, exit_error(daemon.log_text())
+        return daemon, None, ""
+    obs.notes.append("daemon started")
+
+    client = CriClient(dirs.address)
+    if not _cri_ready(client, daemon, clock, obs):
+        return daemon, client, ""
+    tools.run([facts.ctr_bin, "-a", dirs.address, "-n", d.NAMESPACE, "images", "import",
+               "--snapshotter", snapshotter, str(dirs.image_tar)], timeout=120)
+    _wait_image(client, clock)
+
+    sb_config = client.sandbox_config(obs.kubelet_driver, dirs.token, dirs.base / "logs")
+    try:
+        sandbox_id = client.run_sandbox(sb_config)
+    except CriCallError as exc:
+        _fail(obs, Verdict.SANDBOX_FAILS, exc.details, facts, systemd_requested)
+        return daemon, client, ""
+    dirs.task_ids.add(sandbox_id)
+    obs.notes.append(f"pod sandbox {sandbox_id[:12]} running")
+    try:
+        cid = client.start_container(sandbox_id, sb_config, IMAGE_REF, list(SLEEP_FOREVER))
+    except CriCallError as exc:
+        _fail(obs, Verdict.CONTAINER_FAILS, exc.details, facts, systemd_requested)
+        return daemon, client, sandbox_id
+    dirs.task_ids.add(cid)
+    obs.notes.append(f"container {cid[:12]} started")
+    _watch(client, daemon, cid, settings, obs, facts, systemd_requested)
+    return daemon, client, sandbox_id
+
+
+def _cri_ready(client: CriClient, daemon: tools.Daemon, clock: Clock, obs: Observation) -> bool:
+    deadline = clock.monotonic() + READY_TIMEOUT_S
+    last = ""
+    while clock.monotonic() < deadline and daemon.alive():
+        try:
+            version = client.version()
+            status = client.status()
+        except CriCallError as exc:
+            last = str(exc)
+            if exc.code == "UNIMPLEMENTED":  # no CRI service registered: the plugin is out
+                break
+        else:
+            if status.runtime_ready:
+                obs.notes.append(f"CRI ready: {version}")
+                if not status.network_ready:
+                    obs.notes.append("NetworkReady false (no CNI on a probe host; pods use "
+                                     "the node network)")
+                return True
+            last = f"RuntimeReady false: {status.reason}"
+        clock.sleep(0.5)
+    log = daemon.log_text()
+    if not daemon.alive():
+        obs.verdict, obs.error = Verdict.CONFIG_REJECTED, exit_error(log)
+        return False
+    obs.verdict = Verdict.CRI_UNAVAILABLE
+    obs.error = cri_load_error(log) or last or "CRI did not become ready"
+    if last and last != obs.error:
+        obs.notes.append(last)
+    return False
+
+
+def _wait_image(client: CriClient, clock: Clock) -> None:
+    """CRI learns about ctr's import from an event; wait until it can see the image."""
+    deadline = clock.monotonic() + 15.0
+    while clock.monotonic() < deadline:
+        with contextlib.suppress(CriCallError):
+            if client.image_present(IMAGE_REF):
+                return
+        clock.sleep(0.2)
+    raise ProbeError(f"CRI does not see the imported image {IMAGE_REF}")
+
+
+def _watch(client: CriClient, daemon: tools.Daemon, cid: str, settings: ProbeSettings,
+           obs: Observation, facts: HostFacts, systemd_requested: bool) -> None:
+    clock = settings.clock
+    start = clock.monotonic()
+    while True:
+        elapsed = clock.monotonic() - start
+        obs.watched_s = round(elapsed, 3)
+        if not daemon.alive():
+            obs.verdict = Verdict.CRI_UNAVAILABLE
+            obs.error = f"containerd exited during the window: {exit_error(daemon.log_text())}"
+            return
+        try:
+            st = client.container_state(cid)
+        except CriCallError as exc:
+            obs.verdict, obs.error = Verdict.UNKNOWN, f"ContainerStatus failed: {exc}"
+            return
+        if not st.running:
+            obs.exit_codes = (st.exit_code,)
+            msg = f"container {st.state} after {elapsed:.1f}s: exit code {st.exit_code}"
+            msg += f", {st.reason}" if st.reason else ""
+            msg += f": {st.message}" if st.message else ""
+            _fail(obs, Verdict.CONTAINER_EXITS, msg, facts, systemd_requested)
+            return
+        if elapsed >= settings.window_s:
+            obs.verdict = Verdict.STABLE
+            obs.notes.append(f"container running through the {settings.window_s:g}s window")
+            return
+        clock.sleep(min(POLL_S, settings.window_s - elapsed))
+
+
+def _fail(obs: Observation, verdict: Verdict, error: str, facts: HostFacts,
+          systemd_requested: bool) -> None:
+    reason = host_explanation(verdict, error, facts, systemd_requested)
+    if reason:
+        obs.verdict, obs.subtype = Verdict.UNKNOWN, "host-explained"
+        obs.notes.append(f"would be {verdict.value}: {error}")
+        obs.error = reason
+    else:
+        obs.verdict, obs.error = verdict, error
+
+
+def _snapshotter(data: dict[str, Any]) -> str:
+    from .overrides import cri_plugin_name
+
+    plugins = data.get("plugins", {})
+    section = plugins.get(cri_plugin_name(data), {}).get("containerd", {})
+    value = section.get("snapshotter") if isinstance(section, dict) else None
+    return value if isinstance(value, str) and value else "overlayfs"
+
+
+def _fs_type(path: Path) -> str:
+    """Filesystem type of the mount holding ``path`` (longest mount-point prefix)."""
+    best, fstype = "", ""
+    try:
+        text = Path("/proc/self/mountinfo").read_text()
+    except OSError:
+        return ""
+    target = str(path.resolve())
+    for line in text.splitlines():
+        left, _, right = line.partition(" - ")
+        fields = left.split()
+        if len(fields) < 5 or not right:
+            continue
+        mp = fields[4]
+        if (target == mp or target.startswith(mp.rstrip("/") + "/")) and len(mp) >= len(best):
+            best, fstype = mp, right.split()[0]
+    return fstype
