@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tests.golden import check_golden
 
 from calico_conformance.catalog import Catalog, Cell
 from calico_conformance.kindconfig import (
@@ -14,7 +15,6 @@ from calico_conformance.kindconfig import (
     dump_kind_config,
     render_kind_config,
 )
-from tests.golden import check_golden
 
 GOLDEN_VARIANTS = ["baseline", "kubelet-cgroupfs", "systemd-cgroup-typo", "report-9524",
                    "config-version-3"]

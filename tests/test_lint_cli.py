@@ -154,3 +154,11 @@ def test_the_installed_console_script_runs_lint(tmp_path, cli):
                           text=True, timeout=60, check=False)
     assert proc.returncode == 1, proc.stderr
     assert json.loads(proc.stdout)[0]["code"] == "CC001"
+
+
+def test_a_binary_file_exits_two_with_one_line(cli, tmp_path, capsys):
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"\xff\xfe\x00binary")
+    assert cli(["lint", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"calico-conformance: error: {path}: cannot read") and err[-1] == "\n"

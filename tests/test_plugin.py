@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import shutil
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -69,7 +69,8 @@ def test_an_unknown_profile_is_a_one_line_usage_error_naming_the_file(
         suite: pytest.Pytester) -> None:
     result = suite.runpytest("--profile", "nope", "--collect-only")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*matrix.toml: no profile 'nope' (profiles: smoke, default, release)*"])
+    result.stderr.fnmatch_lines(
+        ["*matrix.toml: no profile 'nope' (profiles: smoke, default, release)*"])
 
 
 def test_known_bad_cells_are_strict_xfails_and_stable_ones_are_plain_tests(

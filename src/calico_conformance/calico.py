@@ -37,7 +37,8 @@ def _verify(data: bytes, release: CalicoRelease, source: str) -> bytes:
     return data
 
 
-def fetch_manifest(release: CalicoRelease, cache_dir: Path, mirror_dir: Path | None = None) -> bytes:
+def fetch_manifest(release: CalicoRelease, cache_dir: Path,
+                   mirror_dir: Path | None = None) -> bytes:
     """The verified manifest bytes: mirror, else cache, else download (then cache)."""
     if mirror_dir is not None:
         path = mirror_dir / release.version / "calico.yaml"
@@ -52,7 +53,7 @@ def fetch_manifest(release: CalicoRelease, cache_dir: Path, mirror_dir: Path | N
             return data
     try:
         with urllib.request.urlopen(release.manifest_url, timeout=DOWNLOAD_TIMEOUT_S) as resp:
-            data = resp.read()
+            data = bytes(resp.read())
     except (urllib.error.URLError, OSError) as exc:
         raise ManifestError(f"cannot download {release.manifest_url}: {exc} "
                             f"(offline? use --calico-manifest-dir DIR with "

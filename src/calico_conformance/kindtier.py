@@ -23,7 +23,7 @@ from . import calico as calico_mod
 from . import tools
 from .catalog import Cell, KindRelease
 from .clock import Clock
-from .containerd import parse_toml, view
+from .containerd import parse_toml
 from .errors import ConformanceError, InputError, KubeApiError, ToolError, ToolMissing
 from .kindconfig import dump_kind_config, render_kind_config
 from .kube import Kube

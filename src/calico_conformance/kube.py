@@ -179,7 +179,8 @@ class Kube:
 
     def stream(self, kind: str, namespace: str = "", selector: str = "", *,
                stop: threading.Event,
-               on_resume: Callable[[str], None] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+               on_resume: Callable[[str], None] | None = None,
+               ) -> Iterator[tuple[str, dict[str, Any]]]:
         """Watch ``kind`` forever (until ``stop``): list, then watch from the list's
         resourceVersion; on 410 Gone or a dropped stream, relist and resume. Yields
         (event type, object); a relist yields every object as "SYNC"."""

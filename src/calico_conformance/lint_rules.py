@@ -322,7 +322,7 @@ def sandbox_image(ctx: LintContext) -> Iterator[Finding]:
         references=("https://kubernetes.io/docs/setup/production-environment/container-runtimes/"
                     "#override-pause-image-containerd",
                     "https://github.com/projectcalico/calico/issues/9524"),
-        fix=f"Set {key} = {ctx.pinned_pause!r}.")
+        fix=f'Set {key} = "{ctx.pinned_pause}".')
 
 
 def registry(ctx: LintContext) -> Iterator[Finding]:

@@ -76,7 +76,7 @@ def from_pod(t: float, at: str, pod: dict[str, Any]) -> list[Observation]:
 def from_event(t: float, at: str, event: dict[str, Any]) -> Observation:
     inv = event.get("involvedObject") or {}
     name = inv.get("name", "")
-    app = CALICO_NODE if name.startswith(CALICO_NODE + "-") else (
+    app = CALICO_NODE if name == CALICO_NODE or name.startswith(CALICO_NODE + "-") else (
         KUBE_CONTROLLERS if name.startswith(KUBE_CONTROLLERS) else "")
     return Observation(t=t, source="event", at=at, app=app, pod=name,
                        node=(event.get("source") or {}).get("host", "") or "",

@@ -6,22 +6,20 @@ session state lives in ``config.stash`` under typed keys.
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import platformdirs
 import pytest
 
-from . import __version__
 from .catalog import Catalog, Cell, Profile, Variant
 from .clock import SystemClock, parse_duration
 from .errors import ConformanceError, InputError
-from .model import CellResult, Outcome, RunMeta, Verdict
-from .session import CellRunner, SessionState, failure_message
+from .model import Verdict
+from .session import CellRunner, SessionState
 
 state_key = pytest.StashKey[SessionState]()
 
@@ -93,7 +91,8 @@ def _build_state(config: pytest.Config) -> SessionState:
         ready_grace_s=grace, keep=opt("keep_clusters"), repeat=opt("repeat"),
         kind_bin=opt("kind_bin"), cache_dir=Path(platformdirs.user_cache_dir("calico-conformance")),
         manifest_dir=Path(opt("calico_manifest_dir")) if opt("calico_manifest_dir") else None,
-        registry=opt("calico_registry"), baseline=Path(opt("baseline")) if opt("baseline") else None,
+        registry=opt("calico_registry"),
+        baseline=Path(opt("baseline")) if opt("baseline") else None,
         containerd_bin=opt("containerd_bin"), probe_window_s=window,
         command_line=shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         clock=SystemClock(),
@@ -140,7 +139,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "probe_target" in metafunc.fixturenames and state.tier in ("probe", "all"):
         variants = state.probe_variants()
         metafunc.parametrize("probe_target", [
-            pytest.param((v, k), id=f"probe-{v.name}-{k}", marks=_marks(v.expected_probe, v.name))
+            pytest.param((v, k), id=f"probe-{v.name}-{k}",
+                         marks=_marks(v.expected_probe, v.name))
             for v, k in variants], indirect=True)
     if "repeat_index" in metafunc.fixturenames and state.repeat > 1:
         metafunc.parametrize("repeat_index", repeats, indirect=True,

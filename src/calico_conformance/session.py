@@ -42,7 +42,8 @@ def failure_message(result: CellResult) -> str:
                   "-" if p.exit_code is None else str(p.exit_code), "yes" if p.ready else "no")
                  for p in ev.pods]
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                  for r in rows]
     if ev.restart_interval_s is not None:
         lines.append(f"  restart interval ≈ {ev.restart_interval_s:.0f}s")
     if ev.probe_message:
@@ -115,9 +116,7 @@ class SessionState:
 
     def preflight(self, cells: list[Cell]) -> str | None:
         """One clear line when live runs cannot work here; None when they can."""
-        from . import kindtier
-
-        from . import tools
+        from . import kindtier, tools
 
         try:
             self.docker_version = tools.docker_info()
@@ -237,8 +236,9 @@ class CellRunner:
                 cell_id=cell.id, axes=cell.axes(), expected=cell.expected,
                 verdict=Verdict.CLUSTER_FAILS, subtype=f"predicted:{probe.verdict.value}",
                 outcome=Outcome.PREDICTED, untested_upstream=cell.untested_upstream,
-                evidence=replace(probe.evidence, notes=probe.evidence.notes + (
-                    f"predicted from the probe tier ({probe.cell_id}), not observed on kind",)),
+                evidence=replace(probe.evidence, notes=(
+                    *probe.evidence.notes,
+                    f"predicted from the probe tier ({probe.cell_id}), not observed on kind")),
                 findings=findings, references=cell.variant.references, fix=cell.variant.fix,
                 description=cell.variant.description, repeat=repeat)
             return st.record(result)

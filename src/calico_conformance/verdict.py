@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from .model import EventSummary, Evidence, Outcome, PodRow, TimelinePoint, Verdict
 from .observe import CALICO_NODE, Observation
@@ -96,7 +97,7 @@ def _track(obs: list[Observation]) -> tuple[dict[str, _Pod], list[TimelinePoint]
 def _events(obs: list[Observation]) -> tuple[EventSummary, ...]:
     counts: Counter[tuple[str, str, str]] = Counter()
     for o in obs:
-        if o.source == "event" and o.event_reason in KEY_EVENTS and o.app in (CALICO_NODE, ""):
+        if o.source == "event" and o.event_reason in KEY_EVENTS and o.app == CALICO_NODE:
             counts[(o.event_reason, o.message, o.pod)] += 1
     merged: Counter[tuple[str, str]] = Counter()
     objects: dict[tuple[str, str], str] = {}
@@ -134,12 +135,12 @@ def judge(obs: list[Observation], thresholds: Thresholds | None = None,
     pods, timeline = _track(obs)
     events = _events(obs)
     for o in obs:
-        if o.source == "event" and o.event_reason in KEY_EVENTS and o.app in (CALICO_NODE, ""):
+        if o.source == "event" and o.event_reason in KEY_EVENTS and o.app == CALICO_NODE:
             timeline.append(TimelinePoint(o.t, "event", o.pod, f"{o.event_reason}: {o.message}"))
     timeline.sort(key=lambda p: p.t)
     end = watched_s if watched_s is not None else max((o.t for o in obs), default=0.0)
     restart_times = sorted(t for p in pods.values() for t in p.restart_times)
-    intervals = [b - a for a, b in zip(restart_times, restart_times[1:])]
+    intervals = [b - a for a, b in pairwise(restart_times)]
     notes: list[str] = []
     if any(e.reason == "SandboxChanged" for e in events):
         notes.append(SANDBOX_NOTE)
@@ -148,7 +149,7 @@ def judge(obs: list[Observation], thresholds: Thresholds | None = None,
     exit_codes = tuple(sorted({p.exit_code for p in pods.values() if p.exit_code is not None}))
     reasons = tuple(sorted({p.last_reason for p in pods.values() if p.last_reason}))
     fail_events = [o for o in obs if o.source == "event" and o.event_reason in NOT_STARTED_EVENTS
-                   and o.app in (CALICO_NODE, "")]
+                   and o.app == CALICO_NODE]
     first_failure = min([*restart_times, *(o.t for o in fail_events)], default=None)
     base = dict(restart_times_s=tuple(restart_times), restarts=len(restart_times),
                 restart_interval_s=(sum(intervals) / len(intervals)) if intervals else None,
@@ -204,7 +205,7 @@ def can_stop_early(obs: list[Observation], thresholds: Thresholds | None = None)
     if sum(p.restarts for p in pods.values()) >= th.early_restarts:
         return True
     fails = [o for o in obs if o.source == "event" and o.event_reason in NOT_STARTED_EVENTS
-             and o.app in (CALICO_NODE, "")]
+             and o.app == CALICO_NODE]
     return len(fails) >= th.early_not_started_events and not any(p.running for p in pods.values())
 
 

@@ -62,6 +62,7 @@ class KubeSource:
         self.hub = WatchHub(kube)
         self._clock: Clock | None = None
         self._t0 = 0.0
+        self._seen_events: set[tuple[str, str]] = set()  # a relist re-sends every event
 
     def start(self, clock: Clock) -> None:
         self._clock, self._t0 = clock, clock.monotonic()
@@ -77,6 +78,13 @@ class KubeSource:
         assert self._clock is not None
         t = self._clock.monotonic() - self._t0
         at = self._clock.now().isoformat()
+        kind, _typ, obj = item
+        if kind == "events":
+            meta = obj.get("metadata") or {}
+            key = (str(meta.get("uid") or meta.get("name")), str(obj.get("count") or 1))
+            if key in self._seen_events:
+                return []
+            self._seen_events.add(key)
         return to_observations(t, at, *item)
 
     @property

@@ -39,7 +39,8 @@ def pod(t: float, name: str = "calico-node-a", *, restarts: int = 0, ready: bool
     return Observation(t=t, source="pod", app="calico-node", pod=name, node=node,
                        container="calico-node", restart_count=restarts, ready=ready,
                        state=state, reason=reason, last_reason=last_reason,
-                       last_exit_code=last_exit, phase="Running" if state == "running" else "Pending")
+                       last_exit_code=last_exit,
+                       phase="Running" if state == "running" else "Pending")
 
 
 def event(t: float, reason: str, message: str, name: str = "calico-node-a") -> Observation:

@@ -34,7 +34,7 @@ def test_a_manifest_that_does_not_match_its_pin_is_refused(tmp_path: Path,
 
 
 def test_a_missing_mirror_file_names_the_path(tmp_path: Path, clusters_dir: Path) -> None:
-    with pytest.raises(ManifestError, match="v3.28.2/calico.yaml"):
+    with pytest.raises(ManifestError, match=r"v3\.28\.2/calico\.yaml"):
         calico.fetch_manifest(_release(clusters_dir), tmp_path, tmp_path)
 
 

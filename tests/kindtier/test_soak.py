@@ -19,7 +19,8 @@ def test_a_ten_minute_soak_of_a_stable_cell_runs_to_the_end_on_a_fake_clock(tmp_
     log.close()
     assert result.watched_s == 600.0 and not result.early
     assert source.closed
-    assert judge(read_jsonl(tmp_path / "obs.jsonl"), watched_s=result.watched_s)[0].value == "stable"
+    verdict = judge(read_jsonl(tmp_path / "obs.jsonl"), watched_s=result.watched_s)[0]
+    assert verdict.value == "stable"
 
 
 def test_the_soak_stops_early_after_two_restarts_unless_full_soak_is_asked() -> None:

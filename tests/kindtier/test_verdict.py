@@ -6,7 +6,14 @@ import pytest
 
 from calico_conformance.model import Outcome, Verdict
 from calico_conformance.observe import Observation, cluster_failed, infra
-from calico_conformance.verdict import KILL_NOTE, SANDBOX_NOTE, Thresholds, can_stop_early, judge, outcome
+from calico_conformance.verdict import (
+    KILL_NOTE,
+    SANDBOX_NOTE,
+    Thresholds,
+    can_stop_early,
+    judge,
+    outcome,
+)
 
 from .scripted import event, pod
 
@@ -82,7 +89,8 @@ def test_sandbox_creation_failures_mean_not_started() -> None:
 
 
 def test_sandbox_changed_events_point_to_the_cgroup_driver() -> None:
-    log = [pod(0), event(5, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created."),
+    changed = "Pod sandbox changed, it will be killed and re-created."
+    log = [pod(0), event(5, "SandboxChanged", changed),
            pod(6, restarts=1, last_reason="Completed", last_exit=0)]
     assert SANDBOX_NOTE in judge(log, TH)[2].notes
 

@@ -35,11 +35,13 @@ POINTS = {"k8s1.28": ("1.28", "v0.24.0", "1.7.18"), "k8s1.31": ("1.31", "v0.24.0
 UNTESTED = {("v3.26.4", "k8s1.31"), ("v3.28.2", "k8s1.31")}
 
 _TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?")
-_RANDOM = re.compile(r"cc-[0-9a-f]{6}\b")
+_CLUSTER = re.compile(r"\bcc-[0-9a-f]{6}\b")  # our kind cluster names
+_POD = re.compile(r"\bcalico-node-[a-z0-9]{5}\b")  # a DaemonSet pod's random suffix
 
 
 def normalise(text: str) -> str:
-    return _RANDOM.sub("cc-RANDOM", _TS.sub("<TIMESTAMP>", text))
+    text = _TS.sub("<TIMESTAMP>", text)
+    return _POD.sub("calico-node-RANDOM", _CLUSTER.sub("cc-RANDOM", text))
 
 
 def schema() -> dict[str, Any]:
@@ -90,7 +92,7 @@ CGROUP_FINDING = Finding(
 
 
 def restart_evidence(name: str) -> Evidence:
-    pod = f"calico-node-{name}"
+    pod = f"calico-node-{name[:5]}"
     return Evidence(
         first_failure_s=62.0, restart_times_s=(62.0, 124.0, 190.0), restart_interval_s=64.0,
         restarts=3, exit_codes=(0,), reasons=("Completed",),
@@ -181,10 +183,12 @@ def sample_cells() -> list[CellResult]:
     return cells
 
 
-def sample_meta(cells: list[CellResult], run_id: str = "run-sample") -> RunMeta:
+def sample_meta(cells: list[CellResult], run_id: str = "run-sample",
+                finished: bool = True) -> RunMeta:
     kind_cells = list({c.cell_id: c for c in cells if c.axes.tier is Tier.KIND}.values())
     return RunMeta(run_id=run_id, suite_version="0.1.0", profile="default", tier="kind",
-                   started_at=cells[0].started_at, finished_at=cells[-1].finished_at,
+                   started_at=cells[0].started_at,
+                   finished_at=cells[-1].finished_at if finished else "",
                    soak_s=240.0, repeat=1, command_line="pytest suites -p calico_conformance",
                    kind_versions=("v0.24.0",), node_images=("kindest/node:v1.28.0",),
                    calico_sha256={"v3.26.4": "0" * 64, "v3.28.2": "1" * 64},

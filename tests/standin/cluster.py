@@ -118,7 +118,9 @@ class Cluster:
                                  "containerRuntimeVersion": "containerd://1.7.18",
                                  "osImage": "Debian GNU/Linux 12 (bookworm)",
                                  "operatingSystem": "linux", "architecture": "amd64",
-                                 "kernelVersion": "6.8.0-45-generic"}}})
+                                 "kernelVersion": "6.8.0-45-generic",
+                                 "bootID": self._cid()[:32], "machineID": self._cid()[:32],
+                                 "systemUUID": self._cid()[:32]}}})
 
     # --- controllers --------------------------------------------------------------------------
     def after_write(self, rtype: ResourceType, obj: Obj) -> None:

@@ -31,7 +31,8 @@ CRI_V3_IMAGES = "io.containerd.cri.v1.images"
 def parse_toml(text: str, *, path: Path | str = "<string>") -> dict[str, Any]:
     """Parse TOML, turning a syntax error into an :class:`InputError` with its line."""
     try:
-        return tomllib.loads(text)
+        data: dict[str, Any] = tomllib.loads(text)
+        return data
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None)
         msg = str(exc)
@@ -136,11 +137,12 @@ def view(data: dict[str, Any]) -> ContainerdView:
         raw = _dict(raw)
         options = _dict(raw.get("options"))
         sc = options.get("SystemdCgroup")
+        rtype, binary = raw.get("runtime_type"), options.get("BinaryName")
         runtimes[name] = Runtime(
             name=name,
             table=f"{cri_table}.runtimes.{quote(name)}",
-            runtime_type=raw.get("runtime_type") if isinstance(raw.get("runtime_type"), str) else None,
-            binary_name=options.get("BinaryName") if isinstance(options.get("BinaryName"), str) else None,
+            runtime_type=rtype if isinstance(rtype, str) else None,
+            binary_name=binary if isinstance(binary, str) else None,
             systemd_cgroup=sc if isinstance(sc, bool) else None,
             options=options,
         )

@@ -32,8 +32,8 @@ class SkippedPatch:
 
     def describe(self) -> str:
         where = f" ({self.source})" if self.source else ""
-        return (f"patch #{self.index + 1}{where} sets version = {self.patch_version} but the node's "
-                f"base config is version {self.base_version}: kind skipped it silently")
+        return (f"patch #{self.index + 1}{where} sets version = {self.patch_version} but the "
+                f"node's base config is version {self.base_version}: kind skipped it silently")
 
 
 @dataclass(frozen=True)

@@ -67,8 +67,9 @@ def cgroup_parent(driver: str, token: str, pod_uid: str) -> str:
 class CriClient:
     def __init__(self, address: str) -> None:
         self.channel = grpc.insecure_channel(f"unix://{address}")
-        self.runtime = stubs.RuntimeServiceStub(self.channel)
-        self.images = stubs.ImageServiceStub(self.channel)
+        # The generated stubs carry no annotations.
+        self.runtime = stubs.RuntimeServiceStub(self.channel)  # type: ignore[no-untyped-call]
+        self.images = stubs.ImageServiceStub(self.channel)  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
         self.channel.close()

@@ -9,6 +9,7 @@ drive both the host overrides (:mod:`.overrides`) and the host-explained verdict
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,10 +101,8 @@ def can_lower_oom_score() -> bool:
         path.write_text(str(current - 1))
     except OSError:
         return False
-    try:
+    with contextlib.suppress(OSError):
         path.write_text(str(current))
-    except OSError:
-        pass
     return True
 
 

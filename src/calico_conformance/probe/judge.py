@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from ..model import Outcome, Verdict
+from ..verdict import outcome
 from .host import HostFacts
 
 FAILURES = frozenset(Verdict) - {Verdict.STABLE, Verdict.UNKNOWN}
@@ -21,16 +22,8 @@ _LOG_FIELDS = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
 
 
 def judge(verdict: Verdict, expected: str) -> Outcome:
-    """The verdict against the variant's ``expected_probe`` (model.Outcome's meanings)."""
-    if verdict is Verdict.UNKNOWN:
-        return Outcome.UNKNOWN
-    if not expected:
-        return Outcome.OBSERVED
-    if expected == Verdict.STABLE.value:
-        return Outcome.PASS if verdict is Verdict.STABLE else Outcome.FAIL
-    if verdict is Verdict.STABLE:
-        return Outcome.XPASS
-    return Outcome.XFAIL if verdict.value == expected else Outcome.FAIL
+    """The verdict against the variant's ``expected_probe``: the kind tier's rule, shared."""
+    return outcome(expected, verdict)
 
 
 def host_explanation(verdict: Verdict, error: str, facts: HostFacts,

@@ -19,6 +19,7 @@ import tomli_w
 from .. import tools
 from ..catalog import KindRelease, Variant, effective_config
 from ..clock import Clock, SystemClock
+from ..containerd.config import CRI_V1, CRI_V2, view
 from ..errors import InputError, ProbeError, ToolError
 from ..model import Axes, CellResult, ConfigCheck, Evidence, Tier, Verdict
 from . import daemon as d
@@ -108,28 +109,35 @@ def probe_variant(variant: Variant, kind: KindRelease, settings: ProbeSettings) 
     )
 
 
+@dataclass
+class _Live:
+    """What is running right now, so tear-down finds it whatever step was interrupted."""
+
+    daemon: tools.Daemon | None = None
+    client: CriClient | None = None
+    sandbox_id: str = ""
+
+
 def _observe(config: dict[str, Any] | str, driver: str, facts: HostFacts,
              settings: ProbeSettings, obs: Observation, keep_logs: Path | None) -> None:
     """Run one throw-away containerd and fill ``obs``; tear-down is total, always."""
     dirs = d.ProbeDirs.create(settings.workdir)
-    daemon: tools.Daemon | None = None
-    client: CriClient | None = None
-    sandbox_id = ""
+    live = _Live()
     try:
-        daemon, client, sandbox_id = _steps(config, driver, facts, settings, obs, dirs)
+        _steps(config, driver, facts, settings, obs, dirs, live)
     except (ProbeError, ToolError) as exc:
         obs.verdict, obs.error = Verdict.UNKNOWN, f"probe host trouble: {exc}"
     finally:
-        if client is not None:
-            if sandbox_id and daemon is not None and daemon.alive():
-                client.remove_sandbox(sandbox_id)
-            client.close()
-        problems = d.teardown(dirs, daemon, settings.clock, keep_logs)
+        if live.client is not None:
+            if live.sandbox_id and live.daemon is not None and live.daemon.alive():
+                live.client.remove_sandbox(live.sandbox_id)
+            live.client.close()
+        problems = d.teardown(dirs, live.daemon, settings.clock, keep_logs)
         obs.notes.extend(f"tear-down: {p}" for p in problems)
 
 
 def _steps(config: dict[str, Any] | str, driver: str, facts: HostFacts, settings: ProbeSettings,
-           obs: Observation, dirs: d.ProbeDirs) -> tuple[tools.Daemon | None, CriClient | None, str]:
+           obs: Observation, dirs: d.ProbeDirs, live: _Live) -> None:
     clock = settings.clock
     assert facts.busybox and facts.ctr_bin and facts.containerd_bin  # unavailable_reason checked
     write_archive(dirs.image_tar, Path(facts.busybox))
@@ -157,18 +165,20 @@ def _steps(config: dict[str, Any] | str, driver: str, facts: HostFacts, settings
     else:
         dirs.config.write_text(config)
 
-    daemon = d.start_containerd(facts.containerd_bin, dirs)
+    daemon = live.daemon = d.start_containerd(facts.containerd_bin, dirs)
     if not d.wait_for_socket(daemon, dirs.address, clock, START_TIMEOUT_S):
         if daemon.alive():
             raise ProbeError(f"containerd did not open its socket in {START_TIMEOUT_S:.0f}s")
         daemon.stop()
         obs.verdict, obs.error = Verdict.CONFIG_REJECTED, exit_error(daemon.log_text())
-        return daemon, None, ""
+        return
     obs.notes.append("daemon started")
 
-    client = CriClient(dirs.address)
-    if not _cri_ready(client, daemon, clock, obs):
-        return daemon, client, ""
+    client = live.client = CriClient(dirs.address)
+    disabled = view(config).disabled_plugins if isinstance(config, dict) else ()
+    cri_off = tuple(p for p in disabled if p in (CRI_V1, CRI_V2))
+    if not _cri_ready(client, daemon, clock, obs, cri_off):
+        return
     tools.run([facts.ctr_bin, "-a", dirs.address, "-n", d.NAMESPACE, "images", "import",
                "--snapshotter", snapshotter, str(dirs.image_tar)], timeout=120)
     _wait_image(client, clock)
@@ -178,21 +188,22 @@ def _steps(config: dict[str, Any] | str, driver: str, facts: HostFacts, settings
         sandbox_id = client.run_sandbox(sb_config)
     except CriCallError as exc:
         _fail(obs, Verdict.SANDBOX_FAILS, exc.details, facts, systemd_requested)
-        return daemon, client, ""
+        return
+    live.sandbox_id = sandbox_id
     dirs.task_ids.add(sandbox_id)
     obs.notes.append(f"pod sandbox {sandbox_id[:12]} running")
     try:
         cid = client.start_container(sandbox_id, sb_config, IMAGE_REF, list(SLEEP_FOREVER))
     except CriCallError as exc:
         _fail(obs, Verdict.CONTAINER_FAILS, exc.details, facts, systemd_requested)
-        return daemon, client, sandbox_id
+        return
     dirs.task_ids.add(cid)
     obs.notes.append(f"container {cid[:12]} started")
     _watch(client, daemon, cid, settings, obs, facts, systemd_requested)
-    return daemon, client, sandbox_id
 
 
-def _cri_ready(client: CriClient, daemon: tools.Daemon, clock: Clock, obs: Observation) -> bool:
+def _cri_ready(client: CriClient, daemon: tools.Daemon, clock: Clock, obs: Observation,
+               disabled: tuple[str, ...]) -> bool:
     deadline = clock.monotonic() + READY_TIMEOUT_S
     last = ""
     while clock.monotonic() < deadline and daemon.alive():
@@ -218,6 +229,8 @@ def _cri_ready(client: CriClient, daemon: tools.Daemon, clock: Clock, obs: Obser
         return False
     obs.verdict = Verdict.CRI_UNAVAILABLE
     obs.error = cri_load_error(log) or last or "CRI did not become ready"
+    if disabled:  # containerd logs nothing for a disabled plugin; say why it is missing
+        obs.error += f" (disabled_plugins = {list(disabled)})"
     if last and last != obs.error:
         obs.notes.append(last)
     return False

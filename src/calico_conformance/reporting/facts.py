@@ -23,6 +23,11 @@ SYMBOL = {
     PASS: "✅", XFAIL: "☑️", FAIL: "❌", XPASS: "⚠️", OBS_OK: "🟢", OBS_BAD: "🟠",
     UNKNOWN: "❔", PREDICTED: "🔮", FLAKY: "🔀",
 }
+# For HTML: glyphs every common text font (DejaVu, Liberation) has; colour carries the rest.
+GLYPH = {
+    PASS: "✓", XFAIL: "☑", FAIL: "✗", XPASS: "⚠", OBS_OK: "○", OBS_BAD: "●",
+    UNKNOWN: "?", PREDICTED: "◇", FLAKY: "≈",
+}
 ASCII = {
     PASS: "ok", XFAIL: "xf", FAIL: "FAIL", XPASS: "XPASS", OBS_OK: "o", OBS_BAD: "o!",
     UNKNOWN: "?", PREDICTED: "pred", FLAKY: "FLAKY",

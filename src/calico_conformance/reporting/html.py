@@ -28,12 +28,15 @@ table{border-collapse:collapse}th,td{border:1px solid #bdbdbd;padding:4px 6px}
 table.grid th{background:#f5f5f5;font-weight:600;vertical-align:bottom}
 table.grid th small{display:block;font-weight:400;color:#616161}
 table.grid td{min-width:9em;vertical-align:top}
+table.grid tbody th{text-align:left;vertical-align:top;font-family:ui-monospace,monospace;
+font-weight:500}
 table.grid td a{color:inherit;text-decoration:none;display:block}
 table.grid td a:hover{text-decoration:underline}
 td.predicted{background-image:repeating-linear-gradient(45deg,transparent 0 6px,#cfd8dc 6px 8px)}
 td.fail,td.xpass{color:#fff;font-weight:600}
+ul.legend{list-style:none;padding-left:0;columns:2;max-width:1100px}
 .legend span.sw{display:inline-block;width:1em;height:1em;vertical-align:-2px;
-border:1px solid #9e9e9e;margin:0 .3em 0 1em}
+border:1px solid #9e9e9e;margin-right:.4em}
 .banner{background:#fff3e0;border-left:4px solid #fb8c00;padding:.5em 1em}
 details.cell{border:1px solid #e0e0e0;border-left-width:6px;margin:.4em 0;padding:.3em .8em}
 details.cell[open]{background:#fafafa}details.cell summary{cursor:pointer}
@@ -80,7 +83,7 @@ def _grid(grid: Grid) -> str:
             tds.append(f'<td class="{gc.status}" style="background-color:{COLOUR[gc.status]}" '
                        f'title="{e(facts.MEANING[gc.status])}">'
                        f'<a href="#{_anchor(gc.cell.cell_id)}">'
-                       f"{facts.SYMBOL[gc.status]} {e(gc.fact())}</a>{mark}</td>")
+                       f"{facts.GLYPH[gc.status]} {e(gc.fact())}</a>{mark}</td>")
         rows.append("<tr>" + "".join(tds) + "</tr>")
     return (f'<table class="grid"><thead><tr><th>containerd variant</th>{head}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>")
@@ -88,7 +91,7 @@ def _grid(grid: Grid) -> str:
 
 def _legend() -> str:
     items = "".join(f'<li><span class="sw" style="background:{COLOUR[s]}"></span>'
-                    f"{facts.SYMBOL[s]} {e(facts.MEANING[s])}</li>" for s in facts.STATUS_ORDER)
+                    f"{facts.GLYPH[s]} {e(facts.MEANING[s])}</li>" for s in facts.STATUS_ORDER)
     return (f'<ul class="legend">{items}<li>{facts.UNTESTED_MARK} {e(facts.UNTESTED_NOTE)}'
             "</li></ul>")
 
@@ -136,10 +139,10 @@ def _details(gc: GridCell) -> str:
     else:
         for r in gc.results:
             st = facts.status(r)
-            body.append(f"<h4>{facts.SYMBOL[st]} repeat {r.repeat}: "
+            body.append(f"<h4>{facts.GLYPH[st]} repeat {r.repeat}: "
                         f"{e(facts.short_fact(r))}</h4>{_repeat(r)}")
     return (f'<details class="cell" id="{_anchor(cell.cell_id)}" '
-            f'style="border-left-color:{COLOUR[gc.status]}"><summary>{facts.SYMBOL[gc.status]} '
+            f'style="border-left-color:{COLOUR[gc.status]}"><summary>{facts.GLYPH[gc.status]} '
             f"<code>{e(cell.cell_id)}</code> {e(gc.fact())}{mark}</summary>"
             + "".join(body) + "</details>")
 

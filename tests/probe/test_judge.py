@@ -1,0 +1,82 @@
+"""Verdicts, outcomes and the quoted line come out of containerd's words by fixed rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from calico_conformance.model import Outcome, Verdict
+from calico_conformance.probe.judge import (
+    cri_load_error,
+    exit_error,
+    host_explanation,
+    judge,
+    log_fields,
+)
+
+from .hosts import NO_SYSTEMD, SYSTEMD_NODE
+
+# Lines as containerd 1.6.20 wrote them on this project's CI host.
+CRI_LOAD = ('time="2026-11-29T05:42:54Z" level=warning msg="failed to load plugin '
+            'io.containerd.grpc.v1.cri" error="invalid plugin config: no corresponding runtime '
+            'configured in `containerd.runtimes` for `containerd` `default_runtime_name = '
+            '\\"crun\\"`"')
+CNI = ('time="2026-11-29T05:42:54Z" level=error msg="failed to load cni during init" '
+       'error="cni config load failed: no network config found"')
+NO_SYSTEMD_ERR = ("failed to create containerd task: failed to create shim task: OCI runtime "
+                  "create failed: runc create failed: systemd not running on this host, cannot "
+                  "use systemd cgroups manager: unknown")
+FORMAT_ERR = ('OCI runtime create failed: runc create failed: expected cgroupsPath to be of '
+              'format "slice:prefix:name" for systemd cgroups, got "/x/pod1/abc" instead')
+
+
+@pytest.mark.parametrize(("verdict", "expected", "outcome"), [
+    (Verdict.STABLE, "stable", Outcome.PASS),
+    (Verdict.SANDBOX_FAILS, "stable", Outcome.FAIL),
+    (Verdict.CRI_UNAVAILABLE, "cri-unavailable", Outcome.XFAIL),
+    (Verdict.SANDBOX_FAILS, "cri-unavailable", Outcome.FAIL),
+    (Verdict.STABLE, "sandbox-fails", Outcome.XPASS),
+    (Verdict.SANDBOX_FAILS, "", Outcome.OBSERVED),
+    (Verdict.UNKNOWN, "stable", Outcome.UNKNOWN),
+])
+def test_a_verdict_is_judged_against_the_variants_probe_expectation(
+        verdict: Verdict, expected: str, outcome: Outcome) -> None:
+    assert judge(verdict, expected) is outcome
+
+
+def test_a_systemd_failure_on_a_host_without_systemd_is_explained_by_the_host() -> None:
+    why = host_explanation(Verdict.SANDBOX_FAILS, NO_SYSTEMD_ERR, NO_SYSTEMD,
+                           systemd_requested=True)
+    assert "process_api" in why and "SystemdCgroup" in why
+
+
+def test_the_same_failure_on_a_systemd_node_is_the_configs() -> None:
+    assert host_explanation(Verdict.SANDBOX_FAILS, NO_SYSTEMD_ERR, SYSTEMD_NODE, True) == ""
+
+
+def test_a_cgroup_path_format_mismatch_is_never_blamed_on_the_host() -> None:
+    assert host_explanation(Verdict.SANDBOX_FAILS, FORMAT_ERR, NO_SYSTEMD, True) == ""
+
+
+def test_a_host_without_systemd_explains_nothing_when_systemd_was_not_asked_for() -> None:
+    assert host_explanation(Verdict.SANDBOX_FAILS, NO_SYSTEMD_ERR, NO_SYSTEMD, False) == ""
+    assert host_explanation(Verdict.CRI_UNAVAILABLE, NO_SYSTEMD_ERR, NO_SYSTEMD, True) == ""
+
+
+def test_the_cri_plugin_load_error_is_quoted_without_its_timestamp() -> None:
+    got = cri_load_error("\n".join([CNI, CRI_LOAD]))
+    assert got.startswith("failed to load plugin io.containerd.grpc.v1.cri: invalid plugin")
+    assert 'default_runtime_name = "crun"' in got
+    assert cri_load_error(CNI) == ""
+
+
+def test_log_fields_read_quoted_values_with_escapes() -> None:
+    f = log_fields('level=info msg="a \\"b\\" c" id=7')
+    assert f == {"level": "info", "msg": 'a "b" c', "id": "7"}
+
+
+def test_an_exit_is_explained_by_the_fatal_line_else_the_last_containerd_line() -> None:
+    fatal = 'time="t" level=fatal msg="failed to load config" error="bad"'
+    assert exit_error(f"x\n{fatal}\ny") == "failed to load config: bad"
+    assert exit_error("noise\ncontainerd: invalid config version\n") == (
+        "containerd: invalid config version")
+    assert exit_error("") == "containerd exited without a word"
