@@ -11,7 +11,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import urllib3
@@ -19,11 +19,15 @@ import yaml
 from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
 from kubernetes.dynamic import DynamicClient
-from standin.cluster import scenario_for
-from standin.fixture import StandIn, StandInFactory, standin  # noqa: F401 - the fixture
 
 from calico_conformance.catalog import Catalog
 from calico_conformance.containerd import apply_kind_patches
+from standin.cluster import scenario_for
+
+if TYPE_CHECKING:
+    from standin.fixture import StandIn, StandInFactory
+
+pytest_plugins = ["standin.fixture"]
 
 PATCH = '[plugins."io.containerd.grpc.v1.cri".containerd]\n  snapshotter = "native"\n'
 V3_PATCH = 'version = 3\n[plugins."io.containerd.cri.v1.runtime".containerd]\n  snapshotter = "x"\n'
@@ -72,7 +76,8 @@ DAEMONSET = {
     "spec": {"selector": {"matchLabels": {"k8s-app": "calico-node"}}, "template": {
         "metadata": {"labels": {"k8s-app": "calico-node"}},
         "spec": {"hostNetwork": True,
-                 "initContainers": [{"name": "install-cni", "image": "docker.io/calico/cni:v3.28.2"}],
+                 "initContainers": [{"name": "install-cni",
+                                     "image": "docker.io/calico/cni:v3.28.2"}],
                  "containers": [{"name": "calico-node",
                                  "image": "docker.io/calico/node:v3.28.2"}]}}}}
 
@@ -188,7 +193,8 @@ def test_the_kubelet_config_follows_a_kubeadm_patch(standin: StandInFactory,
 def test_docker_errors_look_like_docker(standin: StandInFactory, tmp_path: Path) -> None:
     s = standin()
     res = run(s, "docker", "exec", "nope", "cat", "/etc/containerd/config.toml")
-    assert (res.returncode, res.stderr) == (1, "Error response from daemon: No such container: nope\n")
+    assert res.returncode == 1
+    assert res.stderr == "Error response from daemon: No such container: nope\n"
     assert run(s, "docker", "info", "--format", "{{.ServerVersion}}").stdout == "27.3.1\n"
     assert run(s, "docker", "version", "--format", "{{.Server.Version}}").stdout == "27.3.1\n"
     down = standin(docker_works=False)
@@ -366,3 +372,21 @@ def test_api_requests_are_counted_by_verb_and_resource(standin: StandInFactory,
     counts = s.requests("n")
     assert counts["patch daemonsets"] == 1
     assert counts["list pods"] == 2
+
+
+@pytest.mark.parametrize("name", ["sandbox-fails", "image-pull", "oom", "flapping"])
+def test_each_scenario_produces_the_events_it_declares(standin: StandInFactory, tmp_path: Path,
+                                                       name: str) -> None:
+    from standin.scenarios import SCENARIOS
+
+    scenario = SCENARIOS[name]
+    declared = {e.reason for step in scenario.steps + scenario.cycle for e in step.events}
+    s = standin(default=name)
+    api = create(s, tmp_path, "ev")
+    apply_calico_node(api)
+    v1 = client.CoreV1Api(api)
+    seen = until(lambda: declared <= {e.reason for e in v1.list_namespaced_event(
+        "kube-system").items if e.involved_object.name.startswith("calico-node-")})
+    assert seen, f"{name}: expected events {sorted(declared)}"
+    phases = {p.status.phase for p in calico_pods(api)}
+    assert phases == ({"Pending"} if scenario.pending else {"Running"})

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from golden import check_golden
 from reporting_sample import HOSTILE, normalise, sample_matrix
 
 from calico_conformance.reporting import render_html, render_junit, render_markdown, render_text
 from calico_conformance.reporting.junit import xml_safe
+from golden import check_golden
 
 
 def test_markdown_matches_its_golden_file(update_goldens: bool) -> None:

@@ -29,9 +29,13 @@ window.__errors = [];
 function __report(m){ window.__errors.push(String(m));
   document.documentElement.setAttribute("data-errors", window.__errors.join(" | ")); }
 window.onerror = function(m){ __report(m); };
-window.addEventListener("error", function(e){ if (e.target !== window) __report("load " + e.target); }, true);
-document.addEventListener("securitypolicyviolation", function(e){ __report("csp " + e.blockedURI); });
-var __ce = console.error; console.error = function(){ __report([].join.call(arguments, " ")); __ce.apply(console, arguments); };
+window.addEventListener("error", function(e){
+  if (e.target !== window) __report("load " + e.target); }, true);
+document.addEventListener("securitypolicyviolation", function(e){
+  __report("csp " + e.blockedURI); });
+var __ce = console.error;
+console.error = function(){
+  __report([].join.call(arguments, " ")); __ce.apply(console, arguments); };
 </script>"""
 
 
@@ -94,7 +98,8 @@ def _png_rows(data: bytes) -> tuple[int, int, list[bytes]]:
         pos += 12 + length
     raw, stride, rows, prev = zlib.decompress(idat), width * bpp, [], bytearray(width * bpp)
     for y in range(height):
-        ftype, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        row = raw[y * (stride + 1):(y + 1) * (stride + 1)]
+        ftype, line = row[0], bytearray(row[1:])
         for i in range(stride):
             a = line[i - bpp] if i >= bpp else 0
             b, c = prev[i], prev[i - bpp] if i >= bpp else 0

@@ -1,7 +1,9 @@
-"""A stand-in for kind + Docker + kube-apiserver, so the kind path runs in CI."""
+"""A stand-in for kind + Docker + kube-apiserver, so the kind path runs in CI.
 
-from .fixture import StandIn, standin
+The fixture lives in :mod:`standin.fixture` (not imported here, so pytest can load
+that module as a plugin and rewrite its asserts).
+"""
+
 from .scenarios import SCENARIOS, EventSpec, Scenario, Step, Termination, register
 
-__all__ = ["SCENARIOS", "EventSpec", "Scenario", "StandIn", "Step", "Termination", "register",
-           "standin"]
+__all__ = ["SCENARIOS", "EventSpec", "Scenario", "Step", "Termination", "register"]

@@ -106,11 +106,15 @@ def selector_matcher(labels: str, fields: str) -> Callable[[Obj], bool]:
     for term in filter(None, (t.strip() for t in labels.split(","))):
         checks.append(_label_term(term))
     for term in filter(None, (t.strip() for t in fields.split(","))):
-        neg = "!=" in term
-        key, _, want = term.partition("!=" if neg else "=")
-        key, want = key.strip(), want.lstrip("=").strip()
-        checks.append(lambda o, k=key, w=want, n=neg: (_path(o, k) == w) != n)
+        checks.append(_field_term(term))
     return lambda o: all(c(o) for c in checks)
+
+
+def _field_term(term: str) -> Callable[[Obj], bool]:
+    neg = "!=" in term
+    key, _, want = term.partition("!=" if neg else "=")
+    key, want = key.strip(), want.lstrip("=").strip()
+    return lambda o: (_path(o, key) == want) != neg
 
 
 def _label_term(term: str) -> Callable[[Obj], bool]:

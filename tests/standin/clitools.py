@@ -32,7 +32,8 @@ class KindError(Exception):
     pass
 
 
-def _flags(argv: list[str], valued: set[str], boolean: set[str]) -> tuple[dict[str, str], list[str]]:
+def _flags(argv: list[str], valued: set[str],
+           boolean: set[str]) -> tuple[dict[str, str], list[str]]:
     out: dict[str, str] = {}
     pos: list[str] = []
     i = 0
@@ -128,7 +129,8 @@ def _kind(state: State, argv: list[str], cwd: str, env: dict[str, str], stdin: s
     if not words:
         return 0, "kind creates and manages local Kubernetes clusters using Docker container " \
                   "'nodes'\n", ""
-    return 1, "", f'ERROR: unknown command "{words[0]}" for "kind"\nRun \'kind --help\' for usage.\n'
+    return 1, "", (f'ERROR: unknown command "{words[0]}" for "kind"\n'
+                   "Run 'kind --help' for usage.\n")
 
 
 def _create(state: State, rest: list[str], cwd: str, env: dict[str, str], stdin: str) -> Result:
@@ -191,7 +193,8 @@ def _create(state: State, rest: list[str], cwd: str, env: dict[str, str], stdin:
     if len(cluster.nodes) > 1:
         err.append(" ✓ Joining worker nodes 🚜\n")
     if fl.get("wait"):
-        err += [f" ✓ Waiting ≤ {fl['wait']} for control-plane = Ready ⏳\n", " • Ready after 0s 💚\n"]
+        err += [f" ✓ Waiting ≤ {fl['wait']} for control-plane = Ready ⏳\n",
+                " • Ready after 0s 💚\n"]
     kc = _resolve(cwd, fl.get("kubeconfig") or env.get("KUBECONFIG") or "~/.kube/config")
     _merge_kubeconfig(kc, _kubeconfig_doc(state, name))
     err += [f'Set kubectl context to "kind-{name}"\n', "You can now use your cluster with:\n\n",
@@ -338,7 +341,8 @@ def _export_logs(state: State, name: str, pos: list[str], cwd: str) -> Result:
         for pod_name, logs in list(cluster.logs.items()):
             pod = cluster.store.get(cluster.rtype("", "pods"), "kube-system", pod_name)
             if pod and pod["spec"]["nodeName"] == node.name:
-                pdir = d / "pods" / f"kube-system_{pod_name}_{pod['metadata']['uid']}" / "calico-node"
+                pdir = (d / "pods" / f"kube-system_{pod_name}_{pod['metadata']['uid']}"
+                        / "calico-node")
                 pdir.mkdir(parents=True, exist_ok=True)
                 (pdir / "0.log").write_text("\n".join(logs.current) + "\n")
     return 0, f"{out}\n", f'Exporting logs for cluster "{name}" to:\n'
@@ -394,8 +398,9 @@ def docker(state: State, argv: list[str], cwd: str, env: dict[str, str], stdin: 
     if cmd == "version":
         data = {"Client": {"Version": state.docker_version, "ApiVersion": "1.47"},
                 "Server": {"Version": state.docker_version, "ApiVersion": "1.47"}}
-        return 0, (_template(fmt, data) + "\n") if fmt else \
-            f"Server: Docker Engine - Community\n Engine:\n  Version:          {state.docker_version}\n", ""
+        text = (_template(fmt, data) + "\n") if fmt else (
+            f"Server: Docker Engine - Community\n Engine:\n  Version:  {state.docker_version}\n")
+        return 0, text, ""
     if cmd == "ps":
         names = [n.name for c in state.clusters.values() for n in c.nodes]
         return 0, "".join(f"{n}\n" for n in names), ""
@@ -417,7 +422,8 @@ def _exec(state: State, rest: list[str]) -> Result:
     if found is None or rt is None:
         return 1, "", f"Error response from daemon: No such container: {container}\n"
     files = {"/etc/containerd/config.toml": rt.containerd_config,
-             "/var/lib/kubelet/config.yaml": rt.kubelet_config, "/kind/version": rt.kube_version + "\n"}
+             "/var/lib/kubelet/config.yaml": rt.kubelet_config,
+             "/kind/version": rt.kube_version + "\n"}
     if not command:
         return 1, "", "\"docker exec\" requires at least 2 arguments.\n"
     if command[0] == "cat" and len(command) == 2:

@@ -219,7 +219,8 @@ class Cluster:
             for c in spec.get("initContainers", [])]
         statuses = [self._container_status(c, pending, ready) for c in spec.get("containers", [])]
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {
-            "name": name, "namespace": ns, "labels": dict(tmpl.get("metadata", {}).get("labels", {})),
+            "name": name, "namespace": ns,
+            "labels": dict(tmpl.get("metadata", {}).get("labels", {})),
             "annotations": dict(tmpl.get("metadata", {}).get("annotations", {})),
             "generateName": name[:-5], "ownerReferences": [{
                 "apiVersion": owner.get("apiVersion", "apps/v1"), "kind": owner["kind"],

@@ -96,7 +96,7 @@ StandInFactory = Callable[..., StandIn]
 @pytest.fixture
 def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandInFactory]:
     """Factory: ``standin(scenarios={...}, default=..., time_scale=...)`` → a started StandIn,
-    stopped at test end. Merge ``.env`` into a subprocess env or call ``.apply_env(monkeypatch)``."""
+    stopped at test end. Merge ``.env`` into a subprocess env, or ``.apply_env(monkeypatch)``."""
     made: list[StandIn] = []
 
     def make(**kwargs: Any) -> StandIn:

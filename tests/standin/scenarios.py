@@ -135,7 +135,8 @@ register(Scenario(
 register(Scenario(
     "never-ready-bird", "Running, never Ready: BIRD socket refused.",
     steps=(Step(at=2.0, log=STARTUP_LOG[:4]),), period=10.0,
-    cycle=(Step(at=5.0, events=(EventSpec("Unhealthy", "Readiness probe failed: " + BIRD_SOCKET),)),)))
+    cycle=(Step(at=5.0, events=(
+        EventSpec("Unhealthy", "Readiness probe failed: " + BIRD_SOCKET),)),)))
 register(Scenario(
     "flapping", "Readiness lost and regained repeatedly, no restarts.",
     steps=(READY,), period=30.0, cycle=(
@@ -164,7 +165,8 @@ register(Scenario(
                                          "\"{image}\": dial tcp: lookup registry-1.docker.io: "
                                          "i/o timeout"),
                      EventSpec("Failed", "Error: ErrImagePull"))),
-        Step(at=4.0, waiting="ImagePullBackOff", waiting_message="Back-off pulling image \"{image}\"",
+        Step(at=4.0, waiting="ImagePullBackOff",
+             waiting_message="Back-off pulling image \"{image}\"",
              events=(EventSpec("BackOff", "Back-off pulling image \"{image}\"", "Normal"),
                      EventSpec("Failed", "Error: ImagePullBackOff"))),
     )))
@@ -183,4 +185,5 @@ def lookup(name: str) -> Scenario:
     try:
         return SCENARIOS[name]
     except KeyError:
-        raise KeyError(f"unknown stand-in scenario {name!r} (known: {', '.join(SCENARIOS)})") from None
+        known = ", ".join(SCENARIOS)
+        raise KeyError(f"unknown stand-in scenario {name!r} (known: {known})") from None

@@ -23,7 +23,7 @@ import yaml
 from calico_conformance.containerd import merge_patch
 
 from . import clitools
-from .apistore import Gone, Obj, ResourceType, now_iso, selector_matcher
+from .apistore import BUILTIN, Gone, Obj, ResourceType, now_iso, selector_matcher
 from .cluster import Cluster
 from .registry import State
 
@@ -258,7 +258,7 @@ class Resource:
             raise ApiError(410, "Expired", "The resourceVersion for the provided list is too old.")
         match = selector_matcher(self.q.get("labelSelector", ""), self.q.get("fieldSelector", ""))
         items, latest = self.store.list(self.rt, self.ns, match)
-        if not self.rt.group or self.rt.group in ("apps", "policy", "rbac.authorization.k8s.io"):
+        if self.rt in BUILTIN:
             for it in items:  # built-in lists carry kind/apiVersion only on the list
                 it.pop("kind", None)
                 it.pop("apiVersion", None)

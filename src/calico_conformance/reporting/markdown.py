@@ -14,6 +14,8 @@ from ..model import CellResult, Finding, Matrix
 from . import facts
 from .grid import Grid, build_grid
 
+# GitHub caps a comment at 65536 characters: past this, point at matrix.html instead.
+MAX_DETAILS_PER_VARIANT = 3
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
 
 
@@ -111,8 +113,11 @@ def _variant_section(variant: str, cells: list[CellResult]) -> list[str]:
         findings += [f for f in c.findings if f not in findings]
     if findings:
         lines += ["**Lint findings**", "", *_finding_rows(findings), ""]
-    for c in cells:
+    for c in cells[:MAX_DETAILS_PER_VARIANT]:
         lines += _cell_details(c)
+    if len(cells) > MAX_DETAILS_PER_VARIANT:
+        lines += [f"… and {len(cells) - MAX_DETAILS_PER_VARIANT} more cell(s): see matrix.html "
+                  "for every cell's evidence.", ""]
     refs: list[str] = []
     for ref in [*(r for c in cells for r in c.references),
                 *(r for f in findings for r in f.references)]:

@@ -10,7 +10,7 @@ from ..model import Matrix
 from . import facts
 from .grid import build_grid
 
-MAX_CELL = 30
+MAX_CELL = 36
 
 
 def _ascii(text: str) -> str:
@@ -35,8 +35,9 @@ def render_text(matrix: Matrix) -> str:
                 line.append("")
                 continue
             mark = "+" if gc.untested else ""
-            line.append(_clip(_ascii(f"{facts.ASCII[gc.status]} {gc.fact(ascii_only=True)}"
-                                     f"{mark}")))
+            fact = gc.fact(ascii_only=True)  # the tag already says flaky/predicted
+            fact = fact.removeprefix("flaky ").removesuffix(" (predicted)")
+            line.append(_clip(_ascii(f"{facts.ASCII[gc.status]} {fact}{mark}")))
         rows.append(line)
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     out = []
