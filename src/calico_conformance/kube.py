@@ -257,6 +257,8 @@ class WatchHub:
             return None
 
     def close(self) -> None:
+        """Stop the pumps. A pump blocked in a watch read notices at its next event or
+        chunk end (WATCH_CHUNK_S); they are daemon threads, so we do not wait for that."""
         self.stop.set()
         for t in self.threads:
-            t.join(timeout=2.0)
+            t.join(timeout=0.1)

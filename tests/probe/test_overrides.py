@@ -6,6 +6,9 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+from tests.golden import check_golden
+
 from calico_conformance.catalog import Catalog, KindRelease, effective_config
 from calico_conformance.probe.host import HostFacts
 from calico_conformance.probe.overrides import Adapted, IsolationPaths, adapt
@@ -126,3 +129,11 @@ def test_the_snapshotter_falls_back_to_native_only_when_overlayfs_is_unusable(
     assert ok.data["plugins"][CRI]["containerd"]["snapshotter"] == "overlayfs"
     assert bad.data["plugins"][CRI]["containerd"]["snapshotter"] == "native"
     assert any("snapshotter: overlayfs -> native" in o for o in bad.overrides)
+
+
+def test_the_config_handed_to_containerd_for_kinds_default_matches_its_golden(
+        catalog: Catalog, kind_release: KindRelease, update_goldens: bool) -> None:
+    _, ad = _adapt(catalog, kind_release, "baseline")
+    text = tomli_w.dumps(ad.data) + "\n# overrides:\n" + "".join(
+        f"# {o}\n" for o in ad.overrides)
+    check_golden("probe/baseline-adapted.toml", text, update_goldens)

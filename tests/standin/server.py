@@ -22,7 +22,7 @@ import yaml
 
 from calico_conformance.containerd import merge_patch
 
-from . import clitools
+from . import fakedocker, fakekind
 from .apistore import BUILTIN, Gone, Obj, ResourceType, now_iso, selector_matcher
 from .cluster import Cluster
 from .registry import State
@@ -134,7 +134,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _cli(self, req: dict[str, Any]) -> None:
-        tool = clitools.kind if req["tool"] == "kind" else clitools.docker
+        tool = fakekind.kind if req["tool"] == "kind" else fakedocker.docker
         rc, out, err = tool(self.server.state, list(req["argv"]), req.get("cwd", "."),
                             dict(req.get("env", {})), req.get("stdin", ""))
         self._send(200, {"rc": rc, "stdout": out, "stderr": err})

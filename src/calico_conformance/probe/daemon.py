@@ -89,6 +89,25 @@ def mounts_under(roots: list[Path], mountinfo: str | None = None) -> list[str]:
     return sorted(hits, key=lambda m: (-m.count("/"), m))
 
 
+def fs_type(path: Path) -> str:
+    """Filesystem type of the mount holding ``path`` (longest mount-point prefix)."""
+    best, fstype = "", ""
+    try:
+        text = Path("/proc/self/mountinfo").read_text()
+    except OSError:
+        return ""
+    target = str(path.resolve())
+    for line in text.splitlines():
+        left, _, right = line.partition(" - ")
+        fields = left.split()
+        if len(fields) < 5 or not right:
+            continue
+        mp = fields[4]
+        if (target == mp or target.startswith(mp.rstrip("/") + "/")) and len(mp) >= len(best):
+            best, fstype = mp, right.split()[0]
+    return fstype
+
+
 def shim_socket(address: str, task_id: str, namespace: str = NAMESPACE) -> Path:
     """containerd 1.6 runtime/v2/shim SocketAddress: sha256(address/namespace/id)."""
     digest = hashlib.sha256(f"{address}/{namespace}/{task_id}".encode()).hexdigest()

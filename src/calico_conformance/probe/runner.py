@@ -27,7 +27,7 @@ from .cri import CriCallError, CriClient
 from .host import HostFacts, host_facts, unavailable_reason
 from .image import IMAGE_REF, SLEEP_FOREVER, write_archive
 from .judge import cri_load_error, exit_error, host_explanation, judge
-from .overrides import adapt
+from .overrides import adapt, cri_plugin_name
 
 START_TIMEOUT_S = 30.0
 READY_TIMEOUT_S = 20.0
@@ -36,6 +36,9 @@ POLL_S = 1.0
 
 @dataclass(frozen=True)
 class ProbeSettings:
+    """How to probe. ``workdir`` holds the throw-away trees (each removed after its probe);
+    ``keep_logs_dir`` receives containerd's log and the config it ran, per cell."""
+
     workdir: Path
     containerd_bin: str | None = None
     ctr_bin: str | None = None
@@ -148,7 +151,7 @@ def _steps(config: dict[str, Any] | str, driver: str, facts: HostFacts, settings
                                           or (0, 0, 0)) < (2, 0, 0):
             raise ProbeError(f"containerd {facts.containerd_version} cannot read a version 3 "
                              "config; the probe needs containerd 2.x for it")
-        overlay_ok = facts.overlay_supported and _fs_type(dirs.base) != "overlay"
+        overlay_ok = facts.overlay_supported and d.fs_type(dirs.base) != "overlay"
         adapted = adapt(config, facts, dirs.isolation(), image_ref=IMAGE_REF,
                         kubelet_driver=driver, overlay_usable=overlay_ok,
                         emulate_systemd=settings.emulate_systemd)
@@ -289,28 +292,8 @@ def _fail(obs: Observation, verdict: Verdict, error: str, facts: HostFacts,
 
 
 def _snapshotter(data: dict[str, Any]) -> str:
-    from .overrides import cri_plugin_name
-
     plugins = data.get("plugins", {})
     section = plugins.get(cri_plugin_name(data), {}).get("containerd", {})
     value = section.get("snapshotter") if isinstance(section, dict) else None
     return value if isinstance(value, str) and value else "overlayfs"
 
-
-def _fs_type(path: Path) -> str:
-    """Filesystem type of the mount holding ``path`` (longest mount-point prefix)."""
-    best, fstype = "", ""
-    try:
-        text = Path("/proc/self/mountinfo").read_text()
-    except OSError:
-        return ""
-    target = str(path.resolve())
-    for line in text.splitlines():
-        left, _, right = line.partition(" - ")
-        fields = left.split()
-        if len(fields) < 5 or not right:
-            continue
-        mp = fields[4]
-        if (target == mp or target.startswith(mp.rstrip("/") + "/")) and len(mp) >= len(best):
-            best, fstype = mp, right.split()[0]
-    return fstype
