@@ -46,6 +46,10 @@ class ToolMissing(ToolError):
     """A required executable is not installed or not runnable (preflight)."""
 
 
+class ClusterExists(ConformanceError):
+    """A kind cluster with our name already exists: never reuse it silently."""
+
+
 class KubeApiError(ConformanceError):
     """The Kubernetes API refused or failed a request."""
 

@@ -208,6 +208,8 @@ def run_cell(cell: Cell, *, run_id: str, cell_dir: Path, settings: KindSettings,
             cluster.create(cfg_path)
             created = True
         except ToolError as exc:
+            if isinstance(exc, ToolMissing) or exc.returncode is None:
+                raise  # kind missing or timed out: our trouble, not the config's
             created = cluster.name in tools.kind_get_clusters(settings.kind_bin)
             (cell_dir / "kind-create.stderr").write_text(exc.stderr)
             log.append(cluster_failed(0.0, clock.now().isoformat(), exc.stderr or str(exc)))

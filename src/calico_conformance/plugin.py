@@ -181,6 +181,12 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
                                    if hasattr(it, "callspec")])
         if problem:
             pytest.exit(problem, returncode=pytest.ExitCode.USAGE_ERROR)
+    cell_items = [it for it in items if _cell_param(it) is not None]
+    if cell_items and not config.option.collectonly:
+        try:
+            state.open_store()  # run.json with the planned cells, before any cell runs
+        except InputError as exc:
+            pytest.exit(exc.one_line(), returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 _EMPTY = object()

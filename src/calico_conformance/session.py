@@ -149,12 +149,15 @@ class SessionState:
             planned_ids=tuple(c.id for c in cells) if self.tier != "probe" else (),
         )
 
+    def open_store(self) -> None:
+        from .reporting.store import RunStore
+
+        if self._store is None:
+            self._store = RunStore.create(self.reports_dir, self.meta())
+
     @property
     def store(self) -> Any:
-        if self._store is None:
-            from .reporting.store import RunStore
-
-            self._store = RunStore.create(self.reports_dir, self.meta())
+        self.open_store()
         return self._store
 
     def record(self, result: CellResult) -> CellResult:

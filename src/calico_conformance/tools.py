@@ -16,7 +16,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ToolError, ToolMissing
+from .errors import ClusterExists, ToolError, ToolMissing
 
 
 @dataclass(frozen=True)
@@ -227,7 +227,7 @@ class ConformanceCluster(_kind_cluster_base()):  # type: ignore[misc]
     def create(self, config_file: Path | None = None, wait: str = "0s") -> None:
         self.ensure_kind()
         if self.name in kind_get_clusters(str(self.kind_path)):
-            raise ToolError(f"a kind cluster named {self.name!r} already exists; "
+            raise ClusterExists(f"a kind cluster named {self.name!r} already exists; "
                             f"refusing to reuse it (delete it with: kind delete cluster "
                             f"--name {self.name})")
         argv = [str(self.kind_path), "create", "cluster", f"--name={self.name}",

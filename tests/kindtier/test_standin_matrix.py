@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -249,12 +250,97 @@ def test_kept_clusters_are_listed_with_their_kubeconfig(pytester: pytest.Pyteste
     assert len(si.clusters()) == 1
 
 
-def test_a_second_cluster_with_the_same_name_is_never_reused(pytester: pytest.Pytester,
-                                                            standin: Any) -> None:
+def test_an_existing_cluster_with_the_same_name_is_never_reused(pytester: pytest.Pytester,
+                                                                standin: Any) -> None:
+    from calico_conformance.catalog import Catalog
+    from calico_conformance.kindtier import cluster_name
+
     project = make_project(pytester.path / "p", ["baseline"])
     si = standin(default="stable")
-    run_suite(project, si.env, "--run-id", "same", "--keep-clusters", "all")
-    proc = run_suite(project, si.env, "--run-id", "same2", "--keep-clusters", "all")
-    del proc
-    # A new run id is a new name: two clusters exist side by side.
-    assert len(si.clusters()) == 2
+    cell = next(c for c in Catalog(project / "clusters").profile("standin").cells)
+    name = cluster_name("reuse", cell)
+    config = pytester.path / "squatter.yaml"
+    config.write_text("kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n"
+                      "- role: control-plane\n")
+    subprocess.run(["kind", "create", "cluster", "--name", name, "--config", str(config),
+                    "--kubeconfig", str(pytester.path / "squatter.kubeconfig")],
+                   env={**os.environ, **si.env}, check=True, capture_output=True)
+    proc = run_suite(project, si.env, "--run-id", "reuse")
+    result = cell_result(project / "reports" / "reuse", cell_id("baseline"))
+    assert (result["verdict"], result["outcome"]) == ("unknown", "unknown")
+    assert "already exists; refusing to reuse it" in result["evidence"]["error"]
+    assert "infrastructure trouble" in proc.stdout
+    assert list(si.clusters()) == [name]  # the squatter is untouched, nothing else was made
+
+
+def test_a_run_id_that_already_exists_is_refused_before_any_cluster_is_made(
+        pytester: pytest.Pytester, standin: Any) -> None:
+    project = make_project(pytester.path / "p", ["baseline"])
+    si = standin(default="stable")
+    first = run_suite(project, si.env, "--run-id", "twice")
+    assert first.returncode == 0, first.stdout[-2000:]
+    second = run_suite(project, si.env, "--run-id", "twice")
+    assert second.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "a run with this id already exists" in second.stdout + second.stderr
+
+
+def test_a_run_killed_half_way_still_yields_a_valid_partial_matrix(
+        pytester: pytest.Pytester, standin: Any) -> None:
+    import signal
+    import time
+
+    import jsonschema
+
+    from calico_conformance.cli import main as cli_main
+
+    variants = ["baseline", "sc-watch-drop", "sc-gone"]
+    project = make_project(pytester.path / "p", variants)
+    si = standin(default="stable")
+    run_dir = project / "reports" / "killed"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--profile", "standin",
+         "--calico-manifest-dir", str(project / "mirror"), "--run-id", "killed"],
+        cwd=project, env={**os.environ, **si.env}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):  # bounded: at most ~60 s
+            if list((run_dir / "cells").glob("*.json")) or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    finished = list((run_dir / "cells").glob("*.json"))
+    assert 1 <= len(finished) < len(variants), "the kill should land between two cells"
+    assert cli_main(["report", str(run_dir)]) == 0
+    matrix = json.loads((run_dir / "matrix.json").read_text())
+    schema = json.loads((Path(__file__).resolve().parents[2] / "reports" / "schema" /
+                         "matrix.schema.json").read_text())
+    jsonschema.validate(matrix, schema)
+    assert matrix["complete"] is False
+    verdicts = sorted(c["verdict"] for c in matrix["cells"])
+    assert len(verdicts) == len(variants) and verdicts.count("unknown") == len(variants) - len(
+        finished)
+
+
+@pytest.mark.realcontainerd
+def test_tier_all_predicts_kind_cells_from_the_probe_without_spending_a_cluster(
+        pytester: pytest.Pytester, standin: Any) -> None:
+    from calico_conformance.probe import probe_available
+
+    reason = probe_available()
+    if reason:
+        pytest.skip(f"the probe tier cannot run here: {reason}")
+    project = make_project(pytester.path / "p", ["baseline", "cri-disabled"])
+    shutil.copy(Path(__file__).resolve().parents[2] / "suites" / "test_probe_tier.py", project)
+    si = standin(default="stable")
+    proc = run_suite(project, si.env, "--run-id", "all", "--tier", "all", "--probe-window", "1s")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    run_dir = project / "reports" / "all"
+    predicted = cell_result(run_dir, cell_id("cri-disabled"))
+    assert (predicted["verdict"], predicted["outcome"]) == ("cluster-fails", "predicted")
+    assert any("not observed on kind" in n for n in predicted["evidence"]["notes"])
+    probe = cell_result(run_dir, "probe-cri-disabled-v0.24.0")
+    assert probe["verdict"] == "cri-unavailable" and probe["axes"]["tier"] == "probe"
+    assert cell_result(run_dir, cell_id("baseline"))["verdict"] == "stable"
+    assert len(si.clusters()) == 0 and "predicted cluster-fails from the probe" in proc.stdout
