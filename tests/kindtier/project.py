@@ -24,7 +24,11 @@ metadata:
   name: felixconfigurations.crd.projectcalico.org
 spec:
   group: crd.projectcalico.org
-  names: {kind: FelixConfiguration, listKind: FelixConfigurationList, plural: felixconfigurations, singular: felixconfiguration}
+  names:
+    kind: FelixConfiguration
+    listKind: FelixConfigurationList
+    plural: felixconfigurations
+    singular: felixconfiguration
   scope: Cluster
   versions:
   - name: v1

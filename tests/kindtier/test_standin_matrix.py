@@ -77,7 +77,8 @@ def matrix_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     project = make_project(root / "project", list(SCENARIOS))
     with StandIn(root / "standin", scenarios={cell_id(v): s for v, s in SCENARIOS.items()},
                  time_scale=0.01) as standin:
-        proc = run_suite(project, standin.env, "--run-id", "matrix")
+        env = {**standin.env, "GITHUB_STEP_SUMMARY": str(root / "step-summary.md")}
+        proc = run_suite(project, env, "--run-id", "matrix")
         yield Run(proc, project / "reports" / "matrix", standin, dict(standin.requests()))
 
 
@@ -195,6 +196,8 @@ def test_the_run_writes_every_report_format_and_a_terminal_grid(matrix_run: Run)
     assert matrix["complete"] is True and len(matrix["cells"]) == len(SCENARIOS)
     assert f"reports: {run_dir}" in matrix_run.proc.stdout
     assert (run_dir.parent / "latest").exists()
+    step_summary = (run_dir.parents[2] / "step-summary.md").read_text()
+    assert "Crash-inducing configurations" in step_summary and "systemd-cgroup-off" in step_summary
 
 
 def test_the_watch_uses_watches_not_polling(matrix_run: Run) -> None:
@@ -344,3 +347,27 @@ def test_tier_all_predicts_kind_cells_from_the_probe_without_spending_a_cluster(
     assert probe["verdict"] == "cri-unavailable" and probe["axes"]["tier"] == "probe"
     assert cell_result(run_dir, cell_id("baseline"))["verdict"] == "stable"
     assert len(si.clusters()) == 0 and "predicted cluster-fails from the probe" in proc.stdout
+
+
+def test_a_regression_against_the_baseline_fails_the_session_with_a_clear_list(
+        pytester: pytest.Pytester, standin: Any) -> None:
+    project = make_project(pytester.path / "p", ["baseline"])
+    good = standin(default="stable")
+    assert run_suite(project, good.env, "--run-id", "old").returncode == 0
+    bad = standin(default="restarts-exit0")
+    old = project / "reports" / "old" / "matrix.json"
+    proc = run_suite(project, bad.env, "--run-id", "new", "--baseline", str(old))
+    assert proc.returncode == 1
+    out = strip_ansi(proc.stdout)
+    assert "regression" in out.lower() and cell_id("baseline") in out
+
+
+def test_repeats_run_each_cell_n_times_and_the_matrix_counts_them(
+        pytester: pytest.Pytester, standin: Any) -> None:
+    project = make_project(pytester.path / "p", ["baseline"])
+    si = standin(default="stable")
+    proc = run_suite(project, si.env, "--run-id", "rep", "--repeat", "2")
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    matrix = json.loads((project / "reports" / "rep" / "matrix.json").read_text())
+    assert sorted(c["repeat"] for c in matrix["cells"]) == [1, 2]
+    assert "2/2" in (project / "reports" / "rep" / "matrix.md").read_text()
