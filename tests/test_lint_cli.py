@@ -42,8 +42,15 @@ GOOD = ('version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.r
 BAD = GOOD.replace("SystemdCgroup = true", "SystemdCgroup = false")
 
 
+@pytest.fixture(autouse=True)
+def in_repo_root(repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """lint's default --clusters is ./clusters, as when run from a checkout."""
+    monkeypatch.chdir(repo_root)
+
+
 def test_a_clean_config_exits_zero_and_prints_nothing(cli, tmp_path, capsys):
-    assert cli(["lint", str(write(tmp_path, "config.toml", GOOD))]) == 0
+    path = write(tmp_path, "config.toml", GOOD)
+    assert cli(["lint", "--containerd-version", "1.7.18", str(path)]) == 0
     assert capsys.readouterr().out == ""
 
 
@@ -109,7 +116,7 @@ def test_a_directory_lints_every_toml_under_it(cli, tmp_path, capsys):
     write(tmp_path, "a/config.toml", GOOD)
     write(tmp_path, "b/deeper/config.toml", BAD)
     write(tmp_path, "b/notes.txt", "not toml")
-    assert cli(["lint", str(tmp_path)]) == 1
+    assert cli(["lint", "--containerd-version", "1.7.18", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "b/deeper/config.toml:5: CC001" in out and "a/config.toml" not in out
 
@@ -162,3 +169,48 @@ def test_a_binary_file_exits_two_with_one_line(cli, tmp_path, capsys):
     assert cli(["lint", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"calico-conformance: error: {path}: cannot read") and err[-1] == "\n"
+
+
+@pytest.mark.parametrize("files", [{}, {"notes.txt": "x", "deploy.yaml": "kind: Pod\n",
+                                        "x.meta.toml": 'expected = "stable"\n'}])
+def test_a_directory_with_nothing_to_lint_exits_two_with_one_line(cli, tmp_path, capsys,
+                                                                  files):
+    for name, text in files.items():
+        write(tmp_path, name, text)
+    assert cli(["lint", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (f"calico-conformance: error: no containerd config files (*.toml) or kind "
+                   f"Cluster configs under {tmp_path}\n")
+
+
+def test_the_default_containerd_version_is_the_newest_kind_release_in_the_data(
+        cli, tmp_path, clusters_dir, capsys):
+    from calico_conformance.catalog import Catalog
+    from calico_conformance.tools import parse_version
+
+    clusters = tmp_path / "clusters"
+    shutil.copytree(clusters_dir, clusters)
+    releases = Catalog(clusters).kind
+    newest = releases[max(releases, key=lambda v: parse_version(v) or (0, 0, 0))]
+    bumped = "9.8.7"  # proves the value is read, not remembered
+    releases_toml = clusters / "kind" / "releases.toml"
+    text = releases_toml.read_text()
+    marker = f'version = "{newest.version}"\ncontainerd = "{newest.containerd}"'
+    assert marker in text
+    releases_toml.write_text(text.replace(marker, marker.replace(newest.containerd, bumped)))
+    path = write(tmp_path, "config.toml", GOOD)
+    assert cli(["lint", "--clusters", str(clusters), str(path)]) == 0
+    assert f"on containerd {bumped}:" in capsys.readouterr().out
+
+
+def test_without_a_containerd_version_or_clusters_data_lint_exits_two_saying_what_to_pass(
+        cli, tmp_path, capsys):
+    path = write(tmp_path, "config.toml", GOOD)
+    nowhere = tmp_path / "no-clusters"
+    assert cli(["lint", "--clusters", str(nowhere), str(path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert "--containerd-version" in err and "--clusters" in err and str(nowhere) in err
+    assert cli(["lint", "--clusters", str(nowhere), "--containerd-version", "1.7.18",
+                str(path)]) == 0

@@ -94,3 +94,32 @@ def test_a_users_config_toml_joins_the_matrix_as_a_variant(suite: pytest.Pyteste
                     '  sandbox_image = "registry.k8s.io/pause:3.9"\n')
     result = suite.runpytest("--collect-only", "-q", "--profile", "smoke", "--variant", str(mine))
     result.stdout.fnmatch_lines(["*[[]v3.28.2-edge-node-k8s1.30[]]*"])
+
+
+def test_an_unrelated_project_with_the_plugin_installed_is_left_alone(
+        pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_something_else():\n    assert True\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    assert "clusters" not in result.stderr.str()
+
+
+def test_the_suite_without_matrix_data_is_a_one_line_usage_error(
+        pytester: pytest.Pytester) -> None:
+    shutil.copy(REPO / "suites" / "test_kind_matrix.py", pytester.path)
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(["*calico-conformance: no clusters/ directory here*"])
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--run-id", "../../escape", "--run-id '../../escape': use letters"),
+    ("--baseline", "/nonexistent/matrix.json", "/nonexistent/matrix.json: --baseline: no such"),
+    ("--soak", "1.2.3s", "--soak"),
+])
+def test_bad_options_are_refused_before_anything_runs(
+        suite: pytest.Pytester, option: str, value: str, message: str) -> None:
+    result = suite.runpytest(option, value, "--plan")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str()
+    assert not (suite.path / "reports").exists()

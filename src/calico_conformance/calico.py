@@ -8,16 +8,13 @@ whose digest differs is refused, wherever it came from (network, cache, or the
 from __future__ import annotations
 
 import copy
-import hashlib
-import os
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .catalog import CalicoRelease
+from .download import DownloadFailed, PinMismatch, fetch_pinned, verify
 from .errors import ManifestError
 
 DOWNLOAD_TIMEOUT_S = 60.0
@@ -25,45 +22,26 @@ CALICO_NODE = "calico-node"
 UPSTREAM_REGISTRY = "docker.io/calico"
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _verify(data: bytes, release: CalicoRelease, source: str) -> bytes:
-    got = sha256(data)
-    if got != release.sha256:
-        raise ManifestError(f"{source}: sha256 {got} does not match the pin {release.sha256} "
-                            f"for Calico {release.version} (clusters/calico/versions.toml)")
-    return data
-
-
 def fetch_manifest(release: CalicoRelease, cache_dir: Path,
                    mirror_dir: Path | None = None) -> bytes:
     """The verified manifest bytes: mirror, else cache, else download (then cache)."""
-    if mirror_dir is not None:
-        path = mirror_dir / release.version / "calico.yaml"
-        try:
-            return _verify(path.read_bytes(), release, str(path))
-        except OSError as exc:
-            raise ManifestError(f"--calico-manifest-dir: {path}: {exc.strerror}") from exc
-    cached = cache_dir / "calico" / release.version / "calico.yaml"
-    if cached.is_file():
-        data = cached.read_bytes()
-        if sha256(data) == release.sha256:
-            return data
     try:
-        with urllib.request.urlopen(release.manifest_url, timeout=DOWNLOAD_TIMEOUT_S) as resp:
-            data = bytes(resp.read())
-    except (urllib.error.URLError, OSError) as exc:
-        raise ManifestError(f"cannot download {release.manifest_url}: {exc} "
-                            f"(offline? use --calico-manifest-dir DIR with "
+        if mirror_dir is not None:
+            path = mirror_dir / release.version / "calico.yaml"
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise ManifestError(f"--calico-manifest-dir: {path}: {exc.strerror}") from exc
+            return verify(data, release.sha256, str(path))
+        return fetch_pinned(release.manifest_url, release.sha256,
+                            cache_dir / "calico" / release.version / "calico.yaml",
+                            timeout_s=DOWNLOAD_TIMEOUT_S)
+    except PinMismatch as exc:
+        raise ManifestError(f"{exc} for Calico {release.version} "
+                            f"(clusters/calico/versions.toml)") from exc
+    except DownloadFailed as exc:
+        raise ManifestError(f"{exc} (offline? use --calico-manifest-dir DIR with "
                             f"{release.version}/calico.yaml)") from exc
-    _verify(data, release, release.manifest_url)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, cached)
-    return data
 
 
 def load_documents(data: bytes, source: str = "manifest") -> list[dict[str, Any]]:

@@ -9,6 +9,8 @@ range upstream tests and what the variant expects, before anything runs.
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,11 +21,39 @@ from .clock import parse_duration
 from .containerd import EffectiveConfig, apply_kind_patches
 from .containerd.config import load_toml
 from .containerd.merge import json6902_text
+from .datafile import (
+    MISSING,
+    choice,
+    entries,
+    is_strs,
+    is_table,
+    is_tables,
+    known_keys,
+    string,
+    strs,
+    unique,
+)
+from .datafile import field as typed
 from .errors import InputError
 from .model import Axes, Tier, Verdict
 
 META_SUFFIX = ".meta.toml"
-EXPECTABLE = {v.value for v in Verdict} - {"unknown"}
+# What a sidecar may expect, per tier: a kind cell never sees a probe verdict and the
+# other way round, so an expectation from the wrong tier could never match (XFAIL).
+KIND_VERDICTS = frozenset(v.value for v in (
+    Verdict.STABLE, Verdict.RESTARTS, Verdict.NEVER_READY, Verdict.FLAPPING,
+    Verdict.NOT_STARTED, Verdict.CLUSTER_FAILS))
+PROBE_VERDICTS = frozenset(v.value for v in (
+    Verdict.STABLE, Verdict.CONFIG_REJECTED, Verdict.CRI_UNAVAILABLE, Verdict.SANDBOX_FAILS,
+    Verdict.CONTAINER_FAILS, Verdict.CONTAINER_EXITS))
+# KubeletConfiguration cgroupDriver values (k8s.io/kubelet/config/v1beta1).
+CGROUP_DRIVERS = ("systemd", "cgroupfs")
+# RFC 6902 section 4: the six operations a JSON patch may hold.
+JSON6902_OPS = ("add", "remove", "replace", "move", "copy", "test")
+SIDECAR_KEYS = frozenset({"description", "expected", "expected_by_calico", "expected_probe",
+                          "references", "fix", "kubelet", "json6902"})
+PROFILE_KEYS = frozenset({"description", "calico", "variants", "points", "soak", "workers",
+                          "pod_subnet"})
 
 
 @dataclass(frozen=True)
@@ -51,8 +81,7 @@ class KindRelease:
     base_config: Path
     kubelet_cgroup_driver: str
     images: dict[str, str]
-    download_url: str = ""
-    sha256: str = ""
+    downloads: dict[str, tuple[str, str]] = field(default_factory=dict)  # platform: (url, sha)
     shims: tuple[str, ...] = ("io.containerd.runc.v2",)
 
     def base_config_text(self) -> str:
@@ -71,10 +100,9 @@ class Variant:
     path: Path
     text: str
     description: str = ""
-    expected: str = ""  # a Verdict value or "" (no expectation: just report)
-    expected_subtype: str = ""
+    expected: str = ""  # a KIND_VERDICTS value or "" (no expectation: just report)
     expected_by_calico: dict[str, str] = field(default_factory=dict)
-    expected_probe: str = ""
+    expected_probe: str = ""  # a PROBE_VERDICTS value or ""
     references: tuple[str, ...] = ()
     fix: str = ""
     kubelet: dict[str, Any] = field(default_factory=dict)
@@ -164,17 +192,102 @@ def _minor_key(v: str) -> tuple[int, ...]:
     return tuple(int(x) for x in v.lstrip("v").split(".")[:2])
 
 
-def _require(table: dict[str, Any], key: str, typ: type, path: Path, what: str) -> Any:
-    if key not in table:
-        raise InputError(f"{what}: missing key {key!r}", path=path)
-    value = table[key]
-    if not isinstance(value, typ):
-        raise InputError(f"{what}: {key!r} must be a {typ.__name__}", path=path)
-    return value
+# --- reading clusters/ data: every value type-checked where it is read -----------------------
+
+_MINOR = re.compile(r"\d+\.\d+")
+_RELEASE = re.compile(r"v\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?")
+_SEMVER = re.compile(r"\d+\.\d+\.\d+")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _calico_release(entry: dict[str, Any], path: Path) -> CalicoRelease:
+    version = string(entry, "version", path, "calico entry", pattern=_RELEASE,
+                   want='a release like "v3.28.2"')
+    kt = typed(entry, "kubernetes_tested", path, version,
+                'two "X.Y" Kubernetes minors, lowest first',
+                lambda v: is_strs(v) and len(v) == 2 and all(_MINOR.fullmatch(x) for x in v)
+                and _minor_key(v[0]) <= _minor_key(v[1]))
+    return CalicoRelease(
+        version=version,
+        manifest_url=string(entry, "manifest_url", path, version),
+        sha256=string(entry, "sha256", path, version, pattern=_SHA256,
+                    want="a sha256 (64 lowercase hex digits)"),
+        images=strs(entry, "images", path, version),
+        kubernetes_tested=(kt[0], kt[1]),
+        note=string(entry, "note", path, version, ""),
+    )
+
+
+def _kind_release(entry: dict[str, Any], path: Path) -> KindRelease:
+    version = string(entry, "version", path, "kind entry", pattern=_RELEASE,
+                   want='a release like "v0.24.0"')
+    base = path.parent / string(entry, "base_config", path, version)
+    if not base.is_file():
+        raise InputError(f"{version}: base_config {str(base)!r} is not a file", path=path)
+    images = typed(entry, "images", path, version, 'a table of "X.Y" = "image@sha256:..."',
+                    lambda v: is_table(v) and all(_MINOR.fullmatch(k) and isinstance(i, str)
+                                                   for k, i in v.items()))
+    shims = strs(entry, "shims", path, version, ("io.containerd.runc.v2",))
+    if not shims:
+        raise InputError(f"{version}: 'shims' must name at least one shim", path=path)
+    return KindRelease(
+        version=version,
+        containerd=string(entry, "containerd", path, version, pattern=_SEMVER,
+                        want='a version like "1.7.18"'),
+        base_config=base,
+        kubelet_cgroup_driver=choice(entry, "kubelet_cgroup_driver", CGROUP_DRIVERS, path,
+                                      version, "systemd"),
+        images=dict(images),
+        downloads=_downloads(entry, path, version),
+        shims=shims,
+    )
+
+
+def _downloads(entry: dict[str, Any], path: Path, version: str) -> dict[str, tuple[str, str]]:
+    table = typed(entry, "downloads", path, version,
+                   'tables [kind.downloads."<os>-<arch>"] with url and sha256', is_table, {})
+    out: dict[str, tuple[str, str]] = {}
+    for plat, pin in table.items():
+        what = f"{version} downloads.{plat}"
+        if not is_table(pin):
+            raise InputError(f"{what}: must be a table with url and sha256", path=path)
+        known_keys(pin, {"url", "sha256"}, path, what)
+        out[plat] = (string(pin, "url", path, what),
+                     string(pin, "sha256", path, what, pattern=_SHA256,
+                          want="a sha256 (64 lowercase hex digits)"))
+    return out
+
+
+def _selection(table: dict[str, Any], key: str, path: Path, what: str) -> Any:
+    return typed(table, key, path, what, "a glob string or a non-empty list of them",
+                  lambda v: isinstance(v, str) or (is_strs(v) and bool(v)), "*")
+
+
+def _profile_settings(table: dict[str, Any], path: Path, what: str) -> dict[str, Any]:
+    """Type-check one ``[profiles.X]`` (or ``[defaults]``) table; returns only the keys set."""
+    known_keys(table, PROFILE_KEYS, path, what)
+    for key in ("calico", "variants", "points"):
+        _selection(table, key, path, what)
+    string(table, "description", path, what, "")
+    typed(table, "workers", path, what, "a whole number >= 0",
+           lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, 1)
+    soak = typed(table, "soak", path, what, 'a duration like "10m"',
+                  lambda v: isinstance(v, (str, int, float)) and not isinstance(v, bool), "10m")
+    try:
+        parse_duration(str(soak), option=f"{what}: 'soak'")
+    except InputError as exc:
+        raise InputError(exc.message, path=path) from exc
+    subnet = string(table, "pod_subnet", path, what, "192.168.0.0/16")
+    try:
+        ipaddress.ip_network(subnet)
+    except ValueError as exc:
+        raise InputError(f"{what}: 'pod_subnet' = {subnet!r} is not a network: {exc}",
+                         path=path) from exc
+    return table
 
 
 class Catalog:
-    """Reads ``clusters/``. Construct once per session; everything is lazy."""
+    """Reads ``clusters/``. Construct once per session; each file is read (and checked) once."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -185,88 +298,90 @@ class Catalog:
     def calico(self) -> dict[str, CalicoRelease]:
         path = self.root / "calico" / "versions.toml"
         out: dict[str, CalicoRelease] = {}
-        for entry in load_toml(path).get("calico", []):
-            version = _require(entry, "version", str, path, "calico entry")
-            kt = _require(entry, "kubernetes_tested", list, path, version)
-            out[version] = CalicoRelease(
-                version=version,
-                manifest_url=_require(entry, "manifest_url", str, path, version),
-                sha256=_require(entry, "sha256", str, path, version),
-                images=tuple(entry.get("images", ())),
-                kubernetes_tested=(str(kt[0]), str(kt[-1])),
-                note=entry.get("note", ""),
-            )
+        for entry in entries(path, "calico"):
+            release = _calico_release(entry, path)
+            out[unique(out, release.version, path, "calico version")] = release
         return out
 
     @cached_property
     def kind(self) -> dict[str, KindRelease]:
         path = self.root / "kind" / "releases.toml"
         out: dict[str, KindRelease] = {}
-        for entry in load_toml(path).get("kind", []):
-            version = _require(entry, "version", str, path, "kind entry")
-            out[version] = KindRelease(
-                version=version,
-                containerd=_require(entry, "containerd", str, path, version),
-                base_config=path.parent / _require(entry, "base_config", str, path, version),
-                kubelet_cgroup_driver=entry.get("kubelet_cgroup_driver", "systemd"),
-                images=dict(_require(entry, "images", dict, path, version)),
-                download_url=entry.get("download_url", ""),
-                sha256=entry.get("sha256", ""),
-                shims=tuple(entry.get("shims", ("io.containerd.runc.v2",))),
-            )
+        for entry in entries(path, "kind"):
+            release = _kind_release(entry, path)
+            out[unique(out, release.version, path, "kind release")] = release
         return out
 
     @cached_property
     def variants(self) -> dict[str, Variant]:
         vdir = self.root / "containerd"
-        return {v.name: v for v in (load_variant(p) for p in sorted(vdir.glob("*.toml"))
-                                    if not p.name.endswith(META_SUFFIX))}
+        out: dict[str, Variant] = {}
+        for path in sorted(vdir.glob("*.toml")):
+            if path.name.endswith(META_SUFFIX):
+                if not path.with_name(path.name.removesuffix(META_SUFFIX) + ".toml").exists():
+                    raise InputError("sidecar without a variant file beside it", path=path)
+                continue
+            variant = load_variant(path)
+            out[variant.name] = variant
+        return out
 
     def points(self, matrix: dict[str, Any], path: Path) -> dict[str, Point]:
         out: dict[str, Point] = {}
-        for entry in matrix.get("points", []):
-            pid = _require(entry, "id", str, path, "point")
-            kv = _require(entry, "kind", str, path, pid)
-            k8s = _require(entry, "kubernetes", str, path, pid)
+        points = typed(matrix, "points", path, path.name, "an array of tables ([[points]])",
+                       is_tables, [])
+        for entry in points:
+            pid = string(entry, "id", path, "point")
+            kv = string(entry, "kind", path, pid)
+            k8s = string(entry, "kubernetes", path, pid)
             if kv not in self.kind:
                 raise InputError(f"point {pid}: unknown kind release {kv!r} "
                                  f"(known: {', '.join(self.kind)})", path=path)
             if k8s not in self.kind[kv].images:
                 raise InputError(f"point {pid}: kind {kv} pins no node image for Kubernetes "
                                  f"{k8s} (pinned: {', '.join(self.kind[kv].images)})", path=path)
-            out[pid] = Point(pid, self.kind[kv], k8s)
+            out[unique(out, pid, path, "point")] = Point(pid, self.kind[kv], k8s)
         return out
 
     def profile(self, name: str, matrix_path: Path | None = None,
                 extra_variants: Iterable[Path] = ()) -> Profile:
         path = matrix_path or self.root / "matrix.toml"
         matrix = load_toml(path)
-        profiles = matrix.get("profiles", {})
+        known_keys(matrix, ("defaults", "points", "profiles"), path, path.name)
+        profiles = typed(matrix, "profiles", path, path.name, "a table of [profiles.NAME]",
+                          lambda v: is_table(v) and all(map(is_table, v.values())), {})
+        defaults = _profile_settings(typed(matrix, "defaults", path, path.name, "a table",
+                                            is_table, {}), path, "[defaults]")
+        for pname, ptable in profiles.items():  # a broken profile fails every run, not its own
+            _profile_settings(ptable, path, f"profile {pname}")
         if name not in profiles:
             raise InputError(f"no profile {name!r} (profiles: {', '.join(profiles)})", path=path)
-        defaults = matrix.get("defaults", {})
         prof = {**defaults, **profiles[name]}
         points = self.points(matrix, path)
         variants = dict(self.variants)
-        for extra in extra_variants:
-            v = load_variant(extra)
-            variants[v.name] = v
+        extras = [load_variant(p) for p in extra_variants]
+        variants.update((v.name, v) for v in extras)
         calicos = self._select(prof.get("calico", "*"), self.calico, path, f"profile {name} calico")
         vsel = self._select(prof.get("variants", "*"), variants, path, f"profile {name} variants")
-        for extra in extra_variants:
-            vsel.setdefault(load_variant(extra).name, variants[load_variant(extra).name])
+        for extra in extras:
+            vsel.setdefault(extra.name, extra)
+        for v in vsel.values():
+            unknown = sorted(set(v.expected_by_calico) - set(self.calico))
+            if unknown:
+                raise InputError(f"expected_by_calico: unknown Calico version {unknown[0]!r} "
+                                 f"(known: {', '.join(self.calico)})", path=meta_path(v.path))
         psel = self._select(prof.get("points", "*"), points, path, f"profile {name} points")
         soak_s = parse_duration(str(prof.get("soak", "10m")), option=f"{path}: soak")
         cells = tuple(
-            Cell(calico=c, variant=v, point=p, workers=int(prof.get("workers", 1)), soak_s=soak_s,
-                 pod_subnet=str(prof.get("pod_subnet", "192.168.0.0/16")))
+            Cell(calico=c, variant=v, point=p, workers=prof.get("workers", 1), soak_s=soak_s,
+                 pod_subnet=prof.get("pod_subnet", "192.168.0.0/16"))
             for c in calicos.values() for v in vsel.values() for p in psel.values()
         )
         return Profile(name=name, cells=cells, soak_s=soak_s,
-                       description=str(prof.get("description", "")))
+                       description=prof.get("description", ""))
 
     @staticmethod
-    def _select(spec: Any, known: dict[str, Any], path: Path, what: str) -> dict[str, Any]:
+    def _select(spec: str | list[str], known: dict[str, Any], path: Path,
+                what: str) -> dict[str, Any]:
         patterns = [spec] if isinstance(spec, str) else list(spec)
         out: dict[str, Any] = {}
         for pat in patterns:
@@ -278,12 +393,22 @@ class Catalog:
         return out
 
 
+def meta_path(variant_path: Path) -> Path:
+    """Where a variant's sidecar lives: ``<name>.meta.toml`` beside ``<name>.toml``."""
+    return variant_path.with_name(variant_path.name.removesuffix(".toml") + META_SUFFIX)
+
+
+def _json6902_op(op: Any) -> bool:
+    return (isinstance(op, dict) and op.get("op") in JSON6902_OPS
+            and isinstance(op.get("path"), str))
+
+
 def load_variant(path: Path) -> Variant:
     """A variant file plus its optional ``<name>.meta.toml`` sidecar.
 
     The variant file itself stays a real containerd document (a user's whole
     config.toml works unedited); what containerd would not understand lives in
-    the sidecar.
+    the sidecar, checked key by key here so a typo fails the load, not the run.
     """
     try:
         text = path.read_text(encoding="utf-8")
@@ -295,25 +420,28 @@ def load_variant(path: Path) -> Variant:
     name = path.name.removesuffix(".toml")
     if name == "config":  # a dropped-in /etc/containerd/config.toml: name it by its folder
         name = path.parent.name
-    meta_path = path.with_name(path.name.removesuffix(".toml") + META_SUFFIX)
-    meta: dict[str, Any] = load_toml(meta_path) if meta_path.exists() else {}
-    for key in ("expected", "expected_probe"):
-        value = meta.get(key, "")
-        if value and value not in EXPECTABLE:
-            raise InputError(f"{key} = {value!r} is not a verdict "
-                             f"(one of: {', '.join(sorted(EXPECTABLE))})", path=meta_path)
-    json6902 = meta.get("json6902", [])
-    if not isinstance(json6902, list):
-        raise InputError("json6902 must be an array of tables ([[json6902]])", path=meta_path)
+    mpath = meta_path(path)
+    meta: dict[str, Any] = load_toml(mpath) if mpath.exists() else {}
+    what = "sidecar"
+    known_keys(meta, SIDECAR_KEYS, mpath, what)
+    by_calico = typed(meta, "expected_by_calico", mpath, what,
+                       'a table of "vX.Y.Z" = "<verdict>"', is_table, {})
+    for version in by_calico:
+        choice(by_calico, version, KIND_VERDICTS, mpath, "expected_by_calico", MISSING)
+    kubelet = typed(meta, "kubelet", mpath, what, "a table ([kubelet])", is_table, {})
+    choice(kubelet, "cgroupDriver", CGROUP_DRIVERS, mpath, "[kubelet]")
+    json6902 = typed(meta, "json6902", mpath, what,
+                      f'an array of tables ([[json6902]]) with op ({"|".join(JSON6902_OPS)}) '
+                      "and path", lambda v: isinstance(v, list) and all(map(_json6902_op, v)),
+                      [])
     return Variant(
         name=name, path=path, text=text,
-        description=str(meta.get("description", "")),
-        expected=str(meta.get("expected", "")),
-        expected_subtype=str(meta.get("expected_subtype", "")),
-        expected_by_calico=dict(meta.get("expected_by_calico", {})),
-        expected_probe=str(meta.get("expected_probe", "")),
-        references=tuple(meta.get("references", ())),
-        fix=str(meta.get("fix", "")),
-        kubelet=dict(meta.get("kubelet", {})),
+        description=string(meta, "description", mpath, what, ""),
+        expected=choice(meta, "expected", KIND_VERDICTS, mpath, what),
+        expected_by_calico=dict(by_calico),
+        expected_probe=choice(meta, "expected_probe", PROBE_VERDICTS, mpath, what),
+        references=strs(meta, "references", mpath, what),
+        fix=string(meta, "fix", mpath, what, ""),
+        kubelet=dict(kubelet),
         json6902=tuple(json6902),
     )

@@ -6,9 +6,13 @@ Production uses :class:`SystemClock`. Tests hand the same code a
 
 from __future__ import annotations
 
+import math
+import re
 import time
 from datetime import datetime, timezone
 from typing import Protocol
+
+from .errors import InputError
 
 
 class Clock(Protocol):
@@ -56,32 +60,38 @@ class FakeClock:
             self._elapsed += seconds
 
 
-def parse_duration(text: str, *, option: str = "duration") -> float:
-    """Parse ``90``, ``90s``, ``10m``, ``1h30m`` into seconds."""
-    from .errors import InputError
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
+_PLAIN = re.compile(_NUMBER)
+_TERM = re.compile(rf"({_NUMBER})(ms|s|m|h)")  # "ms" before "m": 10ms is not 10m + s
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_HINT = "use e.g. 90, 90s, 10m, 1h30m"
 
+
+def parse_duration(text: str, *, option: str = "duration") -> float:
+    """Parse ``90``, ``90s``, ``10m``, ``1h30m`` into seconds.
+
+    Only finite, positive durations: ``float()`` alone would let ``nan`` (a soak
+    that never ends), ``inf``, ``-5`` and ``0`` through.
+    """
     s = text.strip().lower()
     if not s:
-        raise InputError(f"{option}: empty duration")
-    try:
-        return float(s)
-    except ValueError:
-        pass
-    total, num = 0.0, ""
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    i = 0
-    while i < len(s):
-        c = s[i]
-        if c.isdigit() or c == ".":
-            num += c
-            i += 1
-            continue
-        unit = "ms" if s.startswith("ms", i) else c
-        if unit not in units or not num:
-            raise InputError(f"{option}: cannot read duration {text!r} (use e.g. 90s, 10m, 1h)")
-        total += float(num) * units[unit]
-        num = ""
-        i += len(unit)
-    if num:
-        raise InputError(f"{option}: duration {text!r} lacks a unit after {num!r}")
+        raise InputError(f"{option}: empty duration ({_HINT})")
+    if s.startswith("-"):
+        raise InputError(f"{option}: duration {text!r} must be greater than zero ({_HINT})")
+    if _PLAIN.fullmatch(s):
+        total = float(s)
+    else:
+        total, pos = 0.0, 0
+        while pos < len(s):
+            term = _TERM.match(s, pos)
+            if term is None:
+                if pos and _PLAIN.fullmatch(s, pos):
+                    raise InputError(f"{option}: duration {text!r} lacks a unit after "
+                                     f"{s[pos:]!r} ({_HINT})")
+                raise InputError(f"{option}: cannot read duration {text!r} ({_HINT})")
+            total += float(term.group(1)) * _UNITS[term.group(2)]
+            pos = term.end()
+    if not math.isfinite(total) or total <= 0:
+        raise InputError(f"{option}: duration {text!r} must be finite and greater than zero "
+                         f"({_HINT})")
     return total

@@ -1,20 +1,19 @@
 """The kind tier: one real cluster per cell, Calico installed, calico-node watched.
 
 ``run_cell`` is the whole life of a cell; every step that can fail on our side
-ends as an ``unknown`` verdict with the reason, never as a property of the config.
+ends as an ``unknown`` verdict with the reason, never as a property of the config,
+and the cluster is deleted on every way out unless it is to be kept.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
+import platform
 import re
 import shutil
-import urllib.error
-import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -24,16 +23,18 @@ from . import tools
 from .catalog import Cell, KindRelease
 from .clock import Clock
 from .containerd import parse_toml
+from .download import DownloadFailed, PinMismatch, fetch_pinned
 from .errors import ConformanceError, InputError, KubeApiError, ToolError, ToolMissing
 from .kindconfig import dump_kind_config, render_kind_config
 from .kube import Kube
-from .model import CellResult, ConfigCheck, Evidence, Verdict
+from .model import CellResult, ConfigCheck, Verdict
 from .observe import ObservationLog, cluster_failed, infra
 from .verdict import Thresholds, judge, outcome
 from .watch import KubeSource, Progress, soak
 
 NAME_PREFIX = "calico-conf"
 KIND_DOWNLOAD_TIMEOUT_S = 300.0
+NAMESPACE = "kube-system"
 
 
 @dataclass(frozen=True)
@@ -49,44 +50,53 @@ class KindSettings:
     docker: str = "docker"
 
 
-def cluster_name(run_id: str, cell: Cell) -> str:
-    """Unique per run and cell, recognisable, short enough for node hostnames (<= 49)."""
-    digest = hashlib.sha256(f"{run_id}/{cell.id}".encode()).hexdigest()[:6]
+def cluster_name(run_id: str, cell: Cell, repeat: int = 1) -> str:
+    """Unique per run, cell and repeat; recognisable; valid for kind (``^[a-z0-9.-]+$``)
+    and short enough that ``<name>-control-plane`` is a hostname (<= 49)."""
+    digest = hashlib.sha256(f"{run_id}/{cell.id}/{repeat}".encode()).hexdigest()[:6]
+    run = re.sub(r"[^a-z0-9]+", "-", run_id.lower()).strip("-")[-6:].strip("-") or "run"
     slug = re.sub(r"[^a-z0-9]+", "-", cell.variant.name.lower()).strip("-")[:20].strip("-")
-    return f"{NAME_PREFIX}-{run_id[-6:]}-{slug}-{digest}"
+    return f"{NAME_PREFIX}-{run}-{slug}-{digest}"
+
+
+def host_platform() -> str:
+    """``<os>-<arch>`` as kind names its release binaries (linux-amd64, darwin-arm64)."""
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+    machine = platform.machine().lower()
+    return f"{platform.system().lower()}-{arch.get(machine, machine)}"
 
 
 def resolve_kind(explicit: str | None, release: KindRelease, cache_dir: Path) -> str:
-    """--kind-bin, else kind on PATH, else the pinned release download (sha256-verified)."""
+    """The kind binary for cells of ``release``.
+
+    ``--kind-bin`` wins (the user's choice, used for every release). Otherwise kind on
+    PATH when it *is* that release (a node image digest is only valid with the kind
+    release that built it), else the pinned download, verified against its sha256.
+    """
     if explicit:
         path = tools.which("kind", explicit)
         if path is None:
             raise InputError(f"--kind-bin {explicit}: not an executable file")
         return path
     on_path = tools.which("kind")
-    if on_path:
+    if on_path and tools.kind_version(on_path) == tools.parse_version(release.version):
         return on_path
-    if not release.sha256:
-        raise ToolMissing(f"kind is not on PATH and kind {release.version} has no sha256 pin in "
-                          f"clusters/kind/releases.toml; install kind or pass --kind-bin")
-    target = cache_dir / "kind" / release.version / "kind"
-    if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == release.sha256:
-        return str(target)
+    found = f"kind on PATH is v{'.'.join(map(str, tools.kind_version(on_path)))}" if (
+        on_path) else "kind is not on PATH"
+    plat = host_platform()
+    if plat not in release.downloads:
+        raise ToolMissing(f"{found}, cells of kind {release.version} need that release, and "
+                          f"clusters/kind/releases.toml pins no {plat} download of it; "
+                          f"install kind {release.version} or pass --kind-bin")
+    url, pin = release.downloads[plat]
+    target = cache_dir / "kind" / release.version / plat / "kind"
     try:
-        with urllib.request.urlopen(release.download_url, timeout=KIND_DOWNLOAD_TIMEOUT_S) as r:
-            data = r.read()
-    except (urllib.error.URLError, OSError) as exc:
-        raise ToolMissing(f"kind is not on PATH and downloading {release.download_url} "
-                          f"failed: {exc}; install kind or pass --kind-bin") from exc
-    got = hashlib.sha256(data).hexdigest()
-    if got != release.sha256:
-        raise ToolMissing(f"{release.download_url}: sha256 {got} does not match the pin "
-                          f"{release.sha256}; refusing to run it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    tmp.chmod(0o755)
-    os.replace(tmp, target)
+        fetch_pinned(url, pin, target, timeout_s=KIND_DOWNLOAD_TIMEOUT_S, mode=0o755)
+    except PinMismatch as exc:
+        raise ToolMissing(f"{exc}; refusing to run it") from exc
+    except DownloadFailed as exc:
+        raise ToolMissing(f"{found} and {exc}; install kind {release.version} or pass "
+                          f"--kind-bin") from exc
     return str(target)
 
 
@@ -148,26 +158,30 @@ def compare(predicted: dict[str, object], actual: dict[str, object], prefix: str
     return out
 
 
-def collect_artifacts(kube: Kube | None, kind_bin: str, name: str, art: Path) -> list[str]:
+def collect_artifacts(kube: Kube | None, kind_bin: str, name: str, art: Path,
+                      exists: bool) -> list[str]:
     """Evidence for a non-stable cell; each step is best effort and says what failed."""
     problems: list[str] = []
-    art.mkdir(parents=True, exist_ok=True)
-    res = tools.kind_export_logs(kind_bin, name, art / "kind-logs")
-    if not res.ok:
-        problems.append(f"kind export logs: {tools.last_line(res.stderr)}")
+    if exists:
+        try:
+            res = tools.kind_export_logs(kind_bin, name, art / "kind-logs")
+            if not res.ok:
+                problems.append(f"kind export logs: {tools.last_line(res.stderr)}")
+        except ToolError as exc:
+            problems.append(f"kind export logs: {exc}")
     if kube is None:
         return problems
     try:
-        pods = kube.list_pods("kube-system", "k8s-app=calico-node")
+        pods = kube.list_pods(NAMESPACE, "k8s-app=calico-node")
         (art / "calico-node-pods.json").write_text(json.dumps(pods, indent=2))
         (art / "kube-system-events.json").write_text(
-            json.dumps(kube.list_events("kube-system"), indent=2))
+            json.dumps(kube.list_events(NAMESPACE), indent=2))
         for pod in pods.get("items") or []:
             pname = pod["metadata"]["name"]
             for previous in (False, True):
                 suffix = ".previous" if previous else ""
                 try:
-                    text = kube.pod_log("kube-system", pname, "calico-node", previous)
+                    text = kube.pod_log(NAMESPACE, pname, "calico-node", previous)
                 except KubeApiError as exc:
                     text = f"(not available: {exc})\n"
                 (art / f"{pname}{suffix}.log").write_text(text)
@@ -177,93 +191,112 @@ def collect_artifacts(kube: Kube | None, kind_bin: str, name: str, art: Path) ->
 
 
 def install_calico(kube: Kube, cell: Cell, settings: KindSettings) -> None:
+    """CRDs first and Established, then the rest; then every node has its calico-node pod."""
     data = calico_mod.fetch_manifest(cell.calico, settings.cache_dir, settings.manifest_dir)
     docs = calico_mod.patch_documents(calico_mod.load_documents(data, cell.calico.manifest_url),
                                       pod_cidr=cell.pod_subnet, registry=settings.registry)
     crds, rest = calico_mod.split_crds(docs)
     for doc in crds:
         kube.apply(doc)
-    kube.wait_crds_established([d["metadata"]["name"] for d in crds])
+    if crds:
+        kube.wait_crds_established([d["metadata"]["name"] for d in crds])
     for doc in rest:
         kube.apply(doc)
+    # Rolled out = scheduled on every node; whether the pods become Ready is the soak's job.
+    kube.wait_daemonset_scheduled(NAMESPACE, "calico-node")
+
+
+@dataclass
+class _Life:
+    """What a cell has acquired so far, so the way out can release it."""
+
+    cluster: tools.ConformanceCluster
+    kube: Kube | None = None
+    source: KubeSource | None = None
 
 
 def run_cell(cell: Cell, *, run_id: str, cell_dir: Path, settings: KindSettings, clock: Clock,
-             progress: Callable[[Progress], None] | None = None) -> tuple[CellResult, str | None]:
+             repeat: int = 1, progress: Callable[[Progress], None] | None = None,
+             ) -> tuple[CellResult, str | None]:
     """One cell, start to finish. Returns the result and the kept kubeconfig, if kept."""
-    name = cluster_name(run_id, cell)
+    name = cluster_name(run_id, cell, repeat)
     cell_dir.mkdir(parents=True, exist_ok=True)
     cfg_path = cell_dir / "kind-config.yaml"
     cfg_path.write_text(dump_kind_config(render_kind_config(cell, name)))
     kubeconfig = cell_dir / "kubeconfig"
     log = ObservationLog(cell_dir / "observations.jsonl")
     started = clock.now().isoformat()
-    cluster = tools.ConformanceCluster(name, kubeconfig, Path(settings.kind_bin), cell_dir)
-    kube: Kube | None = None
+    life = _Life(tools.ConformanceCluster(name, kubeconfig, Path(settings.kind_bin)))
     check = ConfigCheck(skipped_patches=tuple(s.describe() for s in cell.effective.skipped))
-    watched = 0.0
-    created = False
+    soak_s = settings.soak_s or cell.soak_s
+    origin = clock.monotonic()
+    watched: float | None = None
+    keep = interrupted = False
     try:
         try:
-            cluster.create(cfg_path)
-            created = True
+            try:
+                life.cluster.create(cfg_path)
+            finally:
+                (cell_dir / "kind-create.stderr").write_text(life.cluster.create_stderr)
         except ToolError as exc:
             if isinstance(exc, ToolMissing) or exc.returncode is None:
                 raise  # kind missing or timed out: our trouble, not the config's
-            created = cluster.name in tools.kind_get_clusters(settings.kind_bin)
-            (cell_dir / "kind-create.stderr").write_text(exc.stderr)
             log.append(cluster_failed(0.0, clock.now().isoformat(), exc.stderr or str(exc)))
         else:
-            (cell_dir / "kind-create.stderr").write_text(cluster.create_stderr)
-            nodes = tools.kind_get_nodes(settings.kind_bin, name)
             nodes_dir = cell_dir / "nodes"
             nodes_dir.mkdir(exist_ok=True)
-            check = check_nodes(cell, nodes, settings.docker, nodes_dir)
-            kube = Kube(kubeconfig)
-            kube.wait_api_ready()
-            source = KubeSource(kube)
-            source.start(clock)  # watch from install on
-            try:
-                install_calico(kube, cell, settings)
-            except ConformanceError:
-                source.close()
-                raise
-            result = soak(source, clock, settings.soak_s or cell.soak_s, log,
-                          thresholds=settings.thresholds, full_soak=settings.full_soak,
-                          progress=progress, started=True)
+            check = check_nodes(cell, tools.kind_get_nodes(settings.kind_bin, name),
+                                settings.docker, nodes_dir)
+            life.kube = Kube(kubeconfig, cache_dir=cell_dir)
+            life.kube.wait_api_ready()
+            life.source = KubeSource(life.kube)
+            origin = clock.monotonic()
+            life.source.start(clock)  # watch from install on: the soak window starts here
+            install_calico(life.kube, cell, settings)
+            result = soak(life.source, clock, soak_s, log, thresholds=settings.thresholds,
+                          full_soak=settings.full_soak, progress=progress, started_at=origin)
             watched = result.watched_s
-            for note in result.resumes:
-                (cell_dir / "watch-resumes.log").open("a").write(note + "\n")
+            if result.resumes:
+                (cell_dir / "watch-resumes.log").write_text("\n".join(result.resumes) + "\n")
     except ConformanceError as exc:
-        log.append(infra(watched, clock.now().isoformat(), f"{type(exc).__name__}: {exc}"))
+        t = min(clock.monotonic() - origin, soak_s)
+        log.append(infra(t, clock.now().isoformat(), f"{type(exc).__name__}: {exc}"))
+    except BaseException:
+        interrupted = True  # Ctrl-C or our bug: still delete the cluster, skip the evidence
+        raise
     finally:
         log.close()
-    verdict, subtype, evidence = judge(log.items, settings.thresholds, watched or None)
-    art = ""
-    if verdict is not Verdict.STABLE:
-        art_dir = cell_dir / "artifacts"
-        problems = collect_artifacts(kube, settings.kind_bin, name, art_dir) if created else []
-        shutil.copy(cfg_path, art_dir / "kind-config.yaml") if art_dir.exists() else None
-        art = str(art_dir)
-        if problems:
-            evidence = _with_notes(evidence, [f"artifact collection: {p}" for p in problems])
-    if kube is not None:
-        kube.close()
-    keep = created and (settings.keep == "all" or (
-        settings.keep == "failed" and verdict is not Verdict.STABLE))
-    if created and not keep:
-        cluster.delete()
+        if life.source is not None:
+            life.source.close()
+        verdict, subtype, evidence = judge(log.items, settings.thresholds, watched)
+        keep = settings.keep == "all" or (settings.keep == "failed"
+                                          and verdict is not Verdict.STABLE)
+        art = ""
+        try:
+            # Only a cluster we created is ours to inspect, keep or delete.
+            exists = life.cluster.attempted and name in tools.kind_get_clusters(settings.kind_bin)
+            if verdict is not Verdict.STABLE and not interrupted:
+                art_dir = cell_dir / "artifacts"
+                art_dir.mkdir(exist_ok=True)
+                for f in (cfg_path, cell_dir / "kind-create.stderr"):
+                    if f.exists():
+                        shutil.copy(f, art_dir / f.name)
+                problems = collect_artifacts(life.kube, settings.kind_bin, name, art_dir, exists)
+                art = str(art_dir)
+                if problems:
+                    evidence = replace(evidence, notes=(
+                        *evidence.notes, *(f"artifact collection: {p}" for p in problems)))
+            keep = keep and exists and not interrupted
+            if exists and not keep:
+                life.cluster.delete()
+        finally:
+            if life.kube is not None:
+                life.kube.close()
     expected = cell.expected
     res = CellResult(
         cell_id=cell.id, axes=cell.axes(), expected=expected, verdict=verdict, subtype=subtype,
         outcome=outcome(expected, verdict), untested_upstream=cell.untested_upstream,
         evidence=evidence, config_check=check, artifacts=art, started_at=started,
         finished_at=clock.now().isoformat(), references=cell.variant.references,
-        fix=cell.variant.fix, description=cell.variant.description)
+        fix=cell.variant.fix, description=cell.variant.description, repeat=repeat)
     return res, (str(kubeconfig) if keep else None)
-
-
-def _with_notes(ev: Evidence, notes: list[str]) -> Evidence:
-    from dataclasses import replace
-
-    return replace(ev, notes=ev.notes + tuple(notes))

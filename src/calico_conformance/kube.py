@@ -19,7 +19,14 @@ import urllib3
 from kubernetes import client, config, dynamic, watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
-from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_fixed,
+)
 
 from .errors import KubeApiError, WatchExpired
 
@@ -29,6 +36,8 @@ CRD_ESTABLISHED_TIMEOUT_S = 60.0  # CRDs are Established within seconds on a hea
 DAEMONSET_SCHEDULED_TIMEOUT_S = 120.0  # every node got a calico-node pod (not: became Ready)
 API_READY_TIMEOUT_S = 60.0  # apiserver answers /version after kind create returned
 WATCH_CHUNK_S = 30  # server-side timeoutSeconds per watch request; streams are re-opened
+RELIST_TIMEOUT_S = 120.0  # how long a lost watch may keep failing to relist before we give up
+FINAL_STATUSES = {401, 403, 404}  # retrying these cannot help
 
 _NET_ERRORS = (urllib3.exceptions.HTTPError, ConnectionError, OSError)
 
@@ -74,7 +83,7 @@ def _wait(what: str, timeout_s: float, check: Callable[[], bool], every_s: float
 class Kube:
     """A cluster's API, from its kubeconfig."""
 
-    def __init__(self, kubeconfig: Path) -> None:
+    def __init__(self, kubeconfig: Path, cache_dir: Path | None = None) -> None:
         with api_errors(f"load kubeconfig {kubeconfig}"):
             try:
                 self.api = config.new_client_from_config(config_file=str(kubeconfig))
@@ -83,12 +92,15 @@ class Kube:
         self.core = client.CoreV1Api(self.api)
         self.apps = client.AppsV1Api(self.api)
         self._dyn: dynamic.DynamicClient | None = None
+        # DynamicClient caches discovery in /tmp keyed by host; clusters reuse 127.0.0.1
+        # ports, so each cluster gets its own cache file.
+        self._discovery_cache = str((cache_dir or kubeconfig.parent) / "discovery-cache.json")
 
     @property
     def dyn(self) -> dynamic.DynamicClient:
         if self._dyn is None:
             with api_errors("API discovery"):
-                self._dyn = dynamic.DynamicClient(self.api)
+                self._dyn = dynamic.DynamicClient(self.api, cache_file=self._discovery_cache)
         return self._dyn
 
     def close(self) -> None:
@@ -127,7 +139,8 @@ class Kube:
                               timeout_s: float = CRD_ESTABLISHED_TIMEOUT_S) -> None:
         _wait(f"{len(names)} CRDs Established", timeout_s,
               lambda: all(self.crd_established(n) for n in names))
-        self._dyn = None  # new groups exist now: rediscover
+        self._dyn = None  # new groups exist now: rediscover, without the stale cache
+        Path(self._discovery_cache).unlink(missing_ok=True)
 
     def daemonset(self, namespace: str, name: str) -> dict[str, Any]:
         return self._get_raw(f"daemonset {namespace}/{name}",
@@ -177,32 +190,48 @@ class Kube:
             return lambda **kw: self.core.list_node(**kw)
         raise ValueError(kind)
 
+    def _relist(self, kind: str, lister: Callable[..., Any],
+                stop: threading.Event) -> dict[str, Any]:
+        """List with retries: the apiserver may be briefly away (control-plane pods
+        restart too when the cgroup driver is wrong). Auth and not-found are final."""
+
+        def retryable(exc: BaseException) -> bool:
+            return isinstance(exc, KubeApiError) and exc.status not in FINAL_STATUSES
+
+        try:
+            for attempt in Retrying(stop=stop_after_delay(RELIST_TIMEOUT_S), wait=wait_fixed(1.0),
+                                    retry=retry_if_exception(retryable), reraise=True):
+                with attempt:
+                    if stop.is_set():
+                        return {}
+                    return self._get_raw(f"list {kind}", lambda: lister(_preload_content=False))
+        except RetryError as exc:  # pragma: no cover - reraise=True raises the cause
+            raise KubeApiError(f"list {kind}: gave up") from exc
+        return {}
+
     def stream(self, kind: str, namespace: str = "", selector: str = "", *,
                stop: threading.Event,
                on_resume: Callable[[str], None] | None = None,
                ) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Watch ``kind`` forever (until ``stop``): list, then watch from the list's
-        resourceVersion; on 410 Gone or a dropped stream, relist and resume. Yields
-        (event type, object); a relist yields every object as "SYNC"."""
+        """Watch ``kind`` until ``stop``: list, then watch from the list's resourceVersion;
+        on 410 Gone or a dropped stream, relist and resume. Yields (event type, object); a
+        relist yields every object as "SYNC". Raises KubeApiError when it cannot resume."""
         lister = self._lister(kind, namespace, selector)
         rv = ""
         while not stop.is_set():
             if not rv:
-                listing = self._get_raw(f"list {kind}", lambda: lister(_preload_content=False))
+                listing = self._relist(kind, lister, stop)
                 rv = str(listing.get("metadata", {}).get("resourceVersion", ""))
                 for item in listing.get("items") or []:
                     yield "SYNC", item
             w = watch.Watch()
             try:
+                # With timeout_seconds set, Watch.stream raises ApiException(410) itself
+                # on an ERROR event; api_errors turns that into WatchExpired.
                 with api_errors(f"watch {kind}"):
                     for ev in w.stream(lister, resource_version=rv, timeout_seconds=WATCH_CHUNK_S,
                                        allow_watch_bookmarks=True):
                         raw = ev.get("raw_object") or {}
-                        if ev.get("type") == "ERROR":
-                            code = raw.get("code")
-                            if code == 410:
-                                raise WatchExpired(f"watch {kind}: 410 Gone", status=410)
-                            raise KubeApiError(f"watch {kind}: {raw.get('message')}", status=code)
                         new_rv = (raw.get("metadata") or {}).get("resourceVersion")
                         if new_rv:
                             rv = str(new_rv)
@@ -217,6 +246,8 @@ class Kube:
             except KubeApiError as exc:
                 if stop.is_set():
                     return
+                if exc.status in FINAL_STATUSES:
+                    raise
                 if on_resume:
                     on_resume(f"{kind}: stream dropped ({exc}), relisting")
                 rv = ""
@@ -242,9 +273,13 @@ class WatchHub:
                 for typ, obj in self.kube.stream(kind, namespace, selector, stop=self.stop,
                                                  on_resume=self.resumes.append):
                     self.queue.put((kind, typ, obj))
-            except KubeApiError as exc:
-                self.errors.append(str(exc))
-                self.queue.put((kind, "INFRA", {"message": str(exc)}))
+            except Exception as exc:  # a dead pump must be seen, never silent
+                if self.stop.is_set():
+                    return
+                msg = str(exc) if isinstance(exc, KubeApiError) else (
+                    f"watch {kind}: {type(exc).__name__}: {exc}")
+                self.errors.append(msg)
+                self.queue.put((kind, "INFRA", {"message": msg}))
 
         t = threading.Thread(target=pump, name=f"watch-{kind}-{selector}", daemon=True)
         self.threads.append(t)

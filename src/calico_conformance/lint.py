@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from .catalog import CGROUP_DRIVERS
 from .containerd import SkippedPatch, apply_kind_patches, parse_toml, view
 from .containerd.config import CRI_V1, ContainerdView
 from .errors import InputError
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from .catalog import Cell, KindRelease
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-CGROUP_DRIVERS = ("systemd", "cgroupfs")
 
 
 def _containerd_tuple(version: str) -> tuple[int, int, int]:
@@ -91,16 +91,20 @@ def _read(path: Path) -> str:
 
 
 def lint_file(path: Path, *, kubelet_cgroup_driver: str = "systemd",
-              containerd_version: str = "1.7.18", on_kind: KindRelease | None = None,
+              containerd_version: str | None = None, on_kind: KindRelease | None = None,
               pinned_pause: str | None = None) -> list[Finding]:
     """Lint a TOML file: the node's whole config, or (``on_kind``) a kind patch.
 
-    With ``on_kind`` the release's containerd version and shims are used, and the file
-    is merged over its base config exactly as kind would, and the base's sandbox image
-    is the pinned pause image; standalone, ``pinned_pause`` is compared only when given.
+    Standalone, ``containerd_version`` is required (no version lives in code); with
+    ``on_kind`` the release's containerd version and shims are used, the file is merged
+    over its base config exactly as kind would, and the base's sandbox image is the
+    pinned pause image; standalone, ``pinned_pause`` is compared only when given.
     """
     text = _read(path)
     if on_kind is None:
+        if containerd_version is None:
+            raise InputError("--containerd-version: needed to lint a whole config.toml",
+                             path=path)
         data = parse_toml(text, path=path)
         return lint_view(view(data), kubelet_cgroup_driver=kubelet_cgroup_driver,
                          containerd_version=containerd_version, shims=None,
@@ -156,7 +160,8 @@ def register(subparsers: Any) -> None:
                    help="config.toml, a kind Cluster config (.yaml), or a directory")
     p.add_argument("--kubelet-cgroup-driver", choices=CGROUP_DRIVERS, default="systemd")
     p.add_argument("--containerd-version", default=None,
-                   help="containerd on the node (default 1.7.18; with --on-kind, the release's)")
+                   help="containerd on the node (default: that of the newest kind release "
+                        "under --clusters; with --on-kind, that release's)")
     p.add_argument("--on-kind", metavar="vX.Y.Z", default=None,
                    help="treat TOML files as kind patches over this kind release's base config")
     p.add_argument("--pause-image", default=None, metavar="IMAGE",
@@ -175,7 +180,11 @@ def _expand(paths: Iterable[Path]) -> list[Path]:
             found = sorted(p for p in path.rglob("*") if p.is_file()
                            and p.suffix in (".toml", ".yaml", ".yml")
                            and not p.name.endswith(".meta.toml"))
-            out.extend(p for p in found if p.suffix == ".toml" or _is_cluster_config(p))
+            lintable = [p for p in found if p.suffix == ".toml" or _is_cluster_config(p)]
+            if not lintable:  # an empty "all clear" would be a lie: nothing was judged
+                raise InputError("no containerd config files (*.toml) or kind Cluster "
+                                 f"configs under {path}")
+            out.extend(lintable)
         elif not path.exists():
             raise InputError("no such file or directory", path=path)
         else:
@@ -191,15 +200,18 @@ def _is_cluster_config(path: Path) -> bool:
     return isinstance(doc, dict) and doc.get("kind") == "Cluster"
 
 
-def _kind_release(args: argparse.Namespace, needed_for: Path | None) -> KindRelease:
+def _kind_release(args: argparse.Namespace, why: str) -> KindRelease:
+    """``--on-kind``'s release, else the newest in the catalog (a default from data)."""
     from .catalog import Catalog
 
     if not args.clusters.is_dir():
-        why = f"{needed_for} is a kind Cluster config; it" if needed_for else "--on-kind"
         raise InputError(f"{why} needs the suite's clusters directory (--clusters)",
                          path=args.clusters)
     releases = Catalog(args.clusters).kind
-    if args.on_kind is None:  # newest known release for a Cluster config
+    if not releases:
+        raise InputError(f"{why} needs a kind release, and none is declared",
+                         path=args.clusters / "kind" / "releases.toml")
+    if args.on_kind is None:
         return releases[max(releases, key=lambda v: parse_version(v) or (0, 0, 0))]
     if args.on_kind not in releases:
         raise InputError(f"--on-kind: unknown kind release {args.on_kind!r} "
@@ -207,18 +219,30 @@ def _kind_release(args: argparse.Namespace, needed_for: Path | None) -> KindRele
     return releases[args.on_kind]
 
 
+def _default_containerd(args: argparse.Namespace) -> str:
+    """The newest kind release's containerd: the default comes from data, not code."""
+    if not args.clusters.is_dir():
+        raise InputError("not a directory, so no kind release to take the default containerd "
+                         "version from: pass --containerd-version X.Y.Z or --clusters DIR",
+                         path=args.clusters)
+    return _kind_release(args, "the default --containerd-version").containerd
+
+
 def run(args: argparse.Namespace) -> int:
     findings: list[Finding] = []
-    on_kind = _kind_release(args, None) if args.on_kind else None
+    on_kind = _kind_release(args, "--on-kind") if args.on_kind else None
+    ctrd = args.containerd_version
     for path in _expand(args.paths):
         if path.suffix in (".yaml", ".yml"):
-            kind = on_kind or _kind_release(args, path)
+            kind = on_kind or _kind_release(args, f"{path} is a kind Cluster config; it")
             findings += lint_cluster_config(path, kind=kind,
                                             kubelet_cgroup_driver=args.kubelet_cgroup_driver)
-        else:
-            findings += lint_file(path, kubelet_cgroup_driver=args.kubelet_cgroup_driver,
-                                  containerd_version=args.containerd_version or "1.7.18",
-                                  on_kind=on_kind, pinned_pause=args.pause_image)
+            continue
+        if on_kind is None and ctrd is None:
+            ctrd = _default_containerd(args)
+        findings += lint_file(path, kubelet_cgroup_driver=args.kubelet_cgroup_driver,
+                              containerd_version=ctrd, on_kind=on_kind,
+                              pinned_pause=args.pause_image)
     print(format_json(findings) if args.format == "json" else format_text(findings), end="")
     return 1 if any(f.severity == "error" for f in findings) else 0
 

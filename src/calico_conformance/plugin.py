@@ -6,6 +6,7 @@ session state lives in ``config.stash`` under typed keys.
 
 from __future__ import annotations
 
+import re
 import shlex
 import sys
 from dataclasses import replace
@@ -22,6 +23,9 @@ from .model import Verdict
 from .session import CellRunner, SessionState
 
 state_key = pytest.StashKey[SessionState]()
+# Why the plugin is idle: installed (pytest11) but run in a project without clusters/.
+idle_key = pytest.StashKey[str]()
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
 
 # --- options ---------------------------------------------------------------------------------
@@ -61,17 +65,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cc_cell(cell): a calico-conformance matrix cell")
+    root = _project_root(config)
+    if root is None and not config.getoption("clusters_dir"):
+        # Installed, but this is not a calico-conformance project: stay out of the way.
+        config.stash[idle_key] = ("no clusters/ directory here (pass --clusters-dir to point "
+                                  "at the matrix data)")
+        return
     try:
-        state = _build_state(config)
+        state = _build_state(config, root or Path(str(config.invocation_params.dir)))
     except InputError as exc:
         raise pytest.UsageError(exc.one_line()) from exc
     config.stash[state_key] = state
 
 
-def _build_state(config: pytest.Config) -> SessionState:
-    root = Path(str(config.rootpath))
-    if not (root / "clusters").is_dir():  # rootdir may be elsewhere when paths are passed
-        root = Path(str(config.invocation_params.dir))
+def _project_root(config: pytest.Config) -> Path | None:
+    for candidate in (Path(str(config.rootpath)), Path(str(config.invocation_params.dir))):
+        if (candidate / "clusters").is_dir():  # rootdir may be elsewhere when paths are passed
+            return candidate
+    return None
+
+
+def _build_state(config: pytest.Config, root: Path) -> SessionState:
     opt = config.getoption
     clusters = Path(opt("clusters_dir") or root / "clusters")
     catalog = Catalog(clusters)
@@ -84,6 +98,12 @@ def _build_state(config: pytest.Config) -> SessionState:
     if opt("repeat") < 1:
         raise InputError("--repeat must be at least 1")
     run_id = opt("run_id") or datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    if not RUN_ID.match(run_id):
+        raise InputError(f"--run-id {run_id!r}: use letters, digits, '.', '_' and '-' only "
+                         f"(it names a folder under the reports directory)")
+    baseline = Path(opt("baseline")) if opt("baseline") else None
+    if baseline is not None and not baseline.exists():
+        raise InputError("--baseline: no such file or run directory", path=baseline)
     reports = Path(opt("reports_dir") or root / "reports")
     return SessionState(
         catalog=catalog, profile=profile, run_id=run_id, reports_dir=reports,
@@ -92,7 +112,7 @@ def _build_state(config: pytest.Config) -> SessionState:
         kind_bin=opt("kind_bin"), cache_dir=Path(platformdirs.user_cache_dir("calico-conformance")),
         manifest_dir=Path(opt("calico_manifest_dir")) if opt("calico_manifest_dir") else None,
         registry=opt("calico_registry"),
-        baseline=Path(opt("baseline")) if opt("baseline") else None,
+        baseline=baseline,
         containerd_bin=opt("containerd_bin"), probe_window_s=window,
         command_line=shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         clock=SystemClock(),
@@ -128,7 +148,9 @@ def repeat_index(request: pytest.FixtureRequest) -> int:
 # --- hooks -----------------------------------------------------------------------------------
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    state = metafunc.config.stash[state_key]
+    state = metafunc.config.stash.get(state_key, None)
+    if state is None:
+        return  # idle: collection_modifyitems explains, once
     repeats = list(range(1, state.repeat + 1))
     # A tier that is not selected is not parametrized; its bare item is deselected later.
     if "matrix_cell" in metafunc.fixturenames and (state.tier in ("kind", "all") or state.plan):
@@ -161,7 +183,12 @@ def _marks(expected: str, name: str) -> list[pytest.MarkDecorator]:
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
                                   items: list[pytest.Item]) -> None:
-    state = config.stash[state_key]
+    state = config.stash.get(state_key, None)
+    if state is None:
+        if any(_cell_param(it) is not None for it in items):
+            pytest.exit(f"calico-conformance: {config.stash[idle_key]}",
+                        returncode=pytest.ExitCode.USAGE_ERROR)
+        return
     # Probe cells first, so --tier all can predict kind cells from them.
     items.sort(key=lambda it: 0 if "probe_target" in getattr(it, "fixturenames", ()) else 1)
     if state.plan:
@@ -175,18 +202,25 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if unused:
         config.hook.pytest_deselected(items=unused)
         items[:] = [it for it in items if it not in unused]
-    kind_items = [it for it in items if "matrix_cell" in getattr(it, "fixturenames", ())]
-    if kind_items and state.tier in ("kind", "all") and not config.option.collectonly:
-        problem = state.preflight([it.callspec.params["matrix_cell"] for it in kind_items
-                                   if hasattr(it, "callspec")])
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """After -k/-m deselection: check the tools and plan the run for what will really run."""
+    config = session.config
+    state = config.stash.get(state_key, None)
+    if state is None or state.plan or config.option.collectonly:
+        return
+    if not any(_cell_param(it) is not None for it in session.items):
+        return
+    cells = [c for it in session.items if isinstance(c := _cell_param(it), Cell)]
+    if cells:
+        problem = state.preflight(cells)
         if problem:
             pytest.exit(problem, returncode=pytest.ExitCode.USAGE_ERROR)
-    cell_items = [it for it in items if _cell_param(it) is not None]
-    if cell_items and not config.option.collectonly:
-        try:
-            state.open_store()  # run.json with the planned cells, before any cell runs
-        except InputError as exc:
-            pytest.exit(exc.one_line(), returncode=pytest.ExitCode.USAGE_ERROR)
+    try:
+        state.open_store(sorted({c.id: c for c in cells}.values(), key=lambda c: c.id))
+    except InputError as exc:
+        pytest.exit(exc.one_line(), returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 _EMPTY = object()

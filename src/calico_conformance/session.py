@@ -88,6 +88,7 @@ class SessionState:
     kept: list[tuple[str, str]] = field(default_factory=list)
     probe_results: dict[tuple[str, str], CellResult] = field(default_factory=dict)
     kind_bins: dict[str, str] = field(default_factory=dict)
+    kind_versions: dict[str, str] = field(default_factory=dict)  # what the binaries report
     docker_version: str = ""
     started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
     _store: Any = None
@@ -123,7 +124,12 @@ class SessionState:
             for version in sorted({c.point.kind.version for c in cells}):
                 self.kind_bins[version] = kindtier.resolve_kind(
                     self.kind_bin, self.kind_release(version), self.cache_dir)
-                tools.kind_version(self.kind_bins[version])
+                found = tools.kind_version(self.kind_bins[version])
+                self.kind_versions[version] = "v" + ".".join(map(str, found))
+                if self.kind_versions[version] != version:
+                    self.notes.append(f"note: cells of kind {version} run with "
+                                      f"{self.kind_bins[version]} ({self.kind_versions[version]})"
+                                      f"; node image digests are only valid with {version}")
         except InputError as exc:
             return exc.one_line()
         except ConformanceError as exc:
@@ -134,26 +140,29 @@ class SessionState:
 
     # --- storage -------------------------------------------------------------------------------
 
-    def meta(self, finished_at: str = "") -> RunMeta:
-        cells = self.profile.cells
+    def meta(self, planned: list[Cell] | None = None) -> RunMeta:
+        cells = list(self.profile.cells) if planned is None else planned
         return RunMeta(
             run_id=self.run_id, suite_version=__version__, profile=self.profile.name,
-            tier=self.tier, started_at=self.started_at, finished_at=finished_at,
+            tier=self.tier, started_at=self.started_at,
             soak_s=self.soak_s or self.profile.soak_s, full_soak=self.full_soak,
             repeat=self.repeat, command_line=self.command_line,
-            kind_versions=tuple(sorted({c.point.kind.version for c in cells})),
+            kind_versions=tuple(sorted(set(self.kind_versions.values()))) or tuple(
+                sorted({c.point.kind.version for c in cells})),
             node_images=tuple(sorted({c.point.node_image for c in cells})),
             calico_sha256={c.calico.version: c.calico.sha256 for c in cells},
             docker_version=self.docker_version,
-            planned_cells=tuple(c.axes() for c in cells) if self.tier != "probe" else (),
-            planned_ids=tuple(c.id for c in cells) if self.tier != "probe" else (),
+            planned_cells=tuple(c.axes() for c in cells),
+            planned_ids=tuple(c.id for c in cells),
         )
 
-    def open_store(self) -> None:
+    def open_store(self, planned: list[Cell] | None = None) -> None:
+        """run.json with the cells that will run, before the first one does: a run killed
+        half-way still assembles into a valid, partial matrix."""
         from .reporting.store import RunStore
 
         if self._store is None:
-            self._store = RunStore.create(self.reports_dir, self.meta())
+            self._store = RunStore.create(self.reports_dir, self.meta(planned or []))
 
     @property
     def store(self) -> Any:
@@ -189,8 +198,11 @@ class SessionState:
         if step_summary:
             from .reporting.markdown import render_markdown
 
-            with open(step_summary, "a", encoding="utf-8") as fh:
-                fh.write(render_markdown(matrix) + "\n")
+            try:
+                with open(step_summary, "a", encoding="utf-8") as fh:
+                    fh.write(render_markdown(matrix) + "\n")
+            except OSError as exc:
+                self.notes.append(f"GITHUB_STEP_SUMMARY {step_summary}: {exc.strerror}")
         self._matrix = matrix
         return regressions
 
@@ -221,11 +233,24 @@ class CellRunner:
         from .progress import ProgressLine
 
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        capman = self.config.pluginmanager.get_plugin("capturemanager")
         if tr is None:
             return None
+
+        def uncaptured(write: Any) -> Any:
+            # The soak runs inside a test, where pytest captures output; progress must reach
+            # the terminal now, as pytest's own live logging does.
+            def out(line: str) -> None:
+                if capman is None:
+                    write(line)
+                    return
+                with capman.global_and_fixture_disabled():
+                    write(line)
+            return out
+
         tty = bool(getattr(tr, "isatty", False))
-        return ProgressLine(cell_id, tr.write_line, tr.rewrite if tty else None,
-                            interval_s=30.0)
+        return ProgressLine(cell_id, uncaptured(tr.write_line),
+                            uncaptured(tr.rewrite) if tty else None, interval_s=30.0)
 
     def run_kind(self, cell: Cell, repeat: int = 1) -> CellResult:
         from . import kindtier
@@ -254,10 +279,10 @@ class CellRunner:
         suffix = f"~r{repeat}" if repeat > 1 else ""
         result, kept = kindtier.run_cell(
             cell, run_id=st.run_id, cell_dir=st.run_dir / "cells" / (cell.id + suffix),
-            settings=settings, clock=st.clock, progress=self._progress(cell.id))
+            settings=settings, clock=st.clock, repeat=repeat, progress=self._progress(cell.id))
         if kept:
-            st.kept.append((kindtier.cluster_name(st.run_id, cell), kept))
-        return st.record(replace(result, findings=findings, repeat=repeat))
+            st.kept.append((kindtier.cluster_name(st.run_id, cell, repeat), kept))
+        return st.record(replace(result, findings=findings))
 
     def run_probe(self, variant: Variant, kind_version: str, repeat: int = 1) -> CellResult:
         from .probe import ProbeSettings, probe_available, probe_variant

@@ -206,15 +206,17 @@ class ConformanceCluster(_kind_cluster_base()):  # type: ignore[misc]
        ``create`` reuses an existing cluster; ours fails instead.
     """
 
-    def __init__(self, name: str, kubeconfig: Path, kind_path: Path, workdir: Path) -> None:
-        cwd = Path.cwd()
-        try:
-            # KindCluster makes ./.pytest-kind/<name>; keep that inside our work dir.
-            os.chdir(workdir)
-            super().__init__(name, kubeconfig=kubeconfig, kind_path=kind_path)
-        finally:
-            os.chdir(cwd)
+    def __init__(self, name: str, kubeconfig: Path, kind_path: Path) -> None:
+        # Not super().__init__: it makes ./.pytest-kind/<name> in the current directory and
+        # picks download paths for its own pinned kind; we set the attributes it uses.
+        self.name = name
+        self.image = None
+        self.path = kubeconfig.parent
+        self.kubeconfig_path = kubeconfig
+        self.kind_path = kind_path
+        self.kubectl_path = None
         self.create_stderr = ""
+        self.attempted = False  # we ran `kind create` for it: ours to delete
 
     def ensure_kind(self) -> None:
         if not Path(self.kind_path).is_file():
@@ -230,10 +232,13 @@ class ConformanceCluster(_kind_cluster_base()):  # type: ignore[misc]
             raise ClusterExists(f"a kind cluster named {self.name!r} already exists; "
                             f"refusing to reuse it (delete it with: kind delete cluster "
                             f"--name {self.name})")
+        # --retain keeps the nodes of a failed create so `kind export logs` can still read
+        # containerd's own error; run_cell deletes the cluster afterwards.
         argv = [str(self.kind_path), "create", "cluster", f"--name={self.name}",
-                f"--kubeconfig={self.kubeconfig_path}", f"--wait={wait}"]
+                f"--kubeconfig={self.kubeconfig_path}", f"--wait={wait}", "--retain"]
         if config_file:
             argv += ["--config", str(config_file)]
+        self.attempted = True
         res = run(argv, check=False, timeout=900)
         self.create_stderr = res.stderr
         if not res.ok:

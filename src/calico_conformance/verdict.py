@@ -17,8 +17,11 @@ from .observe import CALICO_NODE, Observation
 
 NOT_STARTED_EVENTS = {"FailedCreatePodSandBox", "FailedCreatePodContainer", "Failed",
                       "ErrImagePull", "ImagePullBackOff", "InspectFailed", "FailedMount"}
-NOT_STARTED_WAITING = {"ContainerCreating", "PodInitializing", "ErrImagePull", "ImagePullBackOff",
-                       "CreateContainerError", "CreateContainerConfigError", "InvalidImageName"}
+# Waiting reasons that are failures by themselves, and ones that are only slow until the
+# readiness grace runs out (an image pull on a slow link is not a broken config).
+FAILED_WAITING = {"ErrImagePull", "ImagePullBackOff", "CreateContainerError",
+                  "CreateContainerConfigError", "InvalidImageName", "RunContainerError"}
+SLOW_WAITING = {"ContainerCreating", "PodInitializing"}
 KEY_EVENTS = {"Unhealthy", "Killing", "BackOff", "SandboxChanged", "FailedCreatePodSandBox",
               "OOMKilling", "Failed", "ErrImagePull", "ImagePullBackOff", "FailedMount"}
 
@@ -94,6 +97,27 @@ def _track(obs: list[Observation]) -> tuple[dict[str, _Pod], list[TimelinePoint]
     return pods, timeline
 
 
+def _fail_events(obs: list[Observation]) -> list[Observation]:
+    return [o for o in obs if o.source == "event" and o.event_reason in NOT_STARTED_EVENTS
+            and o.app == CALICO_NODE]
+
+
+def _not_started(pods: dict[str, _Pod], fails: list[Observation], end: float,
+                 grace_s: float) -> list[_Pod]:
+    """Pods that never ran and have a reason to believe they will not."""
+    failed_pods = {o.pod for o in fails}
+    return [p for p in pods.values() if not p.running and (
+        p.name in failed_pods or p.waiting in FAILED_WAITING
+        or (p.waiting in SLOW_WAITING and end >= grace_s))]
+
+
+def summarize(obs: list[Observation]) -> tuple[int, int, int]:
+    """Restarts so far, pods Ready now, pods seen: for progress lines."""
+    pods, _ = _track(obs)
+    return (sum(p.restarts for p in pods.values()), sum(p.ready for p in pods.values()),
+            len(pods))
+
+
 def _events(obs: list[Observation]) -> tuple[EventSummary, ...]:
     counts: Counter[tuple[str, str, str]] = Counter()
     for o in obs:
@@ -148,8 +172,7 @@ def judge(obs: list[Observation], thresholds: Thresholds | None = None,
                         p.exit_code, p.ready) for p in sorted(pods.values(), key=lambda x: x.name))
     exit_codes = tuple(sorted({p.exit_code for p in pods.values() if p.exit_code is not None}))
     reasons = tuple(sorted({p.last_reason for p in pods.values() if p.last_reason}))
-    fail_events = [o for o in obs if o.source == "event" and o.event_reason in NOT_STARTED_EVENTS
-                   and o.app == CALICO_NODE]
+    fail_events = _fail_events(obs)
     first_failure = min([*restart_times, *(o.t for o in fail_events)], default=None)
     base = dict(restart_times_s=tuple(restart_times), restarts=len(restart_times),
                 restart_interval_s=(sum(intervals) / len(intervals)) if intervals else None,
@@ -169,14 +192,16 @@ def judge(obs: list[Observation], thresholds: Thresholds | None = None,
         if subtype == "killed-exit-0":
             notes.append(KILL_NOTE)
         return Verdict.RESTARTS, subtype, evidence()
-    if pods and not any(p.running for p in pods.values()) and (
-            fail_events or any(p.waiting in NOT_STARTED_WAITING for p in pods.values())):
-        reason = fail_events[-1].event_reason if fail_events else next(
-            p.waiting for p in pods.values() if p.waiting)
-        msg = fail_events[-1].message if fail_events else ""
-        return Verdict.NOT_STARTED, reason, evidence(error=msg)
-    if infra and not pods:
-        return Verdict.UNKNOWN, "infrastructure", evidence(error=infra[-1])
+    stuck = _not_started(pods, fail_events, end, th.ready_grace_s)
+    if stuck:
+        mine = [o for o in fail_events if o.pod in {p.name for p in stuck}]
+        reason = mine[-1].event_reason if mine else stuck[0].waiting
+        return Verdict.NOT_STARTED, reason, evidence(error=mine[-1].message if mine else "")
+    if infra:
+        # The watch was lost (or never worked): whatever we did not see could have been a
+        # restart, so only a failure already observed above may stand.
+        return Verdict.UNKNOWN, "watch-lost" if pods else "infrastructure", evidence(
+            error=infra[-1])
     if not pods:
         return Verdict.UNKNOWN, "no-pods", evidence(error="no calico-node pod was observed")
     never = [p for p in pods.values() if not p.ever_ready]
@@ -189,8 +214,6 @@ def judge(obs: list[Observation], thresholds: Thresholds | None = None,
         lost = [t.t for t in timeline if t.kind == "not-ready"]
         return Verdict.FLAPPING, "readiness", evidence(first_failure_s=min(lost, default=None))
     if never:
-        if infra:
-            return Verdict.UNKNOWN, "infrastructure", evidence(error=infra[-1])
         return Verdict.UNKNOWN, "not-ready-yet", evidence(
             error=f"not Ready after {end:.0f}s, shorter than the {th.ready_grace_s:.0f}s grace")
     return Verdict.STABLE, "", evidence()
@@ -204,9 +227,9 @@ def can_stop_early(obs: list[Observation], thresholds: Thresholds | None = None)
     pods, _ = _track(obs)
     if sum(p.restarts for p in pods.values()) >= th.early_restarts:
         return True
-    fails = [o for o in obs if o.source == "event" and o.event_reason in NOT_STARTED_EVENTS
-             and o.app == CALICO_NODE]
-    return len(fails) >= th.early_not_started_events and not any(p.running for p in pods.values())
+    fails = _fail_events(obs)
+    stuck = {p.name for p in _not_started(pods, fails, 0.0, float("inf"))}
+    return sum(o.pod in stuck for o in fails) >= th.early_not_started_events
 
 
 def outcome(expected: str, verdict: Verdict) -> Outcome:

@@ -24,7 +24,7 @@ from .observe import (
     from_pod,
     infra,
 )
-from .verdict import Thresholds, _track, can_stop_early
+from .verdict import Thresholds, can_stop_early, summarize
 
 NAMESPACE = "kube-system"
 
@@ -110,25 +110,20 @@ def to_observations(t: float, at: str, kind: str, typ: str,
     return []
 
 
-def summarize(obs: list[Observation]) -> tuple[int, int, int]:
-    pods, _ = _track(obs)
-    return (sum(p.restarts for p in pods.values()), sum(p.ready for p in pods.values()),
-            len(pods))
-
-
 def soak(source: Source, clock: Clock, soak_s: float, log: ObservationLog, *,
          thresholds: Thresholds | None = None, full_soak: bool = False,
          progress: Callable[[Progress], None] | None = None,
-         tick_s: float = 5.0, started: bool = False) -> SoakResult:
+         tick_s: float = 5.0, started_at: float | None = None) -> SoakResult:
     """Watch until the soak ends, or until the cell can no longer become stable.
 
-    Pass ``started=True`` when the source was started earlier (before the Calico
-    install, so nothing between install and soak goes unseen).
+    Pass ``started_at`` (the clock's monotonic time) when the source was started earlier,
+    at the Calico install: the soak window and observation times then share that origin.
     """
     th = thresholds or Thresholds()
-    if not started:
+    if started_at is None:
+        started_at = clock.monotonic()
         source.start(clock)
-    start = clock.monotonic()
+    start = started_at
     early = False
     try:
         while True:

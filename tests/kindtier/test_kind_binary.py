@@ -13,7 +13,7 @@ import pytest
 
 from calico_conformance.catalog import Catalog, KindRelease
 from calico_conformance.errors import InputError, ToolMissing
-from calico_conformance.kindtier import resolve_kind
+from calico_conformance.kindtier import host_platform, resolve_kind
 
 BINARY = b"#!/bin/sh\necho kind v0.24.0 go1.22.6 linux/amd64\n"
 
@@ -44,7 +44,8 @@ def served(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def release(clusters_dir: Path, served: str) -> KindRelease:
     real = Catalog(clusters_dir).kind["v0.24.0"]
-    return replace(real, download_url=served, sha256=hashlib.sha256(BINARY).hexdigest())
+    pin = (served, hashlib.sha256(BINARY).hexdigest())
+    return replace(real, downloads={host_platform(): pin})
 
 
 @pytest.fixture
@@ -73,21 +74,37 @@ def test_without_kind_on_path_the_pinned_release_is_downloaded_verified_and_cach
     assert path.read_bytes() == BINARY and path.stat().st_mode & 0o111
     assert path.is_relative_to(cache)
     # Cached: a second call does not need the server.
-    offline = replace(release, download_url="http://127.0.0.1:9/gone")
+    _url, pin = release.downloads[host_platform()]
+    offline = replace(release, downloads={host_platform(): ("http://127.0.0.1:9/gone", pin)})
     assert resolve_kind(None, offline, cache) == str(path)
 
 
 @pytest.mark.usefixtures("no_kind_on_path")
 def test_a_download_that_does_not_match_its_pin_is_refused_and_not_cached(
         tmp_path: Path, release: KindRelease) -> None:
-    bad = replace(release, sha256="0" * 64)
+    url, _pin = release.downloads[host_platform()]
+    bad = replace(release, downloads={host_platform(): (url, "0" * 64)})
     with pytest.raises(ToolMissing, match="does not match the pin"):
         resolve_kind(None, bad, tmp_path / "cache")
     assert not list((tmp_path / "cache").rglob("kind"))
 
 
 @pytest.mark.usefixtures("no_kind_on_path")
-def test_a_release_without_a_pin_is_never_downloaded(tmp_path: Path,
-                                                     release: KindRelease) -> None:
-    with pytest.raises(ToolMissing, match="no sha256 pin"):
-        resolve_kind(None, replace(release, sha256=""), tmp_path / "cache")
+def test_a_release_without_a_pin_for_this_platform_is_never_downloaded(
+        tmp_path: Path, release: KindRelease) -> None:
+    with pytest.raises(ToolMissing, match=f"pins no {host_platform()} download"):
+        resolve_kind(None, replace(release, downloads={}), tmp_path / "cache")
+
+
+def test_kind_on_path_of_another_release_is_not_used_for_this_release(
+        tmp_path: Path, release: KindRelease, monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    other = bin_dir / "kind"
+    other.write_text("#!/bin/sh\necho kind v0.20.0 go1.20 linux/amd64\n")
+    other.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    path = resolve_kind(None, release, tmp_path / "cache")
+    assert path != str(other) and Path(path).read_bytes() == BINARY
+    same = replace(release, version="v0.20.0")
+    assert resolve_kind(None, same, tmp_path / "cache") == str(other)

@@ -119,13 +119,17 @@ def test_evidence_for_a_failing_cell_lands_in_its_artifacts_folder(matrix_run: R
     assert (art.parent / "observations.jsonl").stat().st_size > 0
 
 
-def test_a_failed_kind_create_keeps_kinds_containerd_error(matrix_run: Run) -> None:
+def test_a_failed_kind_create_keeps_kinds_containerd_error_and_the_nodes_logs(
+        matrix_run: Run) -> None:
     cell = matrix_run.cell("runsc-default-no-shim")
     assert matrix_run.outcome("runsc-default-no-shim") == "XFAIL"
     assert cell["verdict"] == "cluster-fails"
     assert "runtime.v1.RuntimeService" in cell["evidence"]["error"]
-    stderr = matrix_run.run_dir / "cells" / cell_id("runsc-default-no-shim") / "kind-create.stderr"
-    assert "failed to create cluster" in stderr.read_text()
+    art = Path(cell["artifacts"])
+    assert "failed to create cluster" in (art / "kind-create.stderr").read_text()
+    # kind create --retain kept the failed node, so containerd's own log was exported.
+    logs = list((art / "kind-logs").rglob("containerd.log"))
+    assert logs and "failed to load plugin io.containerd.grpc.v1.cri" in logs[0].read_text()
 
 
 def test_crashloopbackoff_with_exit_one_is_a_crash_loop(matrix_run: Run) -> None:
@@ -198,6 +202,14 @@ def test_the_run_writes_every_report_format_and_a_terminal_grid(matrix_run: Run)
     assert (run_dir.parent / "latest").exists()
     step_summary = (run_dir.parents[2] / "step-summary.md").read_text()
     assert "Crash-inducing configurations" in step_summary and "systemd-cgroup-off" in step_summary
+
+
+def test_soak_progress_reaches_the_terminal_while_the_cell_runs(matrix_run: Run) -> None:
+    out = strip_ansi(matrix_run.proc.stdout)
+    line = f"{cell_id('baseline')}: done"
+    assert line in out
+    captured = [i for i in (out.find("= PASSES ="), out.find("= FAILURES =")) if i >= 0]
+    assert out.index(line) < min(captured), "progress was captured instead of shown live"
 
 
 def test_the_watch_uses_watches_not_polling(matrix_run: Run) -> None:
@@ -366,8 +378,49 @@ def test_repeats_run_each_cell_n_times_and_the_matrix_counts_them(
         pytester: pytest.Pytester, standin: Any) -> None:
     project = make_project(pytester.path / "p", ["baseline"])
     si = standin(default="stable")
-    proc = run_suite(project, si.env, "--run-id", "rep", "--repeat", "2")
+    proc = run_suite(project, si.env, "--run-id", "rep", "--repeat", "2", "--keep-clusters",
+                     "all")
     assert proc.returncode == 0, proc.stdout[-2000:]
+    assert len(si.clusters()) == 2, "each repeat gets a cluster of its own"
     matrix = json.loads((project / "reports" / "rep" / "matrix.json").read_text())
     assert sorted(c["repeat"] for c in matrix["cells"]) == [1, 2]
     assert "2/2" in (project / "reports" / "rep" / "matrix.md").read_text()
+
+
+def test_dash_k_plans_only_the_selected_cells_so_the_matrix_is_complete(
+        pytester: pytest.Pytester, standin: Any) -> None:
+    project = make_project(pytester.path / "p", ["baseline", "sc-gone"])
+    si = standin(default="stable")
+    proc = run_suite(project, si.env, "--run-id", "k", "-k", "baseline")
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    matrix = json.loads((project / "reports" / "k" / "matrix.json").read_text())
+    assert matrix["complete"] is True
+    assert [c["cell_id"] for c in matrix["cells"]] == [cell_id("baseline")]
+
+
+def test_ctrl_c_mid_soak_deletes_the_cluster(pytester: pytest.Pytester, standin: Any) -> None:
+    import signal
+    import time
+
+    project = make_project(pytester.path / "p", ["baseline"])
+    si = standin(default="stable")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--profile", "standin",
+         "--calico-manifest-dir", str(project / "mirror"), "--run-id", "intr", "--soak", "60s"],
+        cwd=project, env={**os.environ, **si.env}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    try:
+        for _ in range(300):  # bounded: at most ~30 s until the soak is under way
+            if si.clusters() and (project / "reports" / "intr" / "cells").exists() and any(
+                    (project / "reports" / "intr" / "cells").rglob("observations.jsonl")):
+                break
+            time.sleep(0.1)
+        assert si.clusters(), "the cluster never came up"
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out[-2000:]
+    assert si.clusters() == {}

@@ -136,3 +136,32 @@ def test_observations_of_other_apps_do_not_count_as_calico_node_restarts() -> No
                                container="calico-kube-controllers", restart_count=0, ready=True,
                                state="running"), other]
     assert judge(log, TH, watched_s=600)[0] is Verdict.STABLE
+
+
+def test_a_watch_lost_mid_soak_is_unknown_even_when_every_pod_looked_ready() -> None:
+    log = [pod(0, ready=True), infra(10, "", "KubeApiError: watch pods: connection refused")]
+    verdict, subtype, ev = judge(log, TH, watched_s=600)
+    assert (verdict, subtype) == (Verdict.UNKNOWN, "watch-lost")
+    assert "connection refused" in ev.error
+
+
+def test_restarts_seen_before_the_watch_was_lost_still_stand() -> None:
+    log = [pod(0), pod(5, restarts=1, last_reason="Completed", last_exit=0),
+           infra(10, "", "KubeApiError: watch pods: connection refused")]
+    assert judge(log, TH, watched_s=600)[0] is Verdict.RESTARTS
+
+
+def test_a_slow_image_pull_within_the_grace_is_not_yet_not_started() -> None:
+    log = [pod(0, ready=False, state="waiting", reason="ContainerCreating")]
+    assert judge(log, TH, watched_s=30)[0] is Verdict.UNKNOWN
+    assert judge(log, TH, watched_s=120)[:2] == (Verdict.NOT_STARTED, "ContainerCreating")
+
+
+def test_one_node_that_cannot_create_its_sandbox_makes_the_cell_not_started() -> None:
+    msg = "failed to create pod sandbox"
+    log = [pod(0, "calico-node-a", ready=True),
+           pod(0, "calico-node-b", ready=False, state="waiting", reason="ContainerCreating"),
+           event(2, "FailedCreatePodSandBox", msg, name="calico-node-b")]
+    verdict, subtype, ev = judge(log, TH, watched_s=600)
+    assert (verdict, subtype) == (Verdict.NOT_STARTED, "FailedCreatePodSandBox")
+    assert ev.error == msg
