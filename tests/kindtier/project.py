@@ -83,6 +83,7 @@ TEST_VARIANTS = {
     "sc-flapping": "flapping",
     "sc-oom": "restarts",
     "sc-sandbox": "not-started",
+    "sc-image-pull": "not-started",
     "sc-watch-drop": "stable",
     "sc-gone": "stable",
     "sc-drift": "stable",

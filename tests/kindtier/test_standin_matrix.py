@@ -33,6 +33,7 @@ SCENARIOS = {
     "sc-flapping": "flapping",
     "sc-oom": "oom",
     "sc-sandbox": "sandbox-fails",
+    "sc-image-pull": "image-pull",
     "sc-watch-drop": "watch-drop",
     "sc-gone": "gone-410",
     "sc-drift": "config-drift",
@@ -154,6 +155,13 @@ def test_oom_kills_are_restarts_of_their_own_kind(matrix_run: Run) -> None:
     cell = matrix_run.cell("sc-oom")
     assert (cell["verdict"], cell["subtype"]) == ("restarts", "oom-killed")
     assert 137 in cell["evidence"]["exit_codes"]
+
+
+def test_image_pull_failures_are_not_started(matrix_run: Run) -> None:
+    cell = matrix_run.cell("sc-image-pull")
+    assert cell["verdict"] == "not-started"
+    assert cell["subtype"] in ("ErrImagePull", "ImagePullBackOff", "Failed")
+    assert matrix_run.outcome("sc-image-pull") == "XFAIL"
 
 
 def test_sandbox_creation_failures_are_not_started(matrix_run: Run) -> None:
