@@ -17,7 +17,7 @@ import yaml
 
 from .catalog import CGROUP_DRIVERS
 from .containerd import SkippedPatch, apply_kind_patches, parse_toml, view
-from .containerd.config import CRI_V1, ContainerdView
+from .containerd.config import CRI_V1, ContainerdView, parse_yaml
 from .errors import InputError
 from .lint_rules import LintContext, run_rules
 from .model import Finding, to_dict
@@ -130,12 +130,7 @@ def lint_cluster_config(path: Path, *, kind: KindRelease,
                         kubelet_cgroup_driver: str = "systemd") -> list[Finding]:
     """Lint the ``containerdConfigPatches`` of a kind Cluster config (YAML) over ``kind``."""
     text = _read(path)
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"invalid YAML: {getattr(exc, 'problem', exc)}", path=path,
-                         line=mark.line + 1 if mark else None) from exc
+    doc = parse_yaml(text, path=path)
     if not isinstance(doc, dict) or doc.get("kind") != "Cluster":
         raise InputError("not a kind Cluster config (kind: Cluster)", path=path)
     patches = doc.get("containerdConfigPatches") or []

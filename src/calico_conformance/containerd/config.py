@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from ..errors import InputError
 
 if sys.version_info >= (3, 11):
@@ -42,6 +44,16 @@ def parse_toml(text: str, *, path: Path | str = "<string>") -> dict[str, Any]:
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
         msg = getattr(exc, "msg", msg)
         raise InputError(f"invalid TOML: {msg}", path=path, line=line) from exc
+
+
+def parse_yaml(text: str, *, path: Path | str, what: str = "YAML") -> Any:
+    """Parse YAML, turning a syntax error into an :class:`InputError` with its line."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"invalid {what}: {getattr(exc, 'problem', None) or exc}", path=path,
+                         line=mark.line + 1 if mark else None) from exc
 
 
 def load_toml(path: Path) -> dict[str, Any]:

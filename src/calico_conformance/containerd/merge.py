@@ -17,10 +17,9 @@ from typing import Any
 
 import jsonpatch
 import tomli_w
-import yaml
 
 from ..errors import InputError
-from .config import ContainerdView, parse_toml, view
+from .config import ContainerdView, parse_toml, parse_yaml, view
 
 
 @dataclass(frozen=True)
@@ -73,12 +72,7 @@ def _version(data: dict[str, Any], source: str = "<toml>") -> int:
 
 def parse_json6902(text: str, *, source: str = "<json6902>") -> list[dict[str, Any]]:
     """A JSON 6902 patch given as JSON or YAML text."""
-    try:
-        ops = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"invalid JSON6902 patch: {exc}", path=source,
-                         line=mark.line + 1 if mark else None) from exc
+    ops = parse_yaml(text, path=source, what="JSON6902 patch")
     if not isinstance(ops, list) or not all(isinstance(o, dict) for o in ops):
         raise InputError("a JSON6902 patch must be a list of operations", path=source)
     return ops
