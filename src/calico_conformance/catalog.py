@@ -198,6 +198,7 @@ _MINOR = re.compile(r"\d+\.\d+")
 _RELEASE = re.compile(r"v\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?")
 _SEMVER = re.compile(r"\d+\.\d+\.\d+")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_PLATFORM = re.compile(r"(linux|darwin)-(amd64|arm64)")
 
 
 def _calico_release(entry: dict[str, Any], path: Path) -> CalicoRelease:
@@ -249,6 +250,9 @@ def _downloads(entry: dict[str, Any], path: Path, version: str) -> dict[str, tup
     out: dict[str, tuple[str, str]] = {}
     for plat, pin in table.items():
         what = f"{version} downloads.{plat}"
+        if not _PLATFORM.fullmatch(plat):
+            raise InputError(f"{what}: platform must be <os>-<arch> as kind names its "
+                             f"binaries (linux|darwin)-(amd64|arm64)", path=path)
         if not is_table(pin):
             raise InputError(f"{what}: must be a table with url and sha256", path=path)
         known_keys(pin, {"url", "sha256"}, path, what)

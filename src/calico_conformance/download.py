@@ -8,7 +8,9 @@ Calico manifests; both are refused when their digest differs from the pin in
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
+import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -45,13 +47,20 @@ def fetch_pinned(url: str, pin: str, cache_path: Path, *, timeout_s: float,
     try:
         with urllib.request.urlopen(url, timeout=timeout_s) as resp:
             data = bytes(resp.read())
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
         raise DownloadFailed(f"cannot download {url}: {exc}") from exc
     verify(data, pin, url)
-    cache_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache_path.with_name(cache_path.name + ".tmp")
-    tmp.write_bytes(data)
-    if mode is not None:
-        tmp.chmod(mode)
-    os.replace(tmp, cache_path)
+    try:
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        # A unique temp name: two runs filling the same cache must not mix their bytes.
+        fd, tmp = tempfile.mkstemp(dir=cache_path.parent, prefix=cache_path.name + ".")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, cache_path)
+    except OSError:
+        if mode is not None:
+            raise DownloadFailed(f"cannot store {url} as {cache_path}") from None
+        # A manifest is used from memory; an unwritable cache only costs the next download.
     return data

@@ -79,10 +79,16 @@ def resolve_kind(explicit: str | None, release: KindRelease, cache_dir: Path) ->
             raise InputError(f"--kind-bin {explicit}: not an executable file")
         return path
     on_path = tools.which("kind")
-    if on_path and tools.kind_version(on_path) == tools.parse_version(release.version):
-        return on_path
-    found = f"kind on PATH is v{'.'.join(map(str, tools.kind_version(on_path)))}" if (
-        on_path) else "kind is not on PATH"
+    found = "kind is not on PATH"
+    if on_path:
+        try:
+            version = tools.kind_version(on_path)
+        except ToolMissing as exc:  # too old or broken: not this release either
+            found = str(exc)
+        else:
+            if version == tools.parse_version(release.version):
+                return on_path
+            found = f"kind on PATH is v{'.'.join(map(str, version))}"
     plat = host_platform()
     if plat not in release.downloads:
         raise ToolMissing(f"{found}, cells of kind {release.version} need that release, and "
@@ -272,23 +278,33 @@ def run_cell(cell: Cell, *, run_id: str, cell_dir: Path, settings: KindSettings,
         keep = settings.keep == "all" or (settings.keep == "failed"
                                           and verdict is not Verdict.STABLE)
         art = ""
+        problems: list[str] = []
         try:
-            # Only a cluster we created is ours to inspect, keep or delete.
-            exists = life.cluster.attempted and name in tools.kind_get_clusters(settings.kind_bin)
+            # Only a cluster we created is ours to inspect, keep or delete. Nothing may be
+            # raised from here: it would hide a Ctrl-C or lose the verdict.
+            try:
+                exists = life.cluster.attempted and name in tools.kind_get_clusters(
+                    settings.kind_bin)
+            except ToolError as exc:
+                exists = False
+                problems.append(f"kind get clusters: {exc}")
             if verdict is not Verdict.STABLE and not interrupted:
                 art_dir = cell_dir / "artifacts"
                 art_dir.mkdir(exist_ok=True)
                 for f in (cfg_path, cell_dir / "kind-create.stderr"):
                     if f.exists():
                         shutil.copy(f, art_dir / f.name)
-                problems = collect_artifacts(life.kube, settings.kind_bin, name, art_dir, exists)
+                problems += collect_artifacts(life.kube, settings.kind_bin, name, art_dir, exists)
                 art = str(art_dir)
-                if problems:
-                    evidence = replace(evidence, notes=(
-                        *evidence.notes, *(f"artifact collection: {p}" for p in problems)))
             keep = keep and exists and not interrupted
-            if exists and not keep:
-                life.cluster.delete()
+            if life.cluster.attempted and not keep:
+                try:
+                    life.cluster.delete()  # a no-op for kind when it is already gone
+                except ToolError as exc:
+                    problems.append(f"kind delete cluster {name}: {exc}")
+            if problems:
+                evidence = replace(evidence, notes=(
+                    *evidence.notes, *(f"clean-up/evidence: {p}" for p in problems)))
         finally:
             if life.kube is not None:
                 life.kube.close()

@@ -38,6 +38,8 @@ API_READY_TIMEOUT_S = 60.0  # apiserver answers /version after kind create retur
 WATCH_CHUNK_S = 30  # server-side timeoutSeconds per watch request; streams are re-opened
 RELIST_TIMEOUT_S = 120.0  # how long a lost watch may keep failing to relist before we give up
 FINAL_STATUSES = {401, 403, 404}  # retrying these cannot help
+REQUEST_TIMEOUT = (10, 60)  # (connect, read) seconds for every non-watch request
+RAW: dict[str, Any] = {"_preload_content": False, "_request_timeout": REQUEST_TIMEOUT}
 
 _NET_ERRORS = (urllib3.exceptions.HTTPError, ConnectionError, OSError)
 
@@ -108,7 +110,8 @@ class Kube:
 
     def server_version(self) -> str:
         with api_errors("GET /version"):
-            return str(client.VersionApi(self.api).get_code().git_version)
+            return str(client.VersionApi(self.api).get_code(
+                _request_timeout=REQUEST_TIMEOUT).git_version)
 
     def wait_api_ready(self, timeout_s: float = API_READY_TIMEOUT_S) -> None:
         _wait("API server ready", timeout_s, lambda: bool(self.server_version()))
@@ -124,7 +127,8 @@ class Kube:
             if res.namespaced and not ns:
                 ns = "default"
             out = self.dyn.server_side_apply(res, body=obj, name=name, namespace=ns,
-                                             field_manager=FIELD_MANAGER, force_conflicts=True)
+                                             field_manager=FIELD_MANAGER, force_conflicts=True,
+                                             _request_timeout=REQUEST_TIMEOUT)
             return dict(out.to_dict())
 
     def crd_established(self, name: str) -> bool:
@@ -145,7 +149,7 @@ class Kube:
     def daemonset(self, namespace: str, name: str) -> dict[str, Any]:
         return self._get_raw(f"daemonset {namespace}/{name}",
                              lambda: self.apps.read_namespaced_daemon_set(
-                                 name, namespace, _preload_content=False))
+                                 name, namespace, **RAW))
 
     def wait_daemonset_scheduled(self, namespace: str, name: str,
                                  timeout_s: float = DAEMONSET_SCHEDULED_TIMEOUT_S) -> None:
@@ -164,19 +168,20 @@ class Kube:
 
     def list_pods(self, namespace: str, selector: str = "") -> dict[str, Any]:
         return self._get_raw(f"list pods {selector}", lambda: self.core.list_namespaced_pod(
-            namespace, label_selector=selector, _preload_content=False))
+            namespace, label_selector=selector, **RAW))
 
     def list_events(self, namespace: str) -> dict[str, Any]:
         return self._get_raw("list events", lambda: self.core.list_namespaced_event(
-            namespace, _preload_content=False))
+            namespace, **RAW))
 
     def list_nodes(self) -> dict[str, Any]:
-        return self._get_raw("list nodes", lambda: self.core.list_node(_preload_content=False))
+        return self._get_raw("list nodes", lambda: self.core.list_node(**RAW))
 
     def pod_log(self, namespace: str, pod: str, container: str, previous: bool = False) -> str:
         with api_errors(f"logs of {pod}/{container}{' (previous)' if previous else ''}"):
             return str(self.core.read_namespaced_pod_log(pod, namespace, container=container,
-                                                         previous=previous))
+                                                         previous=previous,
+                                                         _request_timeout=REQUEST_TIMEOUT))
 
     # --- watch -----------------------------------------------------------------------------
 
@@ -204,7 +209,8 @@ class Kube:
                 with attempt:
                     if stop.is_set():
                         return {}
-                    return self._get_raw(f"list {kind}", lambda: lister(_preload_content=False))
+                    return self._get_raw(f"list {kind}", lambda: lister(
+                        **RAW))
         except RetryError as exc:  # pragma: no cover - reraise=True raises the cause
             raise KubeApiError(f"list {kind}: gave up") from exc
         return {}
@@ -221,6 +227,8 @@ class Kube:
         while not stop.is_set():
             if not rv:
                 listing = self._relist(kind, lister, stop)
+                if stop.is_set():
+                    return
                 rv = str(listing.get("metadata", {}).get("resourceVersion", ""))
                 for item in listing.get("items") or []:
                     yield "SYNC", item
@@ -229,8 +237,11 @@ class Kube:
                 # With timeout_seconds set, Watch.stream raises ApiException(410) itself
                 # on an ERROR event; api_errors turns that into WatchExpired.
                 with api_errors(f"watch {kind}"):
+                    # A client-side read timeout too: an apiserver that accepts the
+                    # connection and then hangs must surface (kubernetes-client/python#801).
                     for ev in w.stream(lister, resource_version=rv, timeout_seconds=WATCH_CHUNK_S,
-                                       allow_watch_bookmarks=True):
+                                       allow_watch_bookmarks=True,
+                                       _request_timeout=(10, WATCH_CHUNK_S + 15)):
                         raw = ev.get("raw_object") or {}
                         new_rv = (raw.get("metadata") or {}).get("resourceVersion")
                         if new_rv:

@@ -80,7 +80,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _project_root(config: pytest.Config) -> Path | None:
     for candidate in (Path(str(config.rootpath)), Path(str(config.invocation_params.dir))):
-        if (candidate / "clusters").is_dir():  # rootdir may be elsewhere when paths are passed
+        # clusters/ alone is common (GitOps repos); the matrix file marks our projects.
+        if (candidate / "clusters" / "matrix.toml").is_file():
             return candidate
     return None
 

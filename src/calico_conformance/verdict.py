@@ -41,6 +41,7 @@ class Thresholds:
     min_restarts: int = 1  # restarts of calico-node within the soak that make a cell unstable
     early_restarts: int = 2  # stop early after this many (also yields the restart interval)
     early_not_started_events: int = 3  # repeated sandbox/pull failures: it will not recover
+    early_not_started_span_s: float = 60.0  # ...over at least this long (kubelet backs off)
     ready_grace_s: float = 300.0  # time a pod may take to become Ready before "never-ready"
 
 
@@ -107,8 +108,8 @@ def _not_started(pods: dict[str, _Pod], fails: list[Observation], end: float,
     """Pods that never ran and have a reason to believe they will not."""
     failed_pods = {o.pod for o in fails}
     return [p for p in pods.values() if not p.running and (
-        p.name in failed_pods or p.waiting in FAILED_WAITING
-        or (p.waiting in SLOW_WAITING and end >= grace_s))]
+        p.waiting in FAILED_WAITING
+        or (end >= grace_s and (p.name in failed_pods or p.waiting in SLOW_WAITING)))]
 
 
 def summarize(obs: list[Observation]) -> tuple[int, int, int]:
@@ -197,22 +198,23 @@ def judge(obs: list[Observation], thresholds: Thresholds | None = None,
         mine = [o for o in fail_events if o.pod in {p.name for p in stuck}]
         reason = mine[-1].event_reason if mine else stuck[0].waiting
         return Verdict.NOT_STARTED, reason, evidence(error=mine[-1].message if mine else "")
-    if infra:
-        # The watch was lost (or never worked): whatever we did not see could have been a
-        # restart, so only a failure already observed above may stand.
-        return Verdict.UNKNOWN, "watch-lost" if pods else "infrastructure", evidence(
-            error=infra[-1])
+    if infra and not pods:
+        return Verdict.UNKNOWN, "infrastructure", evidence(error=infra[-1])
     if not pods:
         return Verdict.UNKNOWN, "no-pods", evidence(error="no calico-node pod was observed")
+    # A lost watch ends what we know: only what was seen before it may stand.
+    seen_until = min((o.t for o in obs if o.source == "infra"), default=end)
     never = [p for p in pods.values() if not p.ever_ready]
-    if never and end >= th.ready_grace_s:
+    if never and seen_until >= th.ready_grace_s:
         probe = base["probe_message"]
         sub = "bird" if "BIRD is not ready" in str(probe) else "probe"
         return Verdict.NEVER_READY, sub, evidence(first_failure_s=th.ready_grace_s)
-    if any(p.regained for p in pods.values()) or any(p.lost_ready and not p.ready
-                                                       for p in pods.values()):
-        lost = [t.t for t in timeline if t.kind == "not-ready"]
-        return Verdict.FLAPPING, "readiness", evidence(first_failure_s=min(lost, default=None))
+    lost = [t.t for t in timeline if t.kind == "not-ready" and t.t <= seen_until]
+    if lost and any(p.ever_ready for p in pods.values()):
+        return Verdict.FLAPPING, "readiness", evidence(first_failure_s=min(lost))
+    if infra:
+        # Whatever we did not see could have been a restart: no verdict about the config.
+        return Verdict.UNKNOWN, "watch-lost", evidence(error=infra[-1])
     if never:
         return Verdict.UNKNOWN, "not-ready-yet", evidence(
             error=f"not Ready after {end:.0f}s, shorter than the {th.ready_grace_s:.0f}s grace")
@@ -227,9 +229,19 @@ def can_stop_early(obs: list[Observation], thresholds: Thresholds | None = None)
     pods, _ = _track(obs)
     if sum(p.restarts for p in pods.values()) >= th.early_restarts:
         return True
+    # Stop early on a failure that will not heal by itself: a failed waiting reason, or
+    # creation failures repeated over a span (one FailedMount while a pod starts is normal).
     fails = _fail_events(obs)
-    stuck = {p.name for p in _not_started(pods, fails, 0.0, float("inf"))}
-    return sum(o.pod in stuck for o in fails) >= th.early_not_started_events
+    for p in pods.values():
+        if p.running:
+            continue
+        if p.waiting in FAILED_WAITING:
+            return True
+        mine = [o.t for o in fails if o.pod == p.name]
+        if (len(mine) >= th.early_not_started_events
+                and mine[-1] - mine[0] >= th.early_not_started_span_s):
+            return True
+    return False
 
 
 def outcome(expected: str, verdict: Verdict) -> Outcome:

@@ -165,3 +165,25 @@ def test_one_node_that_cannot_create_its_sandbox_makes_the_cell_not_started() ->
     verdict, subtype, ev = judge(log, TH, watched_s=600)
     assert (verdict, subtype) == (Verdict.NOT_STARTED, "FailedCreatePodSandBox")
     assert ev.error == msg
+
+
+def test_a_transient_mount_failure_while_the_pod_starts_is_not_yet_not_started() -> None:
+    log = [pod(0, ready=False, state="waiting", reason="ContainerCreating")]
+    log += [event(t, "FailedMount", 'object "kube-system"/"kube-root-ca.crt" not registered')
+            for t in (1.0, 2.0, 3.0)]
+    assert judge(log, TH, watched_s=30)[0] is Verdict.UNKNOWN
+    assert not can_stop_early(log, TH)
+
+
+def test_sandbox_failures_repeated_over_a_minute_stop_the_soak_early() -> None:
+    log = [pod(0, ready=False, state="waiting", reason="ContainerCreating")]
+    log += [event(t, "FailedCreatePodSandBox", "failed to create pod sandbox")
+            for t in (1.0, 30.0, 61.0)]
+    assert can_stop_early(log, TH)
+
+
+def test_a_failure_seen_before_the_watch_was_lost_still_stands() -> None:
+    never = [pod(0, ready=False), event(10, "Unhealthy", BIRD), infra(400, "", "watch lost")]
+    assert judge(never, TH, watched_s=600)[0] is Verdict.NEVER_READY
+    flap = [pod(0, ready=True), pod(10, ready=False), infra(20, "", "watch lost")]
+    assert judge(flap, TH, watched_s=600)[0] is Verdict.FLAPPING
