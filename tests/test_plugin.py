@@ -123,3 +123,23 @@ def test_bad_options_are_refused_before_anything_runs(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert message in result.stderr.str()
     assert not (suite.path / "reports").exists()
+
+
+@pytest.mark.realcontainerd
+def test_a_probe_only_run_plans_its_probe_cells_so_completeness_is_truthful(
+        suite: pytest.Pytester) -> None:
+    from calico_conformance.probe import probe_available
+
+    reason = probe_available()
+    if reason:
+        pytest.skip(f"the probe tier cannot run here: {reason}")
+    result = suite.runpytest_subprocess("--tier", "probe", "--profile", "smoke",
+                                        "--probe-window", "1s", "--run-id", "probe-plan")
+    assert result.ret == 0, result.stdout.str()[-2000:]
+    run_dir = suite.path / "reports" / "probe-plan"
+    meta = json.loads((run_dir / "run.json").read_text())
+    assert meta["planned_ids"] == ["probe-baseline-v0.24.0", "probe-systemd-cgroup-off-v0.24.0"]
+    matrix = json.loads((run_dir / "matrix.json").read_text())
+    assert matrix["complete"] is True
+    planned = {axes["containerd"] for axes in meta["planned_cells"]}
+    assert planned == {c["axes"]["containerd"] for c in matrix["cells"]}, "one probe column"

@@ -214,12 +214,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if not any(_cell_param(it) is not None for it in session.items):
         return
     cells = [c for it in session.items if isinstance(c := _cell_param(it), Cell)]
+    probes = [t for it in session.items if isinstance(t := _cell_param(it), tuple)]
     if cells:
         problem = state.preflight(cells)
         if problem:
             pytest.exit(problem, returncode=pytest.ExitCode.USAGE_ERROR)
     try:
-        state.open_store(sorted({c.id: c for c in cells}.values(), key=lambda c: c.id))
+        state.open_store(sorted({c.id: c for c in cells}.values(), key=lambda c: c.id),
+                         sorted({(v.name, k): (v, k) for v, k in probes}.values(),
+                                key=lambda t: (t[0].name, t[1])))
     except InputError as exc:
         pytest.exit(exc.one_line(), returncode=pytest.ExitCode.USAGE_ERROR)
 

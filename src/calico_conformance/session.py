@@ -19,7 +19,7 @@ from . import __version__
 from .catalog import Catalog, Cell, KindRelease, Profile, Variant
 from .clock import Clock
 from .errors import ConformanceError, InputError
-from .model import CellResult, Matrix, Outcome, RunMeta, Verdict
+from .model import Axes, CellResult, Matrix, Outcome, RunMeta, Tier, Verdict
 from .verdict import Thresholds
 
 PREDICTABLE = {Verdict.CONFIG_REJECTED, Verdict.CRI_UNAVAILABLE}
@@ -140,8 +140,10 @@ class SessionState:
 
     # --- storage -------------------------------------------------------------------------------
 
-    def meta(self, planned: list[Cell] | None = None) -> RunMeta:
+    def meta(self, planned: list[Cell] | None = None,
+             probes: list[tuple[Variant, str]] | None = None) -> RunMeta:
         cells = list(self.profile.cells) if planned is None else planned
+        probe_axes = [self.probe_axes(v, k) for v, k in probes or []]
         return RunMeta(
             run_id=self.run_id, suite_version=__version__, profile=self.profile.name,
             tier=self.tier, started_at=self.started_at,
@@ -152,17 +154,28 @@ class SessionState:
             node_images=tuple(sorted({c.point.node_image for c in cells})),
             calico_sha256={c.calico.version: c.calico.sha256 for c in cells},
             docker_version=self.docker_version,
-            planned_cells=tuple(c.axes() for c in cells),
-            planned_ids=tuple(c.id for c in cells),
+            planned_cells=tuple(a for _, a in probe_axes) + tuple(c.axes() for c in cells),
+            planned_ids=tuple(i for i, _ in probe_axes) + tuple(c.id for c in cells),
         )
 
-    def open_store(self, planned: list[Cell] | None = None) -> None:
+    def probe_axes(self, variant: Variant, kind_version: str) -> tuple[str, Axes]:
+        """The id and axes a probe cell will have (the probe labels them the same way)."""
+        from .probe import host_facts
+
+        facts = host_facts(self.containerd_bin)
+        return (f"probe-{variant.name}-{kind_version}",
+                Axes(calico="-", variant=variant.name, point=f"probe-{kind_version}",
+                     kind=kind_version, containerd=facts.containerd_semver, tier=Tier.PROBE))
+
+    def open_store(self, planned: list[Cell] | None = None,
+                   probes: list[tuple[Variant, str]] | None = None) -> None:
         """run.json with the cells that will run, before the first one does: a run killed
         half-way still assembles into a valid, partial matrix."""
         from .reporting.store import RunStore
 
         if self._store is None:
-            self._store = RunStore.create(self.reports_dir, self.meta(planned or []))
+            self._store = RunStore.create(self.reports_dir,
+                                          self.meta(planned or [], probes or []))
 
     @property
     def store(self) -> Any:
