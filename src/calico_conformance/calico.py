@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from .catalog import CalicoRelease
+from .cells import CalicoRelease
 from .download import DownloadFailed, PinMismatch, fetch_pinned, verify
 from .errors import ManifestError
 

@@ -20,7 +20,7 @@ import yaml
 
 from . import calico as calico_mod
 from . import tools
-from .catalog import Cell, KindRelease
+from .cells import Cell, KindRelease
 from .clock import Clock
 from .containerd import parse_toml
 from .download import DownloadFailed, PinMismatch, fetch_pinned

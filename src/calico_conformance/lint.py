@@ -24,7 +24,7 @@ from .model import Finding, to_dict
 from .tools import parse_version
 
 if TYPE_CHECKING:
-    from .catalog import Cell, KindRelease
+    from .cells import Cell, KindRelease
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 

@@ -19,7 +19,7 @@ from .lint import format_json, format_text, lint_cell
 from .model import SCHEMA_VERSION, Finding, Verdict
 
 if TYPE_CHECKING:
-    from .catalog import Cell
+    from .cells import Cell
 
 # Which predicted verdict wins when several error findings fire on one cell.
 _WORST = (Verdict.CLUSTER_FAILS, Verdict.NOT_STARTED, Verdict.NEVER_READY, Verdict.FLAPPING,

@@ -16,7 +16,8 @@ from pathlib import Path
 import platformdirs
 import pytest
 
-from .catalog import Catalog, Cell, Profile, Variant
+from .catalog import Catalog
+from .cells import Cell, Profile, Variant
 from .clock import SystemClock, parse_duration
 from .errors import ConformanceError, InputError
 from .model import Verdict

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from . import __version__
-from .catalog import Catalog, Cell, KindRelease, Profile, Variant
+from .catalog import Catalog
+from .cells import Cell, KindRelease, Profile, Variant
 from .clock import Clock
 from .errors import ConformanceError, InputError
 from .model import Axes, CellResult, Matrix, Outcome, RunMeta, Tier, Verdict

@@ -17,7 +17,7 @@ from typing import Any
 import tomli_w
 
 from .. import tools
-from ..catalog import KindRelease, Variant, effective_config
+from ..cells import KindRelease, Variant, effective_config
 from ..clock import Clock, SystemClock
 from ..containerd.config import CRI_V1, CRI_V2, view
 from ..errors import InputError, ProbeError, ToolError
