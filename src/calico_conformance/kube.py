@@ -61,7 +61,7 @@ def api_errors(what: str) -> Iterator[None]:
         raise KubeApiError(f"{what}: {type(exc).__name__}: {exc}") from exc
 
 
-def _wait(what: str, timeout_s: float, check: Callable[[], bool], every_s: float = 1.0) -> None:
+def _wait(what: str, timeout_s: float, check: Callable[[], bool], every_s: float = 0.5) -> None:
     """Retry ``check`` until it returns True; tenacity does the looping."""
 
     class _NotYet(Exception):

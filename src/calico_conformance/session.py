@@ -134,7 +134,8 @@ class SessionState:
         except InputError as exc:
             return exc.one_line()
         except ConformanceError as exc:
-            return (f"calico-conformance: {exc}. Live cells need Docker >= 20.10 and kind >= "
+            return (f"calico-conformance: {str(exc).rstrip('.')}. Live cells need Docker >= "
+                    f"20.10 and kind >= "
                     f"v0.20. Without them: `pytest --plan` writes the plan, `pytest --tier probe` "
                     f"runs the containerd probe, `pytest tests` runs the self-tests.")
         return None
