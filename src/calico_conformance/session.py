@@ -134,8 +134,9 @@ class SessionState:
         except InputError as exc:
             return exc.one_line()
         except ConformanceError as exc:
-            return (f"calico-conformance: {str(exc).rstrip('.')}. Live cells need Docker >= "
-                    f"20.10 and kind >= "
+            said = str(exc).rstrip(". ")
+            said += " " if said.endswith(("?", "!")) else ". "
+            return (f"calico-conformance: {said}Live cells need Docker >= 20.10 and kind >= "
                     f"v0.20. Without them: `pytest --plan` writes the plan, `pytest --tier probe` "
                     f"runs the containerd probe, `pytest tests` runs the self-tests.")
         return None
