@@ -1,0 +1,183 @@
+"""Lint rules about the config file itself: version, skipped patches, sandbox image,
+registry settings and unexpanded shell variables."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from .containerd import ContainerdView
+from .containerd.config import CRI_V1, CRI_V2, CRI_V3_IMAGES, quote, table_name
+from .lint_context import REGISTRY_REFS, LintContext
+from .model import Finding, Verdict
+
+
+def config_version(ctx: LintContext) -> Iterator[Finding]:
+    raw = ctx.view.data.get("version")
+    if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int)):
+        yield ctx.finding("CC006", "error", f"version = {raw!r} is not an integer: containerd "
+                          "refuses to start", key="version", line=ctx.locate("", "version"),
+                          predicted=Verdict.CLUSTER_FAILS.value,
+                          fix="Use version = 2 on containerd 1.x, version = 3 on 2.x.")
+        return
+    declared = ctx.view.declared_version
+    major = ctx.containerd[0]
+    version = declared if declared is not None else 1
+    ctrd = ".".join(str(x) for x in ctx.containerd)
+    line = ctx.locate("", "version")
+    if version > 3 or version < 1:
+        yield ctx.finding("CC006", "error",
+                          f"version = {version} is not a containerd config version "
+                          "(known: 1, 2, 3)", key="version",
+                          predicted=Verdict.CLUSTER_FAILS.value, line=line,
+                          references=("https://github.com/containerd/containerd/blob/main/"
+                                      "docs/PLUGINS.md#version-header",),
+                          fix="Use version = 2 on containerd 1.x, version = 3 on 2.x.")
+    elif version == 3 and major < 2:
+        # containerd >= 1.7.17 / 1.6.32 refuse configs newer than version 2
+        # (containerd/containerd#10165, #10234); older 1.x silently misreads them (#9198).
+        refuses = ctx.containerd >= (1, 7, 17) or (1, 6, 32) <= ctx.containerd < (1, 7, 0)
+        yield ctx.finding(
+            "CC006", "error",
+            f"version = 3 needs containerd >= 2.0, the node runs {ctrd}: "
+            + ("containerd refuses to start" if refuses else
+               "containerd ignores the io.containerd.cri.v1.* tables"),
+            key="version", line=line,
+            predicted=Verdict.CLUSTER_FAILS.value if refuses else "",
+            references=("https://github.com/containerd/containerd/pull/10165",
+                        "https://github.com/containerd/containerd/issues/9198"),
+            fix="Write a version = 2 config (io.containerd.grpc.v1.cri tables) for containerd 1.x.")
+    elif major >= 2 and version < 3 and declared is not None and ctx.standalone:
+        # Only for a whole file: on kind the base's version is kind's business, not the user's.
+        yield ctx.finding(
+            "CC006", "info",
+            f"version = {version} on containerd {ctrd}: containerd migrates it to version 3 "
+            "on every start",
+            key="version", line=line,
+            references=("https://github.com/containerd/containerd/blob/main/docs/PLUGINS.md"
+                        "#version-header",),
+            fix="Run `containerd config migrate` and keep the version = 3 result.")
+
+
+def skipped_patches(ctx: LintContext) -> Iterator[Finding]:
+    # kind's ContainerdTOML skips a patch whose version differs from the base, silently
+    # (pkg/internal/patch/toml.go).
+    for skip in ctx.skipped:
+        yield ctx.finding(
+            "CC007", "warning",
+            skip.describe() + "; none of its settings reach the node",
+            key="version", line=ctx.locate("", "version"),
+            references=("https://github.com/kubernetes-sigs/kind/blob/main/pkg/internal/patch/"
+                        "toml.go",),
+            fix=f"Write the patch for a version = {skip.base_version} config, or drop its "
+                "version line (kind applies version-less patches).")
+
+
+def missing_version(ctx: LintContext) -> Iterator[Finding]:
+    # Only a whole config.toml: kind applies version-less patches to any base.
+    if not ctx.standalone or "version" in ctx.view.data:
+        return
+    uri_tables = ctx.ignored_tables
+    detail = ""
+    if uri_tables:
+        # containerd 1.x Config.Decode keys version-1 plugins by short id ("cri"), so
+        # full-URI tables are never read (services/server/config/config.go).
+        detail = (f": containerd {ctx.containerd[0]}.x reads it as version 1 and ignores the "
+                  + ", ".join(f'[plugins."{p}"]' for p in uri_tables) + " tables")
+    elif ctx.containerd[0] >= 2:
+        # containerd 2.0 dropped version 1 (containerd/containerd#10905).
+        detail = f": containerd {ctx.containerd[0]}.x no longer reads version 1 configs"
+    yield ctx.finding(
+        "CC008", "warning",
+        "no version line; containerd treats the file as version 1" + detail,
+        key="version", line=1,
+        references=("https://github.com/containerd/containerd/blob/main/docs/PLUGINS.md"
+                    "#version-header",
+                    "https://github.com/containerd/containerd/issues/10905"),
+        fix="Add `version = 2` (containerd 1.x) or `version = 3` (containerd 2.x) at the top.")
+
+
+def sandbox_image(ctx: LintContext) -> Iterator[Finding]:
+    image = ctx.view.sandbox_image
+    if ctx.pinned_pause is None or image is None or image == ctx.pinned_pause:
+        return
+    table, _, key = ctx.view.sandbox_image_key.partition(" ")
+    table = table.strip("[]")
+    yield ctx.finding(
+        "CC010", "warning",
+        f"sandbox image {image!r} differs from the node image's pinned pause image "
+        f"{ctx.pinned_pause!r}: it is pulled at the first sandbox (fails offline) and is not "
+        "protected from image garbage collection",
+        table=table, key=key,
+        references=("https://kubernetes.io/docs/setup/production-environment/container-runtimes/"
+                    "#override-pause-image-containerd",
+                    "https://github.com/projectcalico/calico/issues/9524"),
+        fix=f'Set {key} = "{ctx.pinned_pause}".')
+
+
+def registry(ctx: LintContext) -> Iterator[Finding]:
+    view = ctx.view
+    reg = _registry_data(view)
+    # containerd >= 2.2 writes config_path = "/etc/containerd/certs.d:/etc/docker/certs.d"
+    # into its defaults (containerd/containerd#12636), so leaving it unset no longer avoids it.
+    implicit = view.registry_config_path is None and ctx.containerd >= (2, 2, 0)
+    config_path = view.registry_config_path or ("(containerd's default)" if implicit else "")
+    tls_hosts = [h for h, c in _dict(reg.get("configs")).items() if "tls" in _dict(c)]
+    where = "" if view.registry_config_path else " (set by containerd's own defaults)"
+    # containerd's ValidatePluginConfig, since config_path arrived in 1.5 (containerd#4978,
+    # #5304) and in 2.x: "`mirrors` cannot be set when `config_path` is provided"; the CRI
+    # plugin does not load.
+    if view.registry_mirrors and config_path and ctx.containerd >= (1, 5, 0):
+        yield ctx.finding(
+            "CC011", "error",
+            f"registry mirrors ({', '.join(view.registry_mirrors)}) together with config_path"
+            f"{where}: containerd refuses the pair (\"`mirrors` cannot be set when `config_path` "
+            "is provided\") and the CRI plugin does not load",
+            table=f"{view.registry_table}.mirrors", key=view.registry_mirrors[0],
+            predicted=Verdict.CLUSTER_FAILS.value, references=REGISTRY_REFS,
+            fix="Drop the registry.mirrors tables and describe each mirror in "
+                "/etc/containerd/certs.d/<host>/hosts.toml.",
+            line=ctx.locate(f"{view.registry_table}.mirrors.{quote(view.registry_mirrors[0])}")
+            or ctx.locate(view.registry_table, "config_path"))
+    elif view.registry_mirrors:
+        yield ctx.finding(
+            "CC013", "info",
+            "registry mirrors are deprecated since containerd 1.5 in favour of config_path "
+            "hosts.toml files (removal deferred to 2.3, containerd#12366)",
+            table=f"{view.registry_table}.mirrors", key=view.registry_mirrors[0],
+            references=(*REGISTRY_REFS, "https://github.com/containerd/containerd/pull/12366"),
+            fix="Describe mirrors in /etc/containerd/certs.d/<host>/hosts.toml.",
+            line=ctx.locate(f"{view.registry_table}.mirrors.{quote(view.registry_mirrors[0])}"))
+    if tls_hosts and config_path and ctx.containerd >= (1, 5, 0):
+        yield ctx.finding(
+            "CC012", "error",
+            f"registry configs.tls ({', '.join(tls_hosts)}) together with config_path{where}: "
+            "containerd refuses the pair (\"`configs.tls` cannot be set when `config_path` is "
+            "provided\") and the CRI plugin does not load",
+            table=f"{view.registry_table}.configs.{quote(tls_hosts[0])}.tls",
+            predicted=Verdict.CLUSTER_FAILS.value, references=REGISTRY_REFS,
+            fix="Move ca/cert/key settings to /etc/containerd/certs.d/<host>/hosts.toml.")
+
+
+def shell_variables(ctx: LintContext) -> Iterator[Finding]:
+    for i, line in enumerate(ctx.source_text.splitlines(), start=1):
+        m = re.search(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", line.split("#", 1)[0])
+        if m:
+            yield ctx.finding(
+                "CC014", "warning",
+                f"unexpanded shell variable {m.group(0)}: this text is a shell template; "
+                "containerd will use it literally", line=i,
+                fix="Lint the config after the shell has expanded it.")
+            return
+
+
+def _dict(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else {}
+
+
+def _registry_data(view: ContainerdView) -> dict[str, object]:
+    plugins = _dict(view.data.get("plugins"))
+    for plugin in (CRI_V3_IMAGES, CRI_V2, CRI_V1):
+        if table_name("plugins", plugin, "registry") == view.registry_table:
+            return _dict(_dict(plugins.get(plugin)).get("registry"))
+    return {}
