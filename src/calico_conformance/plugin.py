@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import shlex
 import sys
-from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -195,7 +194,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     items.sort(key=lambda it: 0 if "probe_target" in getattr(it, "fixturenames", ()) else 1)
     if state.plan:
         summary = state.write_plan()
-        config.stash[state_key] = replace(state, plan_summary=summary)
+        state.plan_summary = summary
         config.hook.pytest_deselected(items=list(items))
         items[:] = []
         return
@@ -258,7 +257,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     try:
         regressions = state.finish()
     except ConformanceError as exc:
-        session.config.stash[state_key] = replace(state, notes=[*state.notes, f"error: {exc}"])
+        state.notes.append(f"error: {exc}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         return
     if regressions:

@@ -92,6 +92,7 @@ class SessionState:
     kind_versions: dict[str, str] = field(default_factory=dict)  # what the binaries report
     docker_version: str = ""
     started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    matrix: Matrix | None = None  # the assembled run, once finished
     _store: Any = None
     _runner: CellRunner | None = None
 
@@ -219,15 +220,18 @@ class SessionState:
                     fh.write(render_markdown(matrix) + "\n")
             except OSError as exc:
                 self.notes.append(f"GITHUB_STEP_SUMMARY {step_summary}: {exc.strerror}")
-        self._matrix = matrix
+        self.matrix = matrix
         return regressions
 
     def summary_lines(self) -> list[str]:
         lines: list[str] = []
-        if self.plan and self.plan_summary is not None:
-            lines.append(f"calico-conformance plan: {len(self.profile.cells)} cells written to "
-                         f"{self.run_dir / 'plan'}")
-        matrix = getattr(self, "_matrix", None)
+        plan = self.plan_summary
+        if self.plan and plan is not None:
+            lines.append(f"calico-conformance plan: {plan.cells} cells; lint predicts "
+                         f"{plan.predicted_failures} failures ({plan.errors} errors, "
+                         f"{plan.warnings} warnings); agrees with {plan.agree} expectations, "
+                         f"differs from {plan.disagree}; see {plan.path / 'summary.md'}")
+        matrix = self.matrix
         if matrix is not None:
             from .reporting.text import render_text
 
