@@ -20,13 +20,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from kindtier.project import make_project  # noqa: E402
-from standin.fixture import StandIn  # noqa: E402
-
 from calico_conformance.catalog import Catalog  # noqa: E402
 from calico_conformance.clock import SystemClock  # noqa: E402
 from calico_conformance.kindtier import KindSettings, cluster_name, run_cell  # noqa: E402
 from calico_conformance.verdict import Thresholds  # noqa: E402
+from kindtier.project import make_project  # noqa: E402
+from standin.fixture import StandIn  # noqa: E402
 
 CASES = [("baseline", "stable"), ("systemd-cgroup-off", "restarts-exit0"),
          ("sc-crashloop", "crashloop-exit1"), ("sc-never-ready", "never-ready-bird"),

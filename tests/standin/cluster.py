@@ -1,40 +1,22 @@
-"""One stand-in kind cluster: nodes, the objects the controllers would create, the player.
+"""One stand-in kind cluster: its nodes, API objects and controllers.
 
-The DaemonSet and Deployment controllers and the kubelet are reduced to what the
-suite observes: one pod per node for a DaemonSet, pods that follow a scenario,
-kubelet Events, container logs, and a DaemonSet status kept consistent with them.
+The DaemonSet and Deployment controllers are reduced to what the suite observes:
+one pod per node for a DaemonSet, and a DaemonSet status kept consistent with the
+pods that the :class:`~.player.Player` runs through their scenario.
 """
 
 from __future__ import annotations
 
-import copy
-import heapq
 import random
 import string
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any
 
 from .apistore import Obj, ResourceType, Store, now_iso
-from .scenarios import SCENARIOS, EventSpec, Scenario, Step
+from .player import CALICO_NODE, NodeInfo, Player, PodLogs
+from .scenarios import SCENARIOS, Scenario
 
-CALICO_NODE = "calico-node"
-
-
-@dataclass
-class NodeInfo:
-    name: str
-    role: str  # control-plane / worker
-    ip: str
-    labels: dict[str, str]
-    kubeadm_patches: list[str] = field(default_factory=list)
-
-
-@dataclass
-class PodLogs:
-    current: list[str] = field(default_factory=list)
-    previous: list[str] | None = None
+__all__ = ["CALICO_NODE", "Cluster", "NodeInfo", "PodLogs", "scenario_for"]
 
 
 class Cluster:
@@ -51,10 +33,7 @@ class Cluster:
         self.logs: dict[str, PodLogs] = {}
         self.failed = scenario.kind_create_fails
         self.lock = threading.RLock()
-        self._heap: list[tuple[float, int, str, Step, int]] = []
-        self._seq = 0
-        self._player: threading.Thread | None = None
-        self._wake = threading.Event()
+        self.player = Player(self)
         self.dropped_watches = 0
         self.default_runtime = "runc"  # named in the CRI-plugin failure of kind-create-fails
         if not self.failed:
@@ -119,8 +98,8 @@ class Cluster:
                                  "osImage": "Debian GNU/Linux 12 (bookworm)",
                                  "operatingSystem": "linux", "architecture": "amd64",
                                  "kernelVersion": "6.8.0-45-generic",
-                                 "bootID": self._cid()[:32], "machineID": self._cid()[:32],
-                                 "systemUUID": self._cid()[:32]}}})
+                                 "bootID": self.cid()[:32], "machineID": self.cid()[:32],
+                                 "systemUUID": self.cid()[:32]}}})
 
     # --- controllers --------------------------------------------------------------------------
     def after_write(self, rtype: ResourceType, obj: Obj) -> None:
@@ -167,12 +146,12 @@ class Cluster:
             scripted = ds["metadata"]["name"] == CALICO_NODE
             for i, node in enumerate(self.nodes):
                 if node.name not in have:
-                    pod = self._new_pod(ds, f"{ds['metadata']['name']}-{self._suffix()}",
-                                        node, scripted)
+                    pod = self.player.new_pod(ds, f"{ds['metadata']['name']}-{self._suffix()}",
+                                              node, scripted)
                     if scripted:
-                        self._schedule_pod(pod["metadata"]["name"], offset=i * 0.7)
+                        self.player.schedule_pod(pod["metadata"]["name"], offset=i * 0.7)
             if scripted:
-                self._schedule_cluster_effects()
+                self.player.schedule_cluster_effects()
             self.refresh_daemonset(ds["metadata"]["namespace"], ds["metadata"]["name"])
 
     def _deployment(self, dep: Obj) -> None:
@@ -183,7 +162,8 @@ class Cluster:
             rs_hash = "".join(self.rng.choice(string.hexdigits.lower()[:16]) for _ in range(10))
             for k in range(have, want):
                 node = self.nodes[(k + 1) % len(self.nodes)]
-                self._new_pod(dep, f"{name}-{rs_hash}-{self._suffix()}", node, False, ready=True)
+                self.player.new_pod(dep, f"{name}-{rs_hash}-{self._suffix()}", node, False,
+                                    ready=True)
             dep = self.store.get(self.rtype("apps", "deployments"),
                                  dep["metadata"]["namespace"], name) or dep
             ts = now_iso(self.now())
@@ -201,78 +181,8 @@ class Cluster:
                                   "lastUpdateTime": ts, "lastTransitionTime": ts}]}
             self.store.put(self.rtype("apps", "deployments"), dep)
 
-    def _new_pod(self, owner: Obj, name: str, node: NodeInfo, scripted: bool,
-                 ready: bool = False) -> Obj:
-        tmpl = copy.deepcopy(owner.get("spec", {}).get("template", {}))
-        spec = tmpl.get("spec", {})
-        spec["nodeName"] = node.name
-        ns = owner["metadata"].get("namespace", "default")
-        started = now_iso(self.now())
-        pending = self.scenario.pending if scripted else ""
-        init_statuses = [{
-            "name": c["name"], "image": c.get("image", ""), "ready": not pending,
-            "restartCount": 0, "imageID": "",
-            "state": ({"waiting": {"reason": "PodInitializing"}} if pending else
-                      {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": started,
-                                      "finishedAt": started,
-                                      "containerID": f"containerd://{self._cid()}"}})}
-            for c in spec.get("initContainers", [])]
-        statuses = [self._container_status(c, pending, ready) for c in spec.get("containers", [])]
-        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {
-            "name": name, "namespace": ns,
-            "labels": dict(tmpl.get("metadata", {}).get("labels", {})),
-            "annotations": dict(tmpl.get("metadata", {}).get("annotations", {})),
-            "generateName": name[:-5], "ownerReferences": [{
-                "apiVersion": owner.get("apiVersion", "apps/v1"), "kind": owner["kind"],
-                "name": owner["metadata"]["name"], "uid": owner["metadata"]["uid"],
-                "controller": True, "blockOwnerDeletion": True}]},
-            "spec": spec, "status": {
-                "phase": "Pending" if pending else "Running", "hostIP": node.ip,
-                "hostIPs": [{"ip": node.ip}], "startTime": started, "qosClass": "Burstable",
-                "initContainerStatuses": init_statuses, "containerStatuses": statuses}}
-        if spec.get("hostNetwork") and not pending:
-            pod["status"]["podIP"] = node.ip
-            pod["status"]["podIPs"] = [{"ip": node.ip}]
-        self._set_conditions(pod)
-        pod = self.store.put(self.rtype("", "pods"), pod)
-        self.logs[name] = PodLogs()
-        self.emit(pod, EventSpec("Scheduled", f"Successfully assigned {ns}/{name} to {node.name}",
-                                 "Normal", "default-scheduler"))
-        return pod
-
-    def _cid(self) -> str:
+    def cid(self) -> str:
         return "".join(self.rng.choice("0123456789abcdef") for _ in range(64))
-
-    def _container_status(self, c: Obj, pending: str, ready: bool) -> Obj:
-        state: Obj = ({"waiting": {"reason": pending}} if pending else
-                      {"running": {"startedAt": now_iso(self.now())}})
-        st = {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": ready,
-              "restartCount": 0, "started": not pending, "state": state, "lastState": {}}
-        if not pending:
-            st["containerID"] = f"containerd://{self._cid()}"
-        return st
-
-    def _set_conditions(self, pod: Obj) -> None:
-        st = pod["status"]
-        ready = all(c["ready"] for c in st["containerStatuses"])
-        inited = all(c.get("ready") for c in st["initContainerStatuses"])
-        ts = now_iso(self.now())
-        old = {c["type"]: c for c in st.get("conditions", [])}
-
-        def cond(kind: str, ok: bool) -> Obj:
-            value = "True" if ok else "False"
-            prev = old.get(kind)
-            since = prev["lastTransitionTime"] if prev and prev["status"] == value else ts
-            out = {"type": kind, "status": value, "lastProbeTime": None,
-                   "lastTransitionTime": since}
-            if not ok and kind in ("Ready", "ContainersReady"):
-                out["reason"] = "ContainersNotReady"
-                names = [c["name"] for c in st["containerStatuses"] if not c["ready"]]
-                out["message"] = f"containers with unready status: [{' '.join(names)}]"
-            return out
-        st["conditions"] = [cond("PodReadyToStartContainers", st["phase"] == "Running"),
-                            cond("Initialized", inited), cond("Ready", ready),
-                            cond("ContainersReady", ready), cond("PodScheduled", True)]
 
     def refresh_daemonset(self, ns: str, name: str) -> None:
         rt = self.rtype("apps", "daemonsets")
@@ -292,138 +202,6 @@ class Cluster:
         if ds.get("status") != status:
             ds["status"] = status
             self.store.put(rt, ds)
-
-    # --- events -------------------------------------------------------------------------------
-    def emit(self, pod: Obj, ev: EventSpec, container: str = CALICO_NODE) -> None:
-        meta = pod["metadata"]
-        image = next((c.get("image", "") for c in pod["spec"].get("containers", [])
-                      if c["name"] == container), "")
-        msg = ev.message.format(pod=meta["name"], uid=meta["uid"], ns=meta["namespace"],
-                                node=pod["spec"].get("nodeName", ""), image=image,
-                                container=container)
-        rt, ts = self.rtype("", "events"), now_iso(self.now())
-        with self.lock:
-            events, _ = self.store.list(rt, meta["namespace"])
-            same = next((e for e in events if e["involvedObject"]["uid"] == meta["uid"]
-                         and e["reason"] == ev.reason and e["message"] == msg), None)
-            if same:  # the kubelet's event correlator aggregates repeats into a count
-                same["count"] += 1
-                same["lastTimestamp"] = ts
-                self.store.put(rt, same)
-                return
-            involved: Obj = {"kind": "Pod", "namespace": meta["namespace"], "name": meta["name"],
-                             "uid": meta["uid"], "apiVersion": "v1",
-                             "resourceVersion": meta["resourceVersion"]}
-            if ev.component == "kubelet":
-                involved["fieldPath"] = f"spec.containers{{{container}}}"
-            host = pod["spec"].get("nodeName", "") if ev.component == "kubelet" else ""
-            self.store.put(rt, {
-                "metadata": {"name": f"{meta['name']}.{self._cid()[:16]}",
-                             "namespace": meta["namespace"]},
-                "involvedObject": involved, "reason": ev.reason, "message": msg,
-                "source": {"component": ev.component, **({"host": host} if host else {})},
-                "firstTimestamp": ts, "lastTimestamp": ts, "count": 1, "type": ev.type,
-                "eventTime": None, "reportingComponent": ev.component,
-                "reportingInstance": host})
-
-    # --- the player ---------------------------------------------------------------------------
-    def _push(self, due: float, pod: str, step: Step, cycle: int) -> None:
-        self._seq += 1
-        heapq.heappush(self._heap, (due, self._seq, pod, step, cycle))
-        self._wake.set()
-
-    def _schedule_pod(self, pod: str, offset: float) -> None:
-        for step in self.scenario.steps:
-            self._push(self.real_due(offset + step.at), pod, step, -1)
-        if self.scenario.cycle and self.scenario.period > 0:
-            for step in self.scenario.cycle:
-                self._push(self.real_due(offset + step.at), pod, step, 0)
-        self._ensure_player()
-
-    def _schedule_cluster_effects(self) -> None:
-        sc = self.scenario
-        if sc.drop_watches_at is not None:
-            self._push(self.real_due(sc.drop_watches_at), "", Step(at=0.0, waiting="drop"), -1)
-        if sc.compact_at is not None:
-            self._push(self.real_due(sc.compact_at), "", Step(at=0.0, waiting="compact"), -1)
-        self._ensure_player()
-
-    def _ensure_player(self) -> None:
-        if self._player is None:
-            self._player = threading.Thread(target=self._play, name=f"standin-{self.name}",
-                                            daemon=True)
-            self._player.start()
-
-    def _play(self) -> None:
-        while not self.stop.is_set():
-            with self.lock:
-                due = self._heap[0][0] if self._heap else None
-            if due is None:
-                return  # nothing left to play (cycles are bounded by max_cycles)
-            delay = due - time.monotonic()
-            if delay > 0:
-                self._wake.clear()
-                self.stop.wait(min(delay, 0.5))
-                continue
-            with self.lock:
-                _, _, pod, step, cycle = heapq.heappop(self._heap)
-                if not pod:
-                    self.cluster_effect(step.waiting)
-                    continue
-                if cycle >= 0 and cycle + 1 < self.scenario.max_cycles:
-                    self._push(due + self.scenario.period * self.time_scale, pod, step, cycle + 1)
-                if cycle < 0 or cycle % step.every == 0:
-                    self.apply_step(pod, step)
-
-    def cluster_effect(self, what: str) -> None:
-        if what == "compact":
-            self.store.compact()
-        elif what == "drop":
-            self.dropped_watches += 1
-            self.store.cut()
-
-    def apply_step(self, name: str, step: Step) -> None:
-        rt = self.rtype("", "pods")
-        pod = self.store.get(rt, "kube-system", name)
-        if pod is None:
-            return
-        st = next((c for c in pod["status"]["containerStatuses"] if c["name"] == CALICO_NODE),
-                  pod["status"]["containerStatuses"][0])
-        logs = self.logs.setdefault(name, PodLogs())
-        node = pod["spec"]["nodeName"]
-        fmt: dict[str, Any] = {"node": node, "pod": name}
-        stamp = now_iso(self.now()).replace("T", " ").rstrip("Z")
-        logs.current += [f"{stamp}.000 {line.format(**fmt)}" if line.startswith("[")
-                         else line.format(**fmt) for line in step.log]
-        if step.terminated:
-            t = step.terminated
-            started = (st["state"].get("running") or {}).get("startedAt", now_iso(self.now()))
-            st["lastState"] = {"terminated": {
-                "exitCode": t.exit_code, "reason": t.reason, "startedAt": started,
-                "finishedAt": now_iso(self.now()), "containerID": st.get("containerID", "")}}
-            logs.previous = logs.current + [f"{stamp}.000 {line}" for line in t.log]
-            logs.current = []
-            st["restartCount"] += 1
-            st["ready"] = False
-            st["state"] = {"waiting": {"reason": "ContainerCreating"}}
-        if step.running:
-            st["state"] = {"running": {"startedAt": now_iso(self.now())}}
-            st["containerID"] = f"containerd://{self._cid()}"
-            st["started"] = True
-        if step.waiting:
-            meta = pod["metadata"]
-            msg = step.waiting_message.format(container=st["name"], pod=name, ns=meta["namespace"],
-                                              uid=meta["uid"], image=st["image"])
-            st["state"] = {"waiting": {"reason": step.waiting, **({"message": msg} if msg else {})}}
-            st["started"] = False
-        if step.ready is not None:
-            st["ready"] = step.ready and "running" in st["state"]
-        self._set_conditions(pod)
-        pod = self.store.put(rt, pod)
-        for ev in step.events:
-            self.emit(pod, ev, st["name"])
-        owner = pod["metadata"]["ownerReferences"][0]["name"]
-        self.refresh_daemonset("kube-system", owner)
 
 
 def scenario_for(config: Obj, scenarios: dict[str, str], default: str) -> Scenario:
