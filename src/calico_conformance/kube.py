@@ -174,9 +174,6 @@ class Kube:
         return self._get_raw("list events", lambda: self.core.list_namespaced_event(
             namespace, **RAW))
 
-    def list_nodes(self) -> dict[str, Any]:
-        return self._get_raw("list nodes", lambda: self.core.list_node(**RAW))
-
     def pod_log(self, namespace: str, pod: str, container: str, previous: bool = False) -> str:
         with api_errors(f"logs of {pod}/{container}{' (previous)' if previous else ''}"):
             return str(self.core.read_namespaced_pod_log(pod, namespace, container=container,
@@ -275,7 +272,6 @@ class WatchHub:
         self.stop = threading.Event()
         self.queue: queue.Queue[tuple[str, str, dict[str, Any]]] = queue.Queue()
         self.resumes: list[str] = []
-        self.errors: list[str] = []
         self.threads: list[threading.Thread] = []
 
     def add(self, kind: str, namespace: str = "", selector: str = "") -> None:
@@ -289,7 +285,6 @@ class WatchHub:
                     return
                 msg = str(exc) if isinstance(exc, KubeApiError) else (
                     f"watch {kind}: {type(exc).__name__}: {exc}")
-                self.errors.append(msg)
                 self.queue.put((kind, "INFRA", {"message": msg}))
 
         t = threading.Thread(target=pump, name=f"watch-{kind}-{selector}", daemon=True)

@@ -85,7 +85,6 @@ class SessionState:
     clock: Clock
     plan_summary: Any = None
     notes: list[str] = field(default_factory=list)
-    results: list[CellResult] = field(default_factory=list)
     kept: list[tuple[str, str]] = field(default_factory=list)
     probe_results: dict[tuple[str, str], CellResult] = field(default_factory=dict)
     kind_bins: dict[str, str] = field(default_factory=dict)
@@ -147,7 +146,7 @@ class SessionState:
     def meta(self, planned: list[Cell] | None = None,
              probes: list[tuple[Variant, str]] | None = None) -> RunMeta:
         cells = list(self.profile.cells) if planned is None else planned
-        probe_axes = [self.probe_axes(v, k) for v, k in probes or []]
+        probe_axes = self.probe_axes(probes or [])
         return RunMeta(
             run_id=self.run_id, suite_version=__version__, profile=self.profile.name,
             tier=self.tier, started_at=self.started_at,
@@ -162,14 +161,16 @@ class SessionState:
             planned_ids=tuple(i for i, _ in probe_axes) + tuple(c.id for c in cells),
         )
 
-    def probe_axes(self, variant: Variant, kind_version: str) -> tuple[str, Axes]:
-        """The id and axes a probe cell will have (the probe labels them the same way)."""
+    def probe_axes(self, probes: list[tuple[Variant, str]]) -> list[tuple[str, Axes]]:
+        """The ids and axes probe cells will have (the probe labels them the same way)."""
+        if not probes:
+            return []
         from .probe import host_facts
 
-        facts = host_facts(self.containerd_bin)
-        return (f"probe-{variant.name}-{kind_version}",
-                Axes(calico="-", variant=variant.name, point=f"probe-{kind_version}",
-                     kind=kind_version, containerd=facts.containerd_semver, tier=Tier.PROBE))
+        containerd = host_facts(self.containerd_bin).containerd_semver  # once, not per cell
+        return [(f"probe-{v.name}-{k}",
+                 Axes(calico="-", variant=v.name, point=f"probe-{k}", kind=k,
+                      containerd=containerd, tier=Tier.PROBE)) for v, k in probes]
 
     def open_store(self, planned: list[Cell] | None = None,
                    probes: list[tuple[Variant, str]] | None = None) -> None:
@@ -187,7 +188,6 @@ class SessionState:
         return self._store
 
     def record(self, result: CellResult) -> CellResult:
-        self.results.append(result)
         self.store.write_cell(result)
         return result
 
