@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from calico_conformance.catalog import Catalog  # noqa: E402
 from calico_conformance.clock import SystemClock  # noqa: E402
-from calico_conformance.kindtier import KindSettings, cluster_name, run_cell  # noqa: E402
-from calico_conformance.verdict import Thresholds  # noqa: E402
+from calico_conformance.kind import cluster_name, run_cell  # noqa: E402
+from calico_conformance.settings import KindSettings  # noqa: E402
 from kindtier.project import make_project  # noqa: E402
 from standin.fixture import StandIn  # noqa: E402
 
@@ -48,14 +48,14 @@ def main() -> None:
         with StandIn(Path(tmp) / "si", scenarios=scenarios,
                      time_scale=args.time_scale) as si:
             os.environ.update(si.env)
-            settings = KindSettings(kind_bin=str(si.bin_dir / "kind"),
-                                    cache_dir=Path(tmp) / "cache",
+            settings = KindSettings(cache_dir=Path(tmp) / "cache",
                                     manifest_dir=project / "mirror", soak_s=args.soak,
-                                    thresholds=Thresholds(ready_grace_s=args.soak / 2))
+                                    ready_grace_s=args.soak / 2)
             for variant, scenario in CASES:
                 cell = cells[variant]
                 t0 = time.perf_counter()
-                result, _ = run_cell(cell, run_id="bench", cell_dir=Path(tmp) / "cells" / cell.id,
+                result, _ = run_cell(cell, kind_bin=str(si.bin_dir / "kind"), run_id="bench",
+                                     cell_dir=Path(tmp) / "cells" / cell.id,
                                      settings=settings, clock=SystemClock())
                 wall = time.perf_counter() - t0
                 req = si.requests(cluster_name("bench", cell))

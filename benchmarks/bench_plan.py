@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from calico_conformance.catalog import Catalog
-from calico_conformance.containerd.config import load_toml
+from calico_conformance.datafile import load_toml
 from calico_conformance.plan import write_plan
 
 

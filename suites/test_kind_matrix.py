@@ -5,8 +5,8 @@ Cells come from the matrix profile (``--profile``); ids read like
 strict xfails: they pass when they break the expected way.
 """
 
-from calico_conformance.catalog import Cell
-from calico_conformance.session import CellRunner
+from calico_conformance.cells import Cell
+from calico_conformance.runner import CellRunner
 
 
 def test_calico_node_stays_ready(matrix_cell: Cell, cc_runner: CellRunner,

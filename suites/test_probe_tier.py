@@ -4,12 +4,11 @@ Runs with ``--tier probe`` or ``--tier all`` (probe cells run first, and cells w
 config containerd rejects outright are then predicted on kind without a cluster).
 """
 
-from calico_conformance.catalog import Variant
-from calico_conformance.session import CellRunner
+from calico_conformance.cells import ProbeCell
+from calico_conformance.runner import CellRunner
 
 
-def test_containerd_runs_a_pod_with(probe_target: tuple[Variant, str], cc_runner: CellRunner,
+def test_containerd_runs_a_pod_with(probe_cell: ProbeCell, cc_runner: CellRunner,
                                     repeat_index: int) -> None:
-    variant, kind_version = probe_target
-    result = cc_runner.run_probe(variant, kind_version, repeat_index)
+    result = cc_runner.run_probe(probe_cell, repeat_index)
     cc_runner.judge(result)

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from calico_conformance.catalog import KIND_VERDICTS, PROBE_VERDICTS, Catalog, Variant, load_variant
+from calico_conformance.catalog import Catalog
+from calico_conformance.cells import Variant
 from calico_conformance.errors import InputError
 from calico_conformance.model import Verdict
+from calico_conformance.variants import KIND_VERDICTS, PROBE_VERDICTS, load_variant
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from calico_conformance.containerd import apply_kind_patches, parse_toml, view
-from calico_conformance.containerd.config import find_line
+from calico_conformance.containerd import apply_kind_patches, view
+from calico_conformance.datafile import parse_toml
 from calico_conformance.errors import InputError
 
 KIND_BASE = """version = 2
@@ -203,8 +203,3 @@ def test_a_default_runtime_without_a_table_has_no_runtime():
     v = view(parse_toml('version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd]\n'
                         '  default_runtime_name = "crun"\n'))
     assert v.default_runtime_name == "crun" and v.default_runtime is None
-
-
-def test_find_line_points_at_the_first_mention():
-    assert find_line(V2, "SystemdCgroup") == V2.splitlines().index("  SystemdCgroup = false") + 1
-    assert find_line(V2, "nothing-like-this") is None

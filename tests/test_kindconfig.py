@@ -8,8 +8,9 @@ import pytest
 import yaml
 from tests.golden import check_golden
 
-from calico_conformance.catalog import Catalog, Cell
-from calico_conformance.kindconfig import (
+from calico_conformance.catalog import Catalog
+from calico_conformance.cells import Cell
+from calico_conformance.kind.config import (
     LABEL_CELL,
     LABEL_VARIANT,
     dump_kind_config,

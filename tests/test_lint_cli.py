@@ -187,7 +187,7 @@ def test_a_directory_with_nothing_to_lint_exits_two_with_one_line(cli, tmp_path,
 def test_the_default_containerd_version_is_the_newest_kind_release_in_the_data(
         cli, tmp_path, clusters_dir, capsys):
     from calico_conformance.catalog import Catalog
-    from calico_conformance.tools import parse_version
+    from calico_conformance.versions import parse_version
 
     clusters = tmp_path / "clusters"
     shutil.copytree(clusters_dir, clusters)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from calico_conformance.containerd import apply_kind_patches, parse_toml, view
+from calico_conformance.containerd import apply_kind_patches, view
+from calico_conformance.datafile import parse_toml
 from calico_conformance.lint import lint_view
 from calico_conformance.model import Finding
 

@@ -9,8 +9,9 @@ import pytest
 import yaml
 from tests.golden import check_golden
 
-from calico_conformance.catalog import Catalog, Cell
-from calico_conformance.containerd import parse_toml
+from calico_conformance.catalog import Catalog
+from calico_conformance.cells import Cell
+from calico_conformance.datafile import parse_toml
 from calico_conformance.lint import lint_cell
 from calico_conformance.model import Finding, from_dict
 from calico_conformance.plan import agreement, predicted_verdict, write_plan

@@ -14,11 +14,15 @@ from typing import Any
 import yaml
 
 from .cells import CalicoRelease
-from .download import DownloadFailed, PinMismatch, fetch_pinned, verify
-from .errors import ManifestError
+from .download import fetch_pinned, verify
+from .errors import DownloadFailed, ManifestError, PinMismatch
 
 DOWNLOAD_TIMEOUT_S = 60.0
+# Calico's own names in its manifests: the namespace, the DaemonSet and its container,
+# and the controllers' Deployment (manifests/calico.yaml).
+NAMESPACE = "kube-system"
 CALICO_NODE = "calico-node"
+KUBE_CONTROLLERS = "calico-kube-controllers"
 UPSTREAM_REGISTRY = "docker.io/calico"
 
 

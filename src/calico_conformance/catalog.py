@@ -2,7 +2,7 @@
 
 Everything version-, digest- or sha256-shaped lives in ``clusters/``; this module
 only reads it, checking every value, and turns a profile into the declarations of
-:mod:`calico_conformance.cells` (re-exported here for callers).
+:mod:`calico_conformance.cells`. One variant's files are read by :mod:`.variants`.
 """
 
 from __future__ import annotations
@@ -15,55 +15,25 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .cells import (
-    CalicoRelease,
-    Cell,
-    KindRelease,
-    Point,
-    Profile,
-    Variant,
-    effective_config,
-    load_patch_nonempty,
-    minor_key,
-)
+from .cells import CalicoRelease, Cell, KindRelease, Point, Profile, Target, Variant
 from .clock import parse_duration
-from .containerd.config import load_toml
 from .datafile import (
-    MISSING,
     choice,
     entries,
     is_strs,
     is_table,
     is_tables,
     known_keys,
+    load_toml,
     string,
     strs,
     unique,
 )
 from .datafile import field as typed
 from .errors import InputError
-from .model import Verdict
+from .variants import CGROUP_DRIVERS, META_SUFFIX, load_variant, meta_path
+from .versions import minor_key
 
-# The declarations live in cells.py; callers may keep importing them from here.
-__all__ = ["CGROUP_DRIVERS", "KIND_VERDICTS", "PROBE_VERDICTS", "CalicoRelease", "Catalog", "Cell",
-           "KindRelease", "Point", "Profile", "Variant", "effective_config", "load_patch_nonempty",
-           "load_variant", "meta_path"]
-
-META_SUFFIX = ".meta.toml"
-# What a sidecar may expect, per tier: a kind cell never sees a probe verdict and the
-# other way round, so an expectation from the wrong tier could never match (XFAIL).
-KIND_VERDICTS = frozenset(v.value for v in (
-    Verdict.STABLE, Verdict.RESTARTS, Verdict.NEVER_READY, Verdict.FLAPPING,
-    Verdict.NOT_STARTED, Verdict.CLUSTER_FAILS))
-PROBE_VERDICTS = frozenset(v.value for v in (
-    Verdict.STABLE, Verdict.CONFIG_REJECTED, Verdict.CRI_UNAVAILABLE, Verdict.SANDBOX_FAILS,
-    Verdict.CONTAINER_FAILS, Verdict.CONTAINER_EXITS))
-# KubeletConfiguration cgroupDriver values (k8s.io/kubelet/config/v1beta1).
-CGROUP_DRIVERS = ("systemd", "cgroupfs")
-# RFC 6902 section 4: the six operations a JSON patch may hold.
-JSON6902_OPS = ("add", "remove", "replace", "move", "copy", "test")
-SIDECAR_KEYS = frozenset({"description", "expected", "expected_by_calico", "expected_probe",
-                          "references", "fix", "kubelet", "json6902"})
 PROFILE_KEYS = frozenset({"description", "calico", "variants", "points", "soak", "workers",
                           "pod_subnet"})
 
@@ -104,7 +74,7 @@ def _kind_release(entry: dict[str, Any], path: Path) -> KindRelease:
     images = typed(entry, "images", path, version, 'a table of "X.Y" = "image@sha256:..."',
                     lambda v: is_table(v) and all(_MINOR.fullmatch(k) and isinstance(i, str)
                                                    for k, i in v.items()))
-    shims = strs(entry, "shims", path, version, ("io.containerd.runc.v2",))
+    shims = strs(entry, "shims", path, version)
     if not shims:
         raise InputError(f"{version}: 'shims' must name at least one shim", path=path)
     return KindRelease(
@@ -150,19 +120,21 @@ def _profile_settings(table: dict[str, Any], path: Path, what: str) -> dict[str,
         _selection(table, key, path, what)
     string(table, "description", path, what, "")
     typed(table, "workers", path, what, "a whole number >= 0",
-           lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, 1)
+           lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, None)
     soak = typed(table, "soak", path, what, 'a duration like "10m"',
-                  lambda v: isinstance(v, (str, int, float)) and not isinstance(v, bool), "10m")
-    try:
-        parse_duration(str(soak), option=f"{what}: 'soak'")
-    except InputError as exc:
-        raise InputError(exc.message, path=path) from exc
-    subnet = string(table, "pod_subnet", path, what, "192.168.0.0/16")
-    try:
-        ipaddress.ip_network(subnet)
-    except ValueError as exc:
-        raise InputError(f"{what}: 'pod_subnet' = {subnet!r} is not a network: {exc}",
-                         path=path) from exc
+                  lambda v: isinstance(v, (str, int, float)) and not isinstance(v, bool), None)
+    if soak is not None:
+        try:
+            parse_duration(str(soak), option=f"{what}: 'soak'")
+        except InputError as exc:
+            raise InputError(exc.message, path=path) from exc
+    subnet = string(table, "pod_subnet", path, what, "")
+    if subnet:
+        try:
+            ipaddress.ip_network(subnet)
+        except ValueError as exc:
+            raise InputError(f"{what}: 'pod_subnet' = {subnet!r} is not a network: {exc}",
+                             path=path) from exc
     return table
 
 
@@ -250,10 +222,17 @@ class Catalog:
                 raise InputError(f"expected_by_calico: unknown Calico version {unknown[0]!r} "
                                  f"(known: {', '.join(self.calico)})", path=meta_path(v.path))
         psel = self._select(prof.get("points", "*"), points, path, f"profile {name} points")
-        soak_s = parse_duration(str(prof.get("soak", "10m")), option=f"{path}: soak")
+        for key in ("workers", "soak", "pod_subnet"):  # defaults are data, not code
+            if key not in prof:
+                raise InputError(f"profile {name}: no {key!r} (set it in [defaults] or in "
+                                 f"[profiles.{name}])", path=path)
+        soak_s = parse_duration(str(prof["soak"]), option=f"{path}: soak")
+        # One target per (variant, kind release): its effective config is computed once.
+        targets = {(v.name, k.version): Target(v, k) for v in vsel.values()
+                   for k in {p.kind.version: p.kind for p in psel.values()}.values()}
         cells = tuple(
-            Cell(calico=c, variant=v, point=p, workers=prof.get("workers", 1), soak_s=soak_s,
-                 pod_subnet=prof.get("pod_subnet", "192.168.0.0/16"))
+            Cell(calico=c, target=targets[(v.name, p.kind.version)], point=p,
+                 workers=prof["workers"], soak_s=soak_s, pod_subnet=prof["pod_subnet"])
             for c in calicos.values() for v in vsel.values() for p in psel.values()
         )
         return Profile(name=name, cells=cells, soak_s=soak_s,
@@ -271,57 +250,3 @@ class Catalog:
                                  path=path)
             out.update({k: known[k] for k in hits})
         return out
-
-
-def meta_path(variant_path: Path) -> Path:
-    """Where a variant's sidecar lives: ``<name>.meta.toml`` beside ``<name>.toml``."""
-    return variant_path.with_name(variant_path.name.removesuffix(".toml") + META_SUFFIX)
-
-
-def _json6902_op(op: Any) -> bool:
-    return (isinstance(op, dict) and op.get("op") in JSON6902_OPS
-            and isinstance(op.get("path"), str))
-
-
-def load_variant(path: Path) -> Variant:
-    """A variant file plus its optional ``<name>.meta.toml`` sidecar.
-
-    The variant file itself stays a real containerd document (a user's whole
-    config.toml works unedited); what containerd would not understand lives in
-    the sidecar, checked key by key here so a typo fails the load, not the run.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read variant: {exc}", path=path) from exc
-    from .containerd import parse_toml
-
-    parse_toml(text, path=path)  # fail early, with the line
-    name = path.name.removesuffix(".toml")
-    if name == "config":  # a dropped-in /etc/containerd/config.toml: name it by its folder
-        name = path.parent.name
-    mpath = meta_path(path)
-    meta: dict[str, Any] = load_toml(mpath) if mpath.exists() else {}
-    what = "sidecar"
-    known_keys(meta, SIDECAR_KEYS, mpath, what)
-    by_calico = typed(meta, "expected_by_calico", mpath, what,
-                       'a table of "vX.Y.Z" = "<verdict>"', is_table, {})
-    for version in by_calico:
-        choice(by_calico, version, KIND_VERDICTS, mpath, "expected_by_calico", MISSING)
-    kubelet = typed(meta, "kubelet", mpath, what, "a table ([kubelet])", is_table, {})
-    choice(kubelet, "cgroupDriver", CGROUP_DRIVERS, mpath, "[kubelet]")
-    json6902 = typed(meta, "json6902", mpath, what,
-                      f'an array of tables ([[json6902]]) with op ({"|".join(JSON6902_OPS)}) '
-                      "and path", lambda v: isinstance(v, list) and all(map(_json6902_op, v)),
-                      [])
-    return Variant(
-        name=name, path=path, text=text,
-        description=string(meta, "description", mpath, what, ""),
-        expected=choice(meta, "expected", KIND_VERDICTS, mpath, what),
-        expected_by_calico=dict(by_calico),
-        expected_probe=choice(meta, "expected_probe", PROBE_VERDICTS, mpath, what),
-        references=strs(meta, "references", mpath, what),
-        fix=string(meta, "fix", mpath, what, ""),
-        kubelet=dict(kubelet),
-        json6902=tuple(json6902),
-    )

@@ -16,6 +16,7 @@ from .containerd import EffectiveConfig, apply_kind_patches
 from .containerd.merge import json6902_text
 from .errors import InputError
 from .model import Axes, Tier
+from .versions import minor_key
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,8 @@ class KindRelease:
     base_config: Path
     kubelet_cgroup_driver: str
     images: dict[str, str]
+    shims: tuple[str, ...]  # runtime_type values the node image can run
     downloads: dict[str, tuple[str, str]] = field(default_factory=dict)  # platform: (url, sha)
-    shims: tuple[str, ...] = ("io.containerd.runc.v2",)
 
     def base_config_text(self) -> str:
         try:
@@ -100,18 +101,56 @@ class Point:
         return self.kind.images[self.kubernetes]
 
 
-@dataclass(frozen=True)
-class Cell:
-    calico: CalicoRelease
+@dataclass(frozen=True, eq=False)
+class Target:
+    """A variant over one kind release's base config: what every tier runs.
+
+    The effective config and the kubelet's cgroup driver are derived here, once, so
+    the kind, probe and node tiers cannot disagree about either.
+    """
+
     variant: Variant
+    kind: KindRelease
+
+    @cached_property
+    def effective(self) -> EffectiveConfig:
+        return apply_kind_patches(self.kind.base_config_text(), self.variant.patches,
+                                  self.variant.patches6902,
+                                  base_source=str(self.kind.base_config),
+                                  patch_sources=[str(self.variant.path)])
+
+    @property
+    def kubelet_cgroup_driver(self) -> str:
+        """The variant's kubelet setting, else what the kind release configures."""
+        return str(self.variant.kubelet.get("cgroupDriver", self.kind.kubelet_cgroup_driver))
+
+
+def slug(cell_id: str, repeat: int) -> str:
+    """A cell's id per repeat: the one place the ``~rN`` suffix is spelt."""
+    return cell_id if repeat <= 1 else f"{cell_id}~r{repeat}"
+
+
+@dataclass(frozen=True, eq=False)
+class Cell:
+    """A kind cell: a target with a Calico release at a Kubernetes point."""
+
+    calico: CalicoRelease
+    target: Target
     point: Point
     workers: int
     soak_s: float
     pod_subnet: str
 
     @property
+    def variant(self) -> Variant:
+        return self.target.variant
+
+    @property
     def id(self) -> str:
         return f"{self.calico.version}-{self.variant.name}-{self.point.id}"
+
+    def slug(self, repeat: int = 1) -> str:
+        return slug(self.id, repeat)
 
     @property
     def untested_upstream(self) -> bool:
@@ -121,13 +160,13 @@ class Cell:
     def expected(self) -> str:
         return self.variant.expected_for(self.calico.version)
 
-    @cached_property
+    @property
     def effective(self) -> EffectiveConfig:
-        return effective_config(self.variant, self.point.kind)
+        return self.target.effective
 
     @property
     def kubelet_cgroup_driver(self) -> str:
-        return str(self.variant.kubelet.get("cgroupDriver", self.point.kind.kubelet_cgroup_driver))
+        return self.target.kubelet_cgroup_driver
 
     def axes(self) -> Axes:
         return Axes(calico=self.calico.version, variant=self.variant.name, point=self.point.id,
@@ -136,10 +175,36 @@ class Cell:
                     tier=Tier.KIND)
 
 
-def effective_config(variant: Variant, kind: KindRelease) -> EffectiveConfig:
-    return apply_kind_patches(kind.base_config_text(), variant.patches, variant.patches6902,
-                              base_source=str(kind.base_config),
-                              patch_sources=[str(variant.path)])
+@dataclass(frozen=True, eq=False)
+class ProbeCell:
+    """A probe cell: a target under the host's containerd (no Calico, no Kubernetes)."""
+
+    target: Target
+    containerd: str = ""  # the host's containerd version, known once host facts are read
+
+    @property
+    def variant(self) -> Variant:
+        return self.target.variant
+
+    @property
+    def id(self) -> str:
+        return f"probe-{self.variant.name}-{self.target.kind.version}"
+
+    def slug(self, repeat: int = 1) -> str:
+        return slug(self.id, repeat)
+
+    @property
+    def untested_upstream(self) -> bool:
+        return False
+
+    @property
+    def expected(self) -> str:
+        return self.variant.expected_probe
+
+    def axes(self) -> Axes:
+        kind = self.target.kind.version
+        return Axes(calico="-", variant=self.variant.name, point=f"probe-{kind}", kind=kind,
+                    containerd=self.containerd, tier=Tier.PROBE)
 
 
 @dataclass(frozen=True)
@@ -149,6 +214,7 @@ class Profile:
     soak_s: float
     description: str = ""
 
-
-def minor_key(v: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in v.lstrip("v").split(".")[:2])
+    def targets(self) -> list[Target]:
+        """Each (variant, kind release) of the profile once, by name then release."""
+        found = {(c.variant.name, c.point.kind.version): c.target for c in self.cells}
+        return [found[k] for k in sorted(found)]

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 from . import __version__
 from .errors import ConformanceError, InputError
+from .lint import cli as lint_cli
+from .reporting import commands as report_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,10 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    from . import lint
-    from .reporting import commands as report_commands
-
-    lint.register(sub)
+    lint_cli.register(sub)
     report_commands.register(sub)
     return parser
 

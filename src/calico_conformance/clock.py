@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 from .errors import InputError
@@ -48,8 +48,6 @@ class FakeClock:
         return self._elapsed
 
     def now(self) -> datetime:
-        from datetime import timedelta
-
         return self._start + timedelta(seconds=self._elapsed)
 
     def sleep(self, seconds: float) -> None:

@@ -1,4 +1,5 @@
-"""Typed reads of TOML tables, each failure one line naming the file, entry and key.
+"""Reading the project's data files: TOML and YAML parsed with their line numbers, and
+typed reads of TOML tables, each failure one line naming the file, entry and key.
 
 The data under ``clusters/`` is hand-edited; a wrong type there must read as the
 user's mistake (``matrix.toml: profile smoke: 'workers' must be ...``), never as
@@ -8,14 +9,56 @@ an INTERNALERROR later on.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, cast
 
-from .containerd.config import load_toml
+import yaml
+
 from .errors import InputError
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
 MISSING: Any = object()
+
+
+def parse_toml(text: str, *, path: Path | str = "<string>") -> dict[str, Any]:
+    """Parse TOML, turning a syntax error into an :class:`InputError` with its line."""
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
+        return data
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column \d+\)", msg)
+        if line is None and m:
+            line = int(m.group(1))
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
+        msg = getattr(exc, "msg", msg)
+        raise InputError(f"invalid TOML: {msg}", path=path, line=line) from exc
+
+
+def parse_yaml(text: str, *, path: Path | str, what: str = "YAML") -> Any:
+    """Parse YAML, turning a syntax error into an :class:`InputError` with its line."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"invalid {what}: {getattr(exc, 'problem', None) or exc}", path=path,
+                         line=mark.line + 1 if mark else None) from exc
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read: {exc.strerror if isinstance(exc, OSError) else exc}",
+                         path=path) from exc
+    return parse_toml(text, path=path)
 
 
 def is_str(v: Any) -> bool:

@@ -15,15 +15,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .errors import ConformanceError
-
-
-class PinMismatch(ConformanceError):
-    """Downloaded (or cached, or mirrored) bytes do not match their sha256 pin."""
-
-
-class DownloadFailed(ConformanceError):
-    """The download itself failed (offline, 404, timeout)."""
+from .errors import DownloadFailed, PinMismatch
 
 
 def sha256(data: bytes) -> str:

@@ -68,3 +68,26 @@ class ManifestError(ConformanceError):
 
 class ProbeError(ConformanceError):
     """The containerd probe could not run because of the host, not the config."""
+
+
+class PinMismatch(ConformanceError):
+    """Downloaded (or cached, or mirrored) bytes do not match their sha256 pin."""
+
+
+class DownloadFailed(ConformanceError):
+    """The download itself failed (offline, 404, timeout)."""
+
+
+class CriCallError(ConformanceError):
+    """A CRI call failed; ``code`` is the gRPC status name, ``details`` containerd's text."""
+
+    def __init__(self, call: str, code: str, details: str) -> None:
+        self.call, self.code, self.details = call, code, details
+        super().__init__(f"{call}: {code}: {details}")
+
+
+class ExpectedBreakage(AssertionError):
+    """A known-bad cell broke the way its variant says: raised for a strict xfail.
+
+    An AssertionError, not a ConformanceError: it is a test outcome, not trouble.
+    """

@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .calico import CALICO_NODE, KUBE_CONTROLLERS
 from .model import from_dict, to_dict
-
-CALICO_NODE = "calico-node"
-KUBE_CONTROLLERS = "calico-kube-controllers"
 
 
 @dataclass(frozen=True)

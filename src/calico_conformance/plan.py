@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
-from .kindconfig import dump_kind_config, render_kind_config
+from .kind.config import dump_kind_config, render_kind_config
 from .lint import format_json, format_text, lint_cell
 from .model import SCHEMA_VERSION, Finding, Verdict
 

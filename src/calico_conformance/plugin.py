@@ -1,7 +1,8 @@
-"""The pytest plugin: the matrix as test items, one per cell (and tier).
+"""The pytest plugin: options, configure, fixtures, and the one hook for an idle install.
 
-Laid out like pytest's own plugins: options, configure, fixtures, hooks. All
-session state lives in ``config.stash`` under typed keys.
+Laid out like pytest's own plugins. ``pytest_configure`` builds the settings once,
+then registers a :class:`~.session.ConformanceSession` (kept in ``config.stash``) as a
+plugin object whose methods are the session's hooks; ``pytest_unconfigure`` removes it.
 """
 
 from __future__ import annotations
@@ -9,56 +10,94 @@ from __future__ import annotations
 import re
 import shlex
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 import platformdirs
 import pytest
 
 from .catalog import Catalog
-from .cells import Cell, Profile, Variant
+from .cells import Cell, ProbeCell
 from .clock import SystemClock, parse_duration
-from .errors import ConformanceError, InputError
-from .model import Verdict
-from .session import CellRunner, SessionState
+from .datafile import load_toml
+from .errors import InputError
+from .runner import CellRunner
+from .session import SESSION_PLUGIN, ConformanceSession, cell_param
+from .settings import KEEP_CHOICES, TIERS, KindSettings, ProbeSettings, RunSettings
 
-state_key = pytest.StashKey[SessionState]()
+session_key = pytest.StashKey[ConformanceSession]()
 # Why the plugin is idle: installed (pytest11) but run in a project without clusters/.
 idle_key = pytest.StashKey[str]()
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+MATRIX = Path("clusters") / "matrix.toml"
 
 
 # --- options ---------------------------------------------------------------------------------
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def _profiles_help(matrix: Path) -> str:
+    """The profiles by name, when run from a project (``--help`` is read there)."""
+    try:
+        names = list((load_toml(matrix).get("profiles") or {}).keys())
+    except InputError:
+        names = []
+    return f" ({', '.join(names)})" if names else ""
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    # pytest-kind's plugin serves one session-wide cluster through its own options
+    # (--cluster-name, --keep-cluster, --kind-image, ...), none of which a per-cell matrix
+    # can honour; it is blocked so that --help tells one story, and --kind-bin is ours.
+    pluginmanager.set_blocked("pytest-kind")
+    groups = getattr(parser, "_groups", [])
+    groups[:] = [g for g in groups if getattr(g, "name", "") != "kind"]
+
     g = parser.getgroup("calico-conformance", "calico-conformance matrix")
-    g.addoption("--profile", default="default", help="matrix profile (clusters/matrix.toml)")
-    g.addoption("--matrix", default=None, help="matrix file (default: clusters/matrix.toml)")
-    g.addoption("--clusters-dir", default=None, help="data directory (default: ./clusters)")
+    g.addoption("--profile", default="default",
+                help=f"matrix profile from clusters/matrix.toml"
+                     f"{_profiles_help(Path.cwd() / MATRIX)} (default: default)")
+    g.addoption("--matrix", default=None,
+                help="matrix file (default: clusters/matrix.toml)")
+    g.addoption("--clusters-dir", default=None,
+                help="the matrix data directory (default: ./clusters)")
     g.addoption("--variant", action="append", default=[], metavar="PATH",
-                help="add a containerd config.toml as a variant (repeatable)")
-    g.addoption("--tier", choices=("kind", "probe", "all"), default="kind",
-                help="kind clusters, the containerd probe, or both (probe first)")
+                help="add a containerd config.toml as a variant (repeatable; default: none)")
+    g.addoption("--tier", choices=TIERS, default="kind",
+                help="kind clusters, the containerd probe, or both, probe first "
+                     "(default: kind)")
     g.addoption("--plan", action="store_true",
                 help="write kind configs, effective containerd configs and lint per cell; "
-                     "no Docker needed")
-    g.addoption("--soak", default=None, help="soak window per cell, e.g. 10m (default: profile)")
+                     "no Docker needed (default: off)")
+    g.addoption("--soak", default=None,
+                help="soak window per kind cell, e.g. 10m (default: the profile's)")
     g.addoption("--full-soak", action="store_true",
-                help="watch the whole soak even when a cell can no longer become stable")
+                help="watch the whole soak even when a cell can no longer become stable "
+                     "(default: off)")
     g.addoption("--ready-grace", default="5m",
-                help="how long calico-node may take to become Ready (capped at half the soak)")
-    g.addoption("--keep-clusters", choices=("none", "failed", "all"), default="none")
-    g.addoption("--reports-dir", default=None, help="where runs go (default: ./reports)")
-    g.addoption("--run-id", default=None, help="name of this run's report folder")
+                help="how long calico-node may take to become Ready, capped at half the "
+                     "soak (default: 5m)")
+    g.addoption("--keep-clusters", choices=KEEP_CHOICES, default="none",
+                help="keep clusters for debugging (default: none)")
+    g.addoption("--kind-bin", default=None, metavar="PATH",
+                help="the kind binary for every release (default: kind on PATH when it is "
+                     "the cell's release, else the pinned download)")
+    g.addoption("--reports-dir", default=None,
+                help="where runs go (default: ./reports)")
+    g.addoption("--run-id", default=None,
+                help="name of this run's report folder (default: the UTC start time)")
     g.addoption("--calico-manifest-dir", default=None,
-                help="offline mirror of manifests laid out as <tag>/calico.yaml")
+                help="offline mirror of manifests laid out as <tag>/calico.yaml "
+                     "(default: download, sha256-checked)")
     g.addoption("--calico-registry", default=None,
-                help="replace docker.io/calico with this registry, e.g. quay.io/calico")
-    g.addoption("--repeat", type=int, default=1, help="run each cell N times (flake detection)")
-    g.addoption("--baseline", default=None, help="a previous matrix.json: fail on regressions")
-    g.addoption("--containerd-bin", default=None, help="containerd for the probe tier")
-    g.addoption("--probe-window", default="20s", help="how long the probe container must run")
-    # --kind-bin is pytest-kind's option; we reuse it rather than define a second one.
+                help="replace docker.io/calico with this registry, e.g. quay.io/calico "
+                     "(default: docker.io/calico)")
+    g.addoption("--repeat", type=int, default=1,
+                help="run each cell N times, for flake detection (default: 1)")
+    g.addoption("--baseline", default=None,
+                help="a previous matrix.json or run folder: fail on regressions "
+                     "(default: none)")
+    g.addoption("--containerd-bin", default=None,
+                help="containerd for the probe tier (default: containerd on PATH)")
+    g.addoption("--probe-window", default="20s",
+                help="how long the probe container must keep running (default: 20s)")
 
 
 # --- configure -------------------------------------------------------------------------------
@@ -72,52 +111,61 @@ def pytest_configure(config: pytest.Config) -> None:
                                   "at the matrix data)")
         return
     try:
-        state = _build_state(config, root or Path(str(config.invocation_params.dir)))
+        session = build_session(config, root or Path(str(config.invocation_params.dir)))
     except InputError as exc:
         raise pytest.UsageError(exc.one_line()) from exc
-    config.stash[state_key] = state
+    config.stash[session_key] = session
+    config.pluginmanager.register(session, SESSION_PLUGIN)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.stash.get(session_key, None)
+    if session is not None:
+        del config.stash[session_key]
+        config.pluginmanager.unregister(session)
 
 
 def _project_root(config: pytest.Config) -> Path | None:
     for candidate in (Path(str(config.rootpath)), Path(str(config.invocation_params.dir))):
         # clusters/ alone is common (GitOps repos); the matrix file marks our projects.
-        if (candidate / "clusters" / "matrix.toml").is_file():
+        if (candidate / MATRIX).is_file():
             return candidate
     return None
 
 
-def _build_state(config: pytest.Config, root: Path) -> SessionState:
+def build_session(config: pytest.Config, root: Path) -> ConformanceSession:
     opt = config.getoption
-    clusters = Path(opt("clusters_dir") or root / "clusters")
-    catalog = Catalog(clusters)
-    extra = [Path(v) for v in opt("variant")]
-    profile: Profile = catalog.profile(opt("profile"), Path(opt("matrix")) if opt("matrix")
-                                       else None, extra)
-    soak_s = parse_duration(opt("soak"), option="--soak") if opt("soak") else None
-    window = parse_duration(opt("probe_window"), option="--probe-window")
-    grace = parse_duration(opt("ready_grace"), option="--ready-grace")
+    clock = SystemClock()
+    catalog = Catalog(Path(opt("clusters_dir") or root / "clusters"))
+    profile = catalog.profile(opt("profile"), Path(opt("matrix")) if opt("matrix") else None,
+                              [Path(v) for v in opt("variant")])
     if opt("repeat") < 1:
         raise InputError("--repeat must be at least 1")
-    run_id = opt("run_id") or datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    started = clock.now()
+    run_id = opt("run_id") or started.strftime("%Y%m%d-%H%M%S")
     if not RUN_ID.match(run_id):
         raise InputError(f"--run-id {run_id!r}: use letters, digits, '.', '_' and '-' only "
                          f"(it names a folder under the reports directory)")
     baseline = Path(opt("baseline")) if opt("baseline") else None
     if baseline is not None and not baseline.exists():
         raise InputError("--baseline: no such file or run directory", path=baseline)
-    reports = Path(opt("reports_dir") or root / "reports")
-    return SessionState(
-        catalog=catalog, profile=profile, run_id=run_id, reports_dir=reports,
-        tier=opt("tier"), plan=opt("plan"), soak_s=soak_s, full_soak=opt("full_soak"),
-        ready_grace_s=grace, keep=opt("keep_clusters"), repeat=opt("repeat"),
-        kind_bin=opt("kind_bin"), cache_dir=Path(platformdirs.user_cache_dir("calico-conformance")),
+    run = RunSettings(
+        run_id=run_id, reports_dir=Path(opt("reports_dir") or root / "reports"),
+        tier=opt("tier"), plan=opt("plan"), repeat=opt("repeat"), baseline=baseline,
+        command_line=shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]))
+    kind = KindSettings(
+        cache_dir=Path(platformdirs.user_cache_dir("calico-conformance")),
+        kind_bin=opt("kind_bin"),
         manifest_dir=Path(opt("calico_manifest_dir")) if opt("calico_manifest_dir") else None,
-        registry=opt("calico_registry"),
-        baseline=baseline,
-        containerd_bin=opt("containerd_bin"), probe_window_s=window,
-        command_line=shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        clock=SystemClock(),
-    )
+        registry=opt("calico_registry"), keep=opt("keep_clusters"), full_soak=opt("full_soak"),
+        soak_s=parse_duration(opt("soak"), option="--soak") if opt("soak") else None,
+        ready_grace_s=parse_duration(opt("ready_grace"), option="--ready-grace"))
+    probe = ProbeSettings(
+        workdir=run.run_dir / "probe", containerd_bin=opt("containerd_bin"),
+        window_s=parse_duration(opt("probe_window"), option="--probe-window"), clock=clock,
+        keep_logs_dir=run.run_dir / "probe" / "logs")
+    return ConformanceSession(run=run, kind=kind, probe=probe, catalog=catalog, profile=profile,
+                              clock=clock, started_at=started.isoformat())
 
 
 # --- fixtures --------------------------------------------------------------------------------
@@ -125,7 +173,7 @@ def _build_state(config: pytest.Config, root: Path) -> SessionState:
 @pytest.fixture(scope="session")
 def cc_runner(request: pytest.FixtureRequest) -> CellRunner:
     """Runs cells for the suites; knows the session's settings and report store."""
-    return request.config.stash[state_key].runner(request.config)
+    return request.config.stash[session_key].cell_runner(request.config)
 
 
 @pytest.fixture
@@ -135,10 +183,9 @@ def matrix_cell(request: pytest.FixtureRequest) -> Cell:
 
 
 @pytest.fixture
-def probe_target(request: pytest.FixtureRequest) -> tuple[Variant, str]:
-    """A variant and the kind release whose base config it patches."""
-    target: tuple[Variant, str] = request.param
-    return target
+def probe_cell(request: pytest.FixtureRequest) -> ProbeCell:
+    cell: ProbeCell = request.param
+    return cell
 
 
 @pytest.fixture
@@ -148,117 +195,8 @@ def repeat_index(request: pytest.FixtureRequest) -> int:
 
 # --- hooks -----------------------------------------------------------------------------------
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    state = metafunc.config.stash.get(state_key, None)
-    if state is None:
-        return  # idle: collection_modifyitems explains, once
-    repeats = list(range(1, state.repeat + 1))
-    # A tier that is not selected is not parametrized; its bare item is deselected later.
-    if "matrix_cell" in metafunc.fixturenames and (state.tier in ("kind", "all") or state.plan):
-        cells = list(state.profile.cells)
-        metafunc.parametrize("matrix_cell", [
-            pytest.param(c, id=c.id, marks=_marks(c.expected, c.id)) for c in cells],
-            indirect=True)
-    if "probe_target" in metafunc.fixturenames and state.tier in ("probe", "all"):
-        variants = state.probe_variants()
-        metafunc.parametrize("probe_target", [
-            pytest.param((v, k), id=f"probe-{v.name}-{k}",
-                         marks=_marks(v.expected_probe, v.name))
-            for v, k in variants], indirect=True)
-    if "repeat_index" in metafunc.fixturenames and state.repeat > 1:
-        metafunc.parametrize("repeat_index", repeats, indirect=True,
-                             ids=[f"r{i}" for i in repeats])
-
-
-def _marks(expected: str, name: str) -> list[pytest.MarkDecorator]:
-    if expected and expected != Verdict.STABLE.value:
-        from .session import ExpectedBreakage
-
-        return [pytest.mark.xfail(
-            strict=True, raises=ExpectedBreakage,
-            reason=f"known-bad: expected {expected}. If this XPASSes, the configuration no "
-                   f"longer breaks this Calico version and the expectation for {name} needs "
-                   f"updating")]
-    return []
-
-
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config,
-                                  items: list[pytest.Item]) -> None:
-    state = config.stash.get(state_key, None)
-    if state is None:
-        if any(_cell_param(it) is not None for it in items):
-            pytest.exit(f"calico-conformance: {config.stash[idle_key]}",
-                        returncode=pytest.ExitCode.USAGE_ERROR)
-        return
-    # Probe cells first, so --tier all can predict kind cells from them.
-    items.sort(key=lambda it: 0 if "probe_target" in getattr(it, "fixturenames", ()) else 1)
-    if state.plan:
-        summary = state.write_plan()
-        state.plan_summary = summary
-        config.hook.pytest_deselected(items=list(items))
-        items[:] = []
-        return
-    # Items of a tier that is not selected carry no cell: drop them.
-    unused = [it for it in items if _cell_param(it) is _EMPTY]
-    if unused:
-        config.hook.pytest_deselected(items=unused)
-        items[:] = [it for it in items if it not in unused]
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """After -k/-m deselection: check the tools and plan the run for what will really run."""
-    config = session.config
-    state = config.stash.get(state_key, None)
-    if state is None or state.plan or config.option.collectonly:
-        return
-    if not any(_cell_param(it) is not None for it in session.items):
-        return
-    cells = [c for it in session.items if isinstance(c := _cell_param(it), Cell)]
-    probes = [t for it in session.items if isinstance(t := _cell_param(it), tuple)]
-    if cells:
-        problem = state.preflight(cells)
-        if problem:
-            pytest.exit(problem, returncode=pytest.ExitCode.USAGE_ERROR)
-    try:
-        state.open_store(sorted({c.id: c for c in cells}.values(), key=lambda c: c.id),
-                         sorted({(v.name, k): (v, k) for v, k in probes}.values(),
-                                key=lambda t: (t[0].name, t[1])))
-    except InputError as exc:
-        pytest.exit(exc.one_line(), returncode=pytest.ExitCode.USAGE_ERROR)
-
-
-_EMPTY = object()
-
-
-def _cell_param(item: pytest.Item) -> object:
-    names = {"matrix_cell", "probe_target"} & set(getattr(item, "fixturenames", ()))
-    if not names:
-        return None
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    return params.get(names.pop(), _EMPTY)
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int,
-                            config: pytest.Config) -> None:
-    state = config.stash.get(state_key, None)
-    if state is None:
-        return
-    for line in state.summary_lines():
-        terminalreporter.write_line(line)
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    state = session.config.stash.get(state_key, None)
-    if state is None:
-        return
-    if state.plan and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
-        session.exitstatus = pytest.ExitCode.OK
-        return
-    try:
-        regressions = state.finish()
-    except ConformanceError as exc:
-        state.notes.append(f"error: {exc}")
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        return
-    if regressions:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Only when idle: the suites were collected where there is no matrix to run."""
+    if idle_key in config.stash and any(cell_param(it) is not None for it in items):
+        pytest.exit(f"calico-conformance: {config.stash[idle_key]}",
+                    returncode=pytest.ExitCode.USAGE_ERROR)

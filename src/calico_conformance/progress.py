@@ -6,9 +6,9 @@ On a TTY the line is rewritten in place; in CI logs a plain line is printed ever
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
+from .clock import Clock, SystemClock
 from .watch import Progress
 
 
@@ -31,12 +31,12 @@ class ProgressLine:
 
     def __init__(self, cell_id: str, write: Callable[[str], None],
                  rewrite: Callable[[str], None] | None, interval_s: float = 30.0,
-                 wall: Callable[[], float] = time.monotonic) -> None:
+                 clock: Clock | None = None) -> None:
         self.cell_id = cell_id
         self.write = write
         self.rewrite = rewrite
         self.interval_s = interval_s
-        self.wall = wall
+        self.clock = clock or SystemClock()
         self._last = float("-inf")
 
     def __call__(self, p: Progress) -> None:
@@ -46,7 +46,7 @@ class ProgressLine:
             if p.done:
                 self.write("")
             return
-        now = self.wall()
+        now = self.clock.monotonic()
         if p.done or now - self._last >= self.interval_s:
             self._last = now
             self.write(line)

@@ -1,337 +1,222 @@
-"""Session state and the cell runner behind the pytest plugin.
+"""One conformance session: registered as a pytest plugin object, its methods are the hooks.
 
-The plugin module stays a thin layer of options, fixtures and hooks; what a
-session *does* (preflight, run a cell, store its result, judge it, summarise the
-run) lives here so it reads top to bottom.
+Like pytest's junitxml (``LogXML``): ``pytest_configure`` builds this object once from
+the settings and registers it, ``pytest_unconfigure`` removes it, so no hook has to
+ask whether the suite is active. It turns the profile into test items, checks the
+tools for what will really run, opens the run's store before the first cell, and
+assembles and summarises the matrix at the end.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from . import __version__
+from . import __version__, kind
 from .catalog import Catalog
-from .cells import Cell, KindRelease, Profile, Variant
+from .cells import Cell, ProbeCell, Profile
 from .clock import Clock
-from .errors import ConformanceError, InputError
-from .model import Axes, CellResult, Matrix, Outcome, RunMeta, Tier, Verdict
-from .verdict import Thresholds
+from .errors import ConformanceError, ExpectedBreakage, InputError
+from .kind.binary import KindTools
+from .model import CellResult, Matrix, RunMeta, Verdict
+from .plan import PlanSummary, write_plan
+from .reporting.diff import diff_matrices, render_diff_text
+from .reporting.markdown import render_markdown
+from .reporting.store import RunStore, load_matrix
+from .reporting.text import render_text
+from .runner import CellRunner
+from .settings import KindSettings, ProbeSettings, RunSettings
 
-PREDICTABLE = {Verdict.CONFIG_REJECTED, Verdict.CRI_UNAVAILABLE}
-
-
-class ExpectedBreakage(AssertionError):
-    """A known-bad cell broke the way its variant says: a strict xfail."""
-
-
-def failure_message(result: CellResult) -> str:
-    """The evidence table: what a platform engineer reads first."""
-    ev = result.evidence
-    head = f"{result.cell_id}: {result.verdict.value}" + (
-        f" ({result.subtype})" if result.subtype else "") + (
-        f", expected {result.expected}" if result.expected else "")
-    lines = [head]
-    if ev.pods:
-        rows = [("POD", "NODE", "RESTARTS Δ", "LAST REASON", "EXIT", "READY")]
-        rows += [(p.pod, p.node, str(p.restarts_delta), p.last_reason or "-",
-                  "-" if p.exit_code is None else str(p.exit_code), "yes" if p.ready else "no")
-                 for p in ev.pods]
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-                  for r in rows]
-    if ev.restart_interval_s is not None:
-        lines.append(f"  restart interval ≈ {ev.restart_interval_s:.0f}s")
-    if ev.probe_message:
-        lines.append(f"  probe: {ev.probe_message}")
-    if ev.error:
-        err = ev.error.strip().splitlines()
-        lines.append("  error: " + (err[-1] if err else ""))
-    lines += [f"  note: {n}" for n in ev.notes]
-    for d in result.config_check.differences[:5]:
-        lines.append(f"  node config differs: {d}")
-    for s in result.config_check.skipped_patches:
-        lines.append(f"  {s}")
-    lines.append(f"  artifacts: {result.artifacts or '(none)'}")
-    return "\n".join(lines)
+SESSION_PLUGIN = "calico-conformance-session"
+CELL_FIXTURES = ("matrix_cell", "probe_cell")
+_EMPTY = object()  # the param of a tier's item when that tier is not selected
 
 
-@dataclass
-class SessionState:
+def cell_param(item: pytest.Item) -> object:
+    """The cell an item runs (``_EMPTY`` for an unselected tier), or None for other tests."""
+    names = set(CELL_FIXTURES) & set(getattr(item, "fixturenames", ()))
+    if not names:
+        return None
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return params.get(names.pop(), _EMPTY)
+
+
+def expectation_marks(expected: str, name: str) -> list[pytest.MarkDecorator]:
+    """Known-bad cells are strict xfails: they pass by breaking the expected way."""
+    if not expected or expected == Verdict.STABLE.value:
+        return []
+    return [pytest.mark.xfail(
+        strict=True, raises=ExpectedBreakage,
+        reason=f"known-bad: expected {expected}. If this XPASSes, the configuration no "
+               f"longer breaks this Calico version and the expectation for {name} needs "
+               f"updating")]
+
+
+@dataclass(eq=False)  # a plugin object: pluggy keys plugins by identity
+class ConformanceSession:
+    run: RunSettings
+    kind: KindSettings
+    probe: ProbeSettings
     catalog: Catalog
     profile: Profile
-    run_id: str
-    reports_dir: Path
-    tier: str
-    plan: bool
-    soak_s: float | None
-    full_soak: bool
-    ready_grace_s: float
-    keep: str
-    repeat: int
-    kind_bin: str | None
-    cache_dir: Path
-    manifest_dir: Path | None
-    registry: str | None
-    baseline: Path | None
-    containerd_bin: str | None
-    probe_window_s: float
-    command_line: str
     clock: Clock
-    plan_summary: Any = None
-    notes: list[str] = field(default_factory=list)
-    kept: list[tuple[str, str]] = field(default_factory=list)
+    started_at: str
+    kind_tools: KindTools = field(default_factory=KindTools)
     probe_results: dict[tuple[str, str], CellResult] = field(default_factory=dict)
-    kind_bins: dict[str, str] = field(default_factory=dict)
-    kind_versions: dict[str, str] = field(default_factory=dict)  # what the binaries report
-    docker_version: str = ""
-    started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
-    matrix: Matrix | None = None  # the assembled run, once finished
-    _store: Any = None
-    _runner: CellRunner | None = None
+    kept: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    plan_summary: PlanSummary | None = None
+    matrix: Matrix | None = None
+    store: RunStore | None = None
+    runner: CellRunner | None = None
 
-    @property
-    def run_dir(self) -> Path:
-        return self.reports_dir / self.run_id
+    # --- the cells ------------------------------------------------------------------------
 
-    def probe_variants(self) -> list[tuple[Variant, str]]:
-        kinds = sorted({c.point.kind.version for c in self.profile.cells})
-        variants = sorted({c.variant.name: c.variant for c in self.profile.cells}.items())
-        return [(v, k) for _, v in variants for k in kinds]
+    def probe_cells(self) -> list[ProbeCell]:
+        return [ProbeCell(t) for t in self.profile.targets()]
 
-    def kind_release(self, version: str) -> KindRelease:
-        return self.catalog.kind[version]
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        # A tier that is not selected is not parametrized; its bare item is deselected later.
+        if "matrix_cell" in metafunc.fixturenames and (self.run.runs_kind or self.run.plan):
+            metafunc.parametrize("matrix_cell", [
+                pytest.param(c, id=c.id, marks=expectation_marks(c.expected, c.id))
+                for c in self.profile.cells], indirect=True)
+        if "probe_cell" in metafunc.fixturenames and self.run.runs_probe:
+            metafunc.parametrize("probe_cell", [
+                pytest.param(c, id=c.id, marks=expectation_marks(c.expected, c.variant.name))
+                for c in self.probe_cells()], indirect=True)
+        if "repeat_index" in metafunc.fixturenames and self.run.repeat > 1:
+            repeats = list(range(1, self.run.repeat + 1))
+            metafunc.parametrize("repeat_index", repeats, indirect=True,
+                                 ids=[f"r{i}" for i in repeats])
 
-    # --- planning and preflight ----------------------------------------------------------------
+    def pytest_collection_modifyitems(self, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        # Probe cells first, so --tier all can predict kind cells from them.
+        items.sort(key=lambda it: 0 if isinstance(cell_param(it), ProbeCell) else 1)
+        if self.run.plan:
+            try:
+                self.plan_summary = write_plan(
+                    list(self.profile.cells), self.run.run_dir / "plan",
+                    cluster_name=lambda c: kind.cluster_name(self.run.run_id, c))
+            except InputError as exc:
+                raise pytest.UsageError(exc.one_line()) from exc
+            config.hook.pytest_deselected(items=list(items))
+            items[:] = []
+            return
+        unused = [it for it in items if cell_param(it) is _EMPTY]
+        if unused:
+            config.hook.pytest_deselected(items=unused)
+            items[:] = [it for it in items if it not in unused]
 
-    def write_plan(self) -> Any:
-        from .kindtier import cluster_name
-        from .plan import write_plan
-
-        return write_plan(self.profile.cells, self.run_dir / "plan",
-                          cluster_name=lambda c: cluster_name(self.run_id, c))
-
-    def preflight(self, cells: list[Cell]) -> str | None:
-        """One clear line when live runs cannot work here; None when they can."""
-        from . import kindtier, tools
-
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """After -k/-m deselection: check the tools and open the store for what will run."""
+        if self.run.plan or session.config.option.collectonly:
+            return
+        cells = {c.id: c for it in session.items if isinstance(c := cell_param(it), Cell)}
+        probes = {c.id: c for it in session.items
+                  if isinstance(c := cell_param(it), ProbeCell)}
+        if not cells and not probes:
+            return
         try:
-            self.docker_version = tools.docker_info()
-            for version in sorted({c.point.kind.version for c in cells}):
-                self.kind_bins[version] = kindtier.resolve_kind(
-                    self.kind_bin, self.kind_release(version), self.cache_dir)
-                found = tools.kind_version(self.kind_bins[version])
-                self.kind_versions[version] = "v" + ".".join(map(str, found))
-                if self.kind_versions[version] != version:
-                    self.notes.append(f"note: cells of kind {version} run with "
-                                      f"{self.kind_bins[version]} ({self.kind_versions[version]})"
-                                      f"; node image digests are only valid with {version}")
+            if cells:
+                releases = {c.point.kind.version: c.point.kind for c in cells.values()}
+                self.kind_tools = kind.preflight(sorted(releases.values(),
+                                                        key=lambda r: r.version),
+                                                 self.kind.kind_bin, self.kind.cache_dir)
+                self.notes += self.kind_tools.notes
+            self.store = RunStore.create(self.run.reports_dir, self.meta(
+                [cells[k] for k in sorted(cells)], [probes[k] for k in sorted(probes)]))
         except InputError as exc:
-            return exc.one_line()
-        except ConformanceError as exc:
-            said = str(exc).rstrip(". ")
-            said += " " if said.endswith(("?", "!")) else ". "
-            return (f"calico-conformance: {said}Live cells need Docker >= 20.10 and kind >= "
-                    f"v0.20. Without them: `pytest --plan` writes the plan, `pytest --tier probe` "
-                    f"runs the containerd probe, `pytest tests` runs the self-tests.")
-        return None
+            pytest.exit(exc.one_line(), returncode=pytest.ExitCode.USAGE_ERROR)
 
-    # --- storage -------------------------------------------------------------------------------
+    # --- the run's record -----------------------------------------------------------------
 
-    def meta(self, planned: list[Cell] | None = None,
-             probes: list[tuple[Variant, str]] | None = None) -> RunMeta:
-        cells = list(self.profile.cells) if planned is None else planned
-        probe_axes = self.probe_axes(probes or [])
+    def meta(self, cells: list[Cell], probes: list[ProbeCell]) -> RunMeta:
+        if probes:
+            from .probe import host_facts  # grpc and CRI stubs: only when probing
+
+            containerd = host_facts(self.probe.containerd_bin).containerd_semver  # once
+            probes = [ProbeCell(p.target, containerd) for p in probes]
+        planned: list[Cell | ProbeCell] = [*probes, *cells]
         return RunMeta(
-            run_id=self.run_id, suite_version=__version__, profile=self.profile.name,
-            tier=self.tier, started_at=self.started_at,
-            soak_s=self.soak_s or self.profile.soak_s, full_soak=self.full_soak,
-            repeat=self.repeat, command_line=self.command_line,
-            kind_versions=tuple(sorted(set(self.kind_versions.values()))) or tuple(
+            run_id=self.run.run_id, suite_version=__version__, profile=self.profile.name,
+            tier=self.run.tier, started_at=self.started_at,
+            soak_s=self.kind.soak_s or self.profile.soak_s, full_soak=self.kind.full_soak,
+            repeat=self.run.repeat, command_line=self.run.command_line,
+            kind_versions=tuple(sorted(set(self.kind_tools.versions.values()))) or tuple(
                 sorted({c.point.kind.version for c in cells})),
             node_images=tuple(sorted({c.point.node_image for c in cells})),
             calico_sha256={c.calico.version: c.calico.sha256 for c in cells},
-            docker_version=self.docker_version,
-            planned_cells=tuple(a for _, a in probe_axes) + tuple(c.axes() for c in cells),
-            planned_ids=tuple(i for i, _ in probe_axes) + tuple(c.id for c in cells),
+            docker_version=self.kind_tools.docker_version,
+            planned_cells=tuple(c.axes() for c in planned),
+            planned_ids=tuple(c.id for c in planned),
         )
 
-    def probe_axes(self, probes: list[tuple[Variant, str]]) -> list[tuple[str, Axes]]:
-        """The ids and axes probe cells will have (the probe labels them the same way)."""
-        if not probes:
-            return []
-        from .probe import host_facts
-
-        containerd = host_facts(self.containerd_bin).containerd_semver  # once, not per cell
-        return [(f"probe-{v.name}-{k}",
-                 Axes(calico="-", variant=v.name, point=f"probe-{k}", kind=k,
-                      containerd=containerd, tier=Tier.PROBE)) for v, k in probes]
-
-    def open_store(self, planned: list[Cell] | None = None,
-                   probes: list[tuple[Variant, str]] | None = None) -> None:
-        """run.json with the cells that will run, before the first one does: a run killed
-        half-way still assembles into a valid, partial matrix."""
-        from .reporting.store import RunStore
-
-        if self._store is None:
-            self._store = RunStore.create(self.reports_dir,
-                                          self.meta(planned or [], probes or []))
-
-    @property
-    def store(self) -> Any:
-        self.open_store()
-        return self._store
-
     def record(self, result: CellResult) -> CellResult:
+        if self.store is None:  # a suite item run without collection_finish (e.g. -p)
+            self.store = RunStore.create(self.run.reports_dir, self.meta([], []))
         self.store.write_cell(result)
         return result
 
-    def runner(self, config: pytest.Config) -> CellRunner:
-        if self._runner is None:
-            self._runner = CellRunner(self, config)
-        return self._runner
+    def cell_runner(self, config: pytest.Config) -> CellRunner:
+        if self.runner is None:
+            self.runner = CellRunner(self, config)
+        return self.runner
 
-    # --- the end -------------------------------------------------------------------------------
+    # --- the end --------------------------------------------------------------------------
 
-    def finish(self) -> list[str]:
-        """Assemble and render the matrix; return regressions against --baseline."""
-        if self.plan or self._store is None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.run.plan:
+            if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+                session.exitstatus = pytest.ExitCode.OK
+            return
+        if self.store is None:
+            return
+        try:
+            self.matrix = self.store.finish(self.clock.now().isoformat())
+            regressions = self._against_baseline(self.matrix)
+        except ConformanceError as exc:
+            self.notes.append(f"error: {exc}")
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            return
+        self._step_summary(self.matrix)
+        if regressions:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _against_baseline(self, matrix: Matrix) -> list[str]:
+        if self.run.baseline is None:
             return []
-        matrix: Matrix = self.store.finish(datetime.now(timezone.utc).isoformat())
-        regressions: list[str] = []
-        if self.baseline is not None:
-            from .reporting.diff import diff_matrices, render_diff_text
-            from .reporting.store import load_matrix
+        report = diff_matrices(load_matrix(self.run.baseline), matrix)
+        self.notes.append(render_diff_text(report))
+        return [f"{c.key}: {c.old} -> {c.new}" for c in report.regressions]
 
-            report = diff_matrices(load_matrix(self.baseline), matrix)
-            regressions = [f"{c.key}: {c.old} -> {c.new}" for c in report.regressions]
-            self.notes.append(render_diff_text(report))
-        step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
-        if step_summary:
-            from .reporting.markdown import render_markdown
+    def _step_summary(self, matrix: Matrix) -> None:
+        """GitHub Actions shows this file on the run's page."""
+        path = os.environ.get("GITHUB_STEP_SUMMARY")
+        if not path:
+            return
+        try:
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write(render_markdown(matrix) + "\n")
+        except OSError as exc:
+            self.notes.append(f"GITHUB_STEP_SUMMARY {path}: {exc.strerror}")
 
-            try:
-                with open(step_summary, "a", encoding="utf-8") as fh:
-                    fh.write(render_markdown(matrix) + "\n")
-            except OSError as exc:
-                self.notes.append(f"GITHUB_STEP_SUMMARY {step_summary}: {exc.strerror}")
-        self.matrix = matrix
-        return regressions
-
-    def summary_lines(self) -> list[str]:
-        lines: list[str] = []
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         plan = self.plan_summary
-        if self.plan and plan is not None:
-            lines.append(f"calico-conformance plan: {plan.cells} cells; lint predicts "
-                         f"{plan.predicted_failures} failures ({plan.errors} errors, "
-                         f"{plan.warnings} warnings); agrees with {plan.agree} expectations, "
-                         f"differs from {plan.disagree}; see {plan.path / 'summary.md'}")
-        matrix = self.matrix
-        if matrix is not None:
-            from .reporting.text import render_text
-
-            lines += ["", render_text(matrix), f"reports: {self.run_dir}"]
-        lines += self.notes
+        if self.run.plan and plan is not None:
+            terminalreporter.write_line(
+                f"calico-conformance plan: {plan.cells} cells; lint predicts "
+                f"{plan.predicted_failures} failures ({plan.errors} errors, {plan.warnings} "
+                f"warnings); agrees with {plan.agree} expectations, differs from "
+                f"{plan.disagree}; see {plan.path / 'summary.md'}")
+        if self.matrix is not None:
+            for line in ("", render_text(self.matrix), f"reports: {self.run.run_dir}"):
+                terminalreporter.write_line(line)
+        for line in self.notes:
+            terminalreporter.write_line(line)
         for name, kubeconfig in self.kept:
-            lines.append(f"kept cluster {name}: KUBECONFIG={kubeconfig}")
-        return lines
-
-
-class CellRunner:
-    """What the suites call: run a cell, record it, and judge it as a test."""
-
-    def __init__(self, state: SessionState, config: pytest.Config) -> None:
-        self.state = state
-        self.config = config
-
-    def _progress(self, cell_id: str) -> Any:
-        from .progress import ProgressLine
-
-        tr = self.config.pluginmanager.get_plugin("terminalreporter")
-        capman = self.config.pluginmanager.get_plugin("capturemanager")
-        if tr is None:
-            return None
-
-        def uncaptured(write: Any) -> Any:
-            # The soak runs inside a test, where pytest captures output; progress must reach
-            # the terminal now, as pytest's own live logging does.
-            def out(line: str) -> None:
-                if capman is None:
-                    write(line)
-                    return
-                with capman.global_and_fixture_disabled():
-                    write(line)
-            return out
-
-        tty = bool(getattr(tr, "isatty", False))
-        return ProgressLine(cell_id, uncaptured(tr.write_line),
-                            uncaptured(tr.rewrite) if tty else None, interval_s=30.0)
-
-    def run_kind(self, cell: Cell, repeat: int = 1) -> CellResult:
-        from . import kindtier
-        from .lint import lint_cell
-
-        st = self.state
-        findings = lint_cell(cell)
-        probe = st.probe_results.get((cell.variant.name, cell.point.kind.version))
-        if probe is not None and probe.verdict in PREDICTABLE:
-            result = CellResult(
-                cell_id=cell.id, axes=cell.axes(), expected=cell.expected,
-                verdict=Verdict.CLUSTER_FAILS, subtype=f"predicted:{probe.verdict.value}",
-                outcome=Outcome.PREDICTED, untested_upstream=cell.untested_upstream,
-                evidence=replace(probe.evidence, notes=(
-                    *probe.evidence.notes,
-                    f"predicted from the probe tier ({probe.cell_id}), not observed on kind")),
-                findings=findings, references=cell.variant.references, fix=cell.variant.fix,
-                description=cell.variant.description, repeat=repeat)
-            return st.record(result)
-        soak = st.soak_s or cell.soak_s
-        settings = kindtier.KindSettings(
-            kind_bin=st.kind_bins.get(cell.point.kind.version) or st.kind_bin or "kind",
-            cache_dir=st.cache_dir, manifest_dir=st.manifest_dir, registry=st.registry,
-            keep=st.keep, full_soak=st.full_soak, soak_s=soak,
-            thresholds=Thresholds(ready_grace_s=min(st.ready_grace_s, soak / 2)))
-        suffix = f"~r{repeat}" if repeat > 1 else ""
-        result, kept = kindtier.run_cell(
-            cell, run_id=st.run_id, cell_dir=st.run_dir / "cells" / (cell.id + suffix),
-            settings=settings, clock=st.clock, repeat=repeat, progress=self._progress(cell.id))
-        if kept:
-            st.kept.append((kindtier.cluster_name(st.run_id, cell, repeat), kept))
-        return st.record(replace(result, findings=findings))
-
-    def run_probe(self, variant: Variant, kind_version: str, repeat: int = 1) -> CellResult:
-        from .probe import ProbeSettings, probe_available, probe_variant
-
-        st = self.state
-        reason = probe_available()
-        if reason:
-            pytest.skip(f"probe tier unavailable here: {reason}")
-        workdir = st.run_dir / "probe" / f"{variant.name}-{kind_version}"
-        settings = ProbeSettings(containerd_bin=st.containerd_bin, ctr_bin=None,
-                                 window_s=st.probe_window_s, workdir=workdir, clock=st.clock,
-                                 keep_logs_dir=workdir / "logs")
-        result = replace(probe_variant(variant, self.state.kind_release(kind_version), settings),
-                         repeat=repeat)
-        st.probe_results[(variant.name, kind_version)] = result
-        return st.record(result)
-
-    @staticmethod
-    def judge(result: CellResult) -> None:
-        """Turn a result into the test's outcome (xfail marks do the rest)."""
-        msg = failure_message(result)
-        if result.outcome is Outcome.PREDICTED:
-            pytest.skip(f"{result.cell_id}: predicted {result.verdict.value} from the probe "
-                        f"tier; no cluster spent")
-        if result.outcome is Outcome.UNKNOWN:
-            pytest.fail(f"infrastructure trouble, not a property of the config:\n{msg}",
-                        pytrace=False)
-        if result.outcome is Outcome.XFAIL:
-            raise ExpectedBreakage(msg)
-        if result.outcome is Outcome.FAIL:
-            raise AssertionError(msg)
-        # PASS, XPASS (strict xfail turns it into a failure) and OBSERVED pass here.
+            terminalreporter.write_line(f"kept cluster {name}: KUBECONFIG={kubeconfig}")

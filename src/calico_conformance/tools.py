@@ -1,5 +1,8 @@
 """The only module that runs external programs: kind, docker, containerd, ctr, runc.
 
+It also holds the argv of each kind and docker command the suite uses, so the stand-in
+cluster (fake ``kind``/``docker`` on PATH) has exactly one surface to answer.
+
 Everything goes through :func:`run` (or :func:`spawn` for daemons), always with
 an argument list, never a shell string. Failures become :class:`ToolError` with
 the command's stderr kept, because a broken containerd config often explains
@@ -9,14 +12,14 @@ itself only there.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ClusterExists, ToolError, ToolMissing
+from .errors import ToolError, ToolMissing
+from .versions import parse_version
 
 
 @dataclass(frozen=True)
@@ -133,17 +136,6 @@ def unmount(path: Path) -> None:
     run(["umount", "-l", str(path)], check=False, timeout=30)
 
 
-_SEMVER = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
-
-
-def parse_version(text: str) -> tuple[int, int, int] | None:
-    """First x.y[.z] in a version banner: ``kind v0.24.0 go1.22``, ``containerd ... 1.7.18``."""
-    m = _SEMVER.search(text)
-    if not m:
-        return None
-    return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
-
-
 # --- kind and docker -------------------------------------------------------------------------
 
 MIN_KIND = (0, 20, 0)
@@ -188,63 +180,17 @@ def kind_get_nodes(kind: str, name: str) -> list[str]:
     return sorted(ln.strip() for ln in res.stdout.splitlines() if ln.strip())
 
 
-def _kind_cluster_base() -> type:
-    from pytest_kind import KindCluster
+def kind_create_cluster(kind: str, name: str, kubeconfig: Path, config: Path | None,
+                        wait: str = "0s") -> Result:
+    """``kind create cluster --retain``: a failed create keeps its nodes, so `kind export
+    logs` can still read containerd's own error (the caller deletes afterwards)."""
+    argv = [kind, "create", "cluster", f"--name={name}", f"--kubeconfig={kubeconfig}",
+            f"--wait={wait}", "--retain"]
+    if config is not None:
+        argv += ["--config", str(config)]
+    return run(argv, check=False, timeout=900)
 
-    return KindCluster  # type: ignore[no-any-return]
 
-
-class ConformanceCluster(_kind_cluster_base()):  # type: ignore[misc]
-    """pytest-kind's ``KindCluster``, held to three rules it does not keep by itself.
-
-    1. It never downloads its own old pinned kind or kubectl: ``ensure_kind`` and
-       ``ensure_kubectl`` refuse instead (we resolve and verify kind ourselves).
-    2. kind's stderr reaches the cell's evidence: ``create`` captures it (the base
-       class lets it go to the terminal), because a config that breaks containerd
-       explains itself there.
-    3. A cluster with the same name is never silently reused: the base class's
-       ``create`` reuses an existing cluster; ours fails instead.
-    """
-
-    def __init__(self, name: str, kubeconfig: Path, kind_path: Path) -> None:
-        # Not super().__init__: it makes ./.pytest-kind/<name> in the current directory and
-        # picks download paths for its own pinned kind; we set the attributes it uses.
-        self.name = name
-        self.image = None
-        self.path = kubeconfig.parent
-        self.kubeconfig_path = kubeconfig
-        self.kind_path = kind_path
-        self.kubectl_path = None
-        self.create_stderr = ""
-        self.attempted = False  # we ran `kind create` for it: ours to delete
-
-    def ensure_kind(self) -> None:
-        if not Path(self.kind_path).is_file():
-            raise ToolMissing(f"kind binary {self.kind_path} is missing (never downloaded here)")
-
-    def ensure_kubectl(self) -> None:
-        raise ToolMissing("kubectl is not used by calico-conformance; the suite talks to the "
-                          "API with the kubernetes client")
-
-    def create(self, config_file: Path | None = None, wait: str = "0s") -> None:
-        self.ensure_kind()
-        if self.name in kind_get_clusters(str(self.kind_path)):
-            raise ClusterExists(f"a kind cluster named {self.name!r} already exists; "
-                            f"refusing to reuse it (delete it with: kind delete cluster "
-                            f"--name {self.name})")
-        # --retain keeps the nodes of a failed create so `kind export logs` can still read
-        # containerd's own error; run_cell deletes the cluster afterwards.
-        argv = [str(self.kind_path), "create", "cluster", f"--name={self.name}",
-                f"--kubeconfig={self.kubeconfig_path}", f"--wait={wait}", "--retain"]
-        if config_file:
-            argv += ["--config", str(config_file)]
-        self.attempted = True
-        res = run(argv, check=False, timeout=900)
-        self.create_stderr = res.stderr
-        if not res.ok:
-            raise ToolError(f"kind create cluster {self.name} failed: {last_line(res.stderr)}",
-                            argv=argv, returncode=res.returncode, stderr=res.stderr)
-
-    def delete(self) -> None:
-        run([str(self.kind_path), "delete", "cluster", f"--name={self.name}",
-             f"--kubeconfig={self.kubeconfig_path}"], check=False, timeout=300)
+def kind_delete_cluster(kind: str, name: str, kubeconfig: Path) -> Result:
+    return run([kind, "delete", "cluster", f"--name={name}", f"--kubeconfig={kubeconfig}"],
+               check=False, timeout=300)

@@ -9,11 +9,12 @@ trouble on our side and never reported as a property of the config.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
-from .model import EventSummary, Evidence, Outcome, PodRow, TimelinePoint, Verdict
-from .observe import CALICO_NODE, Observation
+from .calico import CALICO_NODE
+from .model import CellResult, EventSummary, Evidence, Outcome, PodRow, TimelinePoint, Verdict
+from .observe import Observation
 
 NOT_STARTED_EVENTS = {"FailedCreatePodSandBox", "FailedCreatePodContainer", "Failed",
                       "ErrImagePull", "ImagePullBackOff", "InspectFailed", "FailedMount"}
@@ -255,3 +256,18 @@ def outcome(expected: str, verdict: Verdict) -> Outcome:
     if verdict is Verdict.STABLE:
         return Outcome.XPASS
     return Outcome.XFAIL if verdict.value == expected else Outcome.FAIL
+
+
+# What containerd decides before any pod exists: kind create fails the same way on every
+# node, so a probe's word is enough to predict the kind cell without spending a cluster.
+PREDICTABLE = frozenset({Verdict.CONFIG_REJECTED, Verdict.CRI_UNAVAILABLE})
+
+
+def predicted_from_probe(probe: CellResult) -> tuple[Verdict, str, Evidence] | None:
+    """The kind verdict a probe result predicts, or None when it predicts nothing."""
+    if probe.verdict not in PREDICTABLE:
+        return None
+    notes = (*probe.evidence.notes,
+             f"predicted from the probe tier ({probe.cell_id}), not observed on kind")
+    return (Verdict.CLUSTER_FAILS, f"predicted:{probe.verdict.value}",
+            replace(probe.evidence, notes=notes))

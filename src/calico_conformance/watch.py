@@ -8,15 +8,17 @@ on a fake clock, so a ten-minute soak runs in milliseconds.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from .calico import CALICO_NODE, KUBE_CONTROLLERS, NAMESPACE
 from .clock import Clock
-from .kube import Kube, WatchHub
+from .errors import KubeApiError
+from .kube import Kube
 from .observe import (
-    CALICO_NODE,
-    KUBE_CONTROLLERS,
     Observation,
     ObservationLog,
     from_event,
@@ -26,7 +28,46 @@ from .observe import (
 )
 from .verdict import Thresholds, can_stop_early, summarize
 
-NAMESPACE = "kube-system"
+
+class WatchHub:
+    """Several watch streams merged into one queue, one thread each."""
+
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+        self.stop = threading.Event()
+        self.queue: queue.Queue[tuple[str, str, dict[str, Any]]] = queue.Queue()
+        self.resumes: list[str] = []
+        self.threads: list[threading.Thread] = []
+
+    def add(self, kind: str, namespace: str = "", selector: str = "") -> None:
+        def pump() -> None:
+            try:
+                for typ, obj in self.kube.stream(kind, namespace, selector, stop=self.stop,
+                                                 on_resume=self.resumes.append):
+                    self.queue.put((kind, typ, obj))
+            except Exception as exc:  # a dead pump must be seen, never silent
+                if self.stop.is_set():
+                    return
+                msg = str(exc) if isinstance(exc, KubeApiError) else (
+                    f"watch {kind}: {type(exc).__name__}: {exc}")
+                self.queue.put((kind, "INFRA", {"message": msg}))
+
+        t = threading.Thread(target=pump, name=f"watch-{kind}-{selector}", daemon=True)
+        self.threads.append(t)
+        t.start()
+
+    def get(self, timeout: float) -> tuple[str, str, dict[str, Any]] | None:
+        try:
+            return self.queue.get(timeout=max(timeout, 0.0))
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        """Stop the pumps. A pump blocked in a watch read notices at its next event or
+        chunk end (kube.WATCH_CHUNK_S); they are daemon threads, so we do not wait for that."""
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=0.1)
 
 
 class Source(Protocol):

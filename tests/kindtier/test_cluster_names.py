@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from calico_conformance.catalog import Catalog
-from calico_conformance.kindtier import NAME_PREFIX, cluster_name, compare
+from calico_conformance.kind import NAME_PREFIX, cluster_name
+from calico_conformance.kind.nodes import compare
 
 
 def test_cluster_names_are_unique_per_run_and_cell_and_fit_a_hostname(clusters_dir: Path) -> None:

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from calico_conformance.catalog import Catalog, KindRelease
+from calico_conformance.catalog import Catalog
+from calico_conformance.cells import KindRelease
 from calico_conformance.errors import InputError, ToolMissing
-from calico_conformance.kindtier import host_platform, resolve_kind
+from calico_conformance.kind import host_platform, resolve_kind
 
 BINARY = b"#!/bin/sh\necho kind v0.24.0 go1.22.6 linux/amd64\n"
 

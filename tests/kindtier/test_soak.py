@@ -46,10 +46,12 @@ def test_progress_is_reported_and_ends_with_a_done_line() -> None:
 
 def test_a_plain_progress_line_is_printed_at_most_once_per_interval_in_ci_logs() -> None:
     lines: list[str] = []
-    wall = iter([0.0, 1.0, 2.0, 31.0]).__next__
-    line = ProgressLine("cell", lines.append, None, interval_s=30.0, wall=wall)
+    clock = FakeClock()
+    line = ProgressLine("cell", lines.append, None, interval_s=30.0, clock=clock)
     for i in range(3):
+        clock.advance(1.0 if i else 0.0)
         line(Progress(float(i), 60.0, 0, 1, 1))
+    clock.advance(29.0)
     line(Progress(31.0, 60.0, 1, 1, 1))
     assert len(lines) == 2 and "restarts 1" in lines[-1]
 

@@ -276,7 +276,7 @@ def test_kept_clusters_are_listed_with_their_kubeconfig(pytester: pytest.Pyteste
 def test_an_existing_cluster_with_the_same_name_is_never_reused(pytester: pytest.Pytester,
                                                                 standin: Any) -> None:
     from calico_conformance.catalog import Catalog
-    from calico_conformance.kindtier import cluster_name
+    from calico_conformance.kind import cluster_name
 
     project = make_project(pytester.path / "p", ["baseline"])
     si = standin(default="stable")

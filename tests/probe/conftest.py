@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from calico_conformance.catalog import Catalog, KindRelease
+from calico_conformance.catalog import Catalog
+from calico_conformance.cells import KindRelease
 from calico_conformance.probe import ProbeSettings, probe_available
 
 KIND_VERSION = "v0.24.0"

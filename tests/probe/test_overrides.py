@@ -9,7 +9,9 @@ from typing import Any
 import tomli_w
 from tests.golden import check_golden
 
-from calico_conformance.catalog import Catalog, KindRelease, effective_config
+from calico_conformance.catalog import Catalog
+from calico_conformance.cells import KindRelease, Target, Variant
+from calico_conformance.containerd import EffectiveConfig
 from calico_conformance.probe.host import HostFacts
 from calico_conformance.probe.overrides import Adapted, IsolationPaths, adapt
 
@@ -21,10 +23,14 @@ PATHS = IsolationPaths(grpc=Path("/p/c.sock"), ttrpc=Path("/p/c.sock.ttrpc"), op
                        runc_root=Path("/p/runc"), base_spec=Path("/p/cri-base.json"))
 
 
+def _effective(variant: Variant, kind: KindRelease) -> EffectiveConfig:
+    return Target(variant, kind).effective
+
+
 def _adapt(catalog: Catalog, kind: KindRelease, variant: str, facts: HostFacts = NO_SYSTEMD,
            driver: str | None = None, **kw: Any) -> tuple[dict[str, Any], Adapted]:
     v = catalog.variants[variant]
-    data = effective_config(v, kind).data
+    data = _effective(v, kind).data
     drv = driver or str(v.kubelet.get("cgroupDriver", kind.kubelet_cgroup_driver))
     opts: dict[str, Any] = {"overlay_usable": True, "exists": lambda p: False, **kw}
     return data, adapt(data, facts, PATHS, image_ref="local/img:1", kubelet_driver=drv, **opts)
@@ -114,7 +120,7 @@ def test_kinds_runc_path_maps_to_the_hosts_runc_but_other_binaries_do_not(
     assert any("BinaryName: /usr/local/sbin/runc -> /usr/sbin/runc" in o for o in ad.overrides)
     # The default runtime (nvidia) asks for no systemd cgroups: the kubelet stays on systemd.
     assert ad.kubelet_driver == "systemd" and not ad.systemd_requested
-    data = effective_config(catalog.variants["custom-default-runtime-no-systemd"],
+    data = _effective(catalog.variants["custom-default-runtime-no-systemd"],
                             kind_release).data
     _runc_opts(data, "nvidia")["BinaryName"] = "/usr/bin/nvidia-container-runtime"
     other = adapt(data, NO_SYSTEMD, PATHS, image_ref="i", kubelet_driver="systemd",

@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from calico_conformance.catalog import Catalog, KindRelease
+from calico_conformance.catalog import Catalog
+from calico_conformance.cells import KindRelease
 from calico_conformance.containerd import apply_kind_patches
 from calico_conformance.errors import ConformanceError
 

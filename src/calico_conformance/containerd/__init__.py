@@ -1,6 +1,6 @@
 """The containerd config engine: parse, canonical view, kind-style patch merge."""
 
-from .config import ContainerdView, Runtime, load_toml, parse_toml, view
+from .config import ContainerdView, Runtime, view
 from .merge import EffectiveConfig, SkippedPatch, apply_kind_patches, merge_patch
 
 __all__ = [
@@ -9,8 +9,6 @@ __all__ = [
     "Runtime",
     "SkippedPatch",
     "apply_kind_patches",
-    "load_toml",
     "merge_patch",
-    "parse_toml",
     "view",
 ]

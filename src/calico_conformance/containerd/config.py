@@ -10,59 +10,88 @@ and the node check should not care which one a user wrote.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-
-import yaml
-
-from ..errors import InputError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 CRI_V1 = "cri"
 CRI_V2 = "io.containerd.grpc.v1.cri"
 CRI_V3_RUNTIME = "io.containerd.cri.v1.runtime"
 CRI_V3_IMAGES = "io.containerd.cri.v1.images"
+# Every plugin id that is (part of) the CRI plugin, in any layout.
+CRI_PLUGINS = (CRI_V1, CRI_V2, CRI_V3_RUNTIME, CRI_V3_IMAGES)
+
+KeyPath = tuple[str, ...]
 
 
-def parse_toml(text: str, *, path: Path | str = "<string>") -> dict[str, Any]:
-    """Parse TOML, turning a syntax error into an :class:`InputError` with its line."""
-    try:
-        data: dict[str, Any] = tomllib.loads(text)
-        return data
-    except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        msg = str(exc)
-        m = re.search(r"\(at line (\d+), column \d+\)", msg)
-        if line is None and m:
-            line = int(m.group(1))
-        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
-        msg = getattr(exc, "msg", msg)
-        raise InputError(f"invalid TOML: {msg}", path=path, line=line) from exc
+@dataclass(frozen=True)
+class Layout:
+    """Where one config layout keeps each CRI setting, as key paths from the document root.
+
+    containerd 2.x (version 3) moved the sandbox image to ``pinned_images.sandbox`` and
+    the snapshotter and registry to the images plugin; everything that reads or writes
+    these settings goes through here so no caller knows table names.
+    """
+
+    runtime_plugin: KeyPath  # the CRI runtime plugin: cni, restrict_oom_score_adj, ...
+    images_plugin: KeyPath
+    sandbox_image: KeyPath  # the key itself, not its table
+    snapshotter: KeyPath  # the key itself
+
+    @property
+    def containerd(self) -> KeyPath:
+        """The ``containerd`` section: default_runtime_name and runtimes."""
+        return (*self.runtime_plugin, "containerd")
+
+    @property
+    def cni(self) -> KeyPath:
+        return (*self.runtime_plugin, "cni")
+
+    @property
+    def registry(self) -> KeyPath:
+        return (*self.images_plugin, "registry")
+
+    def runtime(self, name: str) -> KeyPath:
+        return (*self.containerd, "runtimes", name)
 
 
-def parse_yaml(text: str, *, path: Path | str, what: str = "YAML") -> Any:
-    """Parse YAML, turning a syntax error into an :class:`InputError` with its line."""
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"invalid {what}: {getattr(exc, 'problem', None) or exc}", path=path,
-                         line=mark.line + 1 if mark else None) from exc
+def layout_for(version: int, plugins: dict[str, Any]) -> Layout:
+    if version == 3:
+        rt, im = ("plugins", CRI_V3_RUNTIME), ("plugins", CRI_V3_IMAGES)
+        return Layout(rt, im, (*im, "pinned_images", "sandbox"), (*im, "snapshotter"))
+    cri = ("plugins", CRI_V1 if version == 1 and CRI_V1 in plugins else CRI_V2)
+    if version == 1 and CRI_V1 not in plugins and CRI_V2 not in plugins:
+        cri = ("plugins", CRI_V1)
+    return Layout(cri, cri, (*cri, "sandbox_image"), (*cri, "containerd", "snapshotter"))
 
 
-def load_toml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc.strerror if isinstance(exc, OSError) else exc}",
-                         path=path) from exc
-    return parse_toml(text, path=path)
+def table_at(data: dict[str, Any], path: KeyPath) -> dict[str, Any]:
+    """The table at ``path``, created (and any non-table in the way replaced) if absent."""
+    cur = data
+    for key in path:
+        nxt = cur.get(key)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            cur[key] = nxt
+        cur = nxt
+    return cur
+
+
+def get_at(data: dict[str, Any], path: KeyPath) -> Any:
+    """The value at ``path``, or None."""
+    cur: Any = data
+    for key in path:
+        if not isinstance(cur, dict) or key not in cur:
+            return None
+        cur = cur[key]
+    return cur
+
+
+def set_at(data: dict[str, Any], path: KeyPath, value: Any) -> Any:
+    """Set the key at ``path`` (tables created on the way); returns the old value or None."""
+    table = table_at(data, path[:-1])
+    old = table.get(path[-1])
+    table[path[-1]] = value
+    return old
 
 
 def quote(key: str) -> str:
@@ -98,6 +127,7 @@ class ContainerdView:
     registry_config_path: str | None
     registry_mirrors: tuple[str, ...]
     data: dict[str, Any]
+    layout: Layout
 
     @property
     def default_runtime(self) -> Runtime | None:
@@ -106,17 +136,17 @@ class ContainerdView:
 
     @property
     def cri_disabled(self) -> bool:
-        names = {CRI_V1, CRI_V2, CRI_V3_RUNTIME, CRI_V3_IMAGES}
-        return any(p in names for p in self.disabled_plugins)
+        return any(p in CRI_PLUGINS for p in self.disabled_plugins)
 
+    def get(self, path: KeyPath) -> Any:
+        return get_at(self.data, path)
 
-def _get(data: dict[str, Any], *keys: str) -> Any:
-    cur: Any = data
-    for k in keys:
-        if not isinstance(cur, dict) or k not in cur:
-            return None
-        cur = cur[k]
-    return cur
+    def set(self, path: KeyPath, value: Any) -> Any:
+        """Write into this view's document (callers adapt a copy); returns the old value."""
+        return set_at(self.data, path, value)
+
+    def table(self, path: KeyPath) -> dict[str, Any]:
+        return table_at(self.data, path)
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -130,20 +160,14 @@ def view(data: dict[str, Any]) -> ContainerdView:
     plugins = _dict(data.get("plugins"))
     if declared_version == 3 or (declared_version is None and CRI_V3_RUNTIME in plugins):
         version = 3
-        runtime_plugin, images_plugin = CRI_V3_RUNTIME, CRI_V3_IMAGES
-        sandbox_keys: tuple[str, ...] = (images_plugin, "pinned_images", "sandbox")
     elif declared_version == 2 or (declared_version is None and CRI_V2 in plugins
                                    and CRI_V1 not in plugins):
         version = 2 if declared_version == 2 else 1
-        runtime_plugin = images_plugin = CRI_V2
-        sandbox_keys = (CRI_V2, "sandbox_image")
     else:
         version = declared_version or 1
-        runtime_plugin = images_plugin = CRI_V1 if CRI_V1 in plugins else CRI_V2
-        sandbox_keys = (runtime_plugin, "sandbox_image")
-
-    section = _dict(_get(plugins, runtime_plugin, "containerd"))
-    cri_table = table_name("plugins", runtime_plugin, "containerd")
+    layout = layout_for(version, plugins)
+    section = _dict(get_at(data, layout.containerd))
+    cri_table = table_name(*layout.containerd)
     runtimes: dict[str, Runtime] = {}
     for name, raw in _dict(section.get("runtimes")).items():
         raw = _dict(raw)
@@ -158,8 +182,8 @@ def view(data: dict[str, Any]) -> ContainerdView:
             systemd_cgroup=sc if isinstance(sc, bool) else None,
             options=options,
         )
-    sandbox = _get(plugins, *sandbox_keys)
-    registry = _dict(_get(plugins, images_plugin, "registry"))
+    sandbox = get_at(data, layout.sandbox_image)
+    registry = _dict(get_at(data, layout.registry))
     disabled = data.get("disabled_plugins")
     return ContainerdView(
         declared_version=declared_version,
@@ -169,19 +193,13 @@ def view(data: dict[str, Any]) -> ContainerdView:
         if isinstance(section.get("default_runtime_name"), str) else None,
         runtimes=runtimes,
         sandbox_image=sandbox if isinstance(sandbox, str) else None,
-        sandbox_image_key=f"[{table_name('plugins', *sandbox_keys[:-1])}] {sandbox_keys[-1]}",
+        sandbox_image_key=f"[{table_name(*layout.sandbox_image[:-1])}] "
+                          f"{layout.sandbox_image[-1]}",
         disabled_plugins=tuple(str(p) for p in disabled) if isinstance(disabled, list) else (),
-        registry_table=table_name("plugins", images_plugin, "registry"),
+        registry_table=table_name(*layout.registry),
         registry_config_path=registry.get("config_path")
         if isinstance(registry.get("config_path"), str) else None,
         registry_mirrors=tuple(_dict(registry.get("mirrors")).keys()),
         data=data,
+        layout=layout,
     )
-
-
-def find_line(text: str, needle: str) -> int | None:
-    """1-based line of the first line containing ``needle`` (for lint messages)."""
-    for i, line in enumerate(text.splitlines(), start=1):
-        if needle in line:
-            return i
-    return None

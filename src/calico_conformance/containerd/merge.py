@@ -12,14 +12,14 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jsonpatch
 import tomli_w
 
+from ..datafile import parse_toml, parse_yaml
 from ..errors import InputError
-from .config import ContainerdView, parse_toml, parse_yaml, view
+from .config import ContainerdView, view
 
 
 @dataclass(frozen=True)
@@ -113,10 +113,3 @@ def apply_kind_patches(
 def json6902_text(ops: list[dict[str, Any]]) -> str:
     """Serialise operations as kind expects them (JSON text)."""
     return json.dumps(ops)
-
-
-def base_config_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read base config: {exc.strerror}", path=path) from exc

@@ -17,17 +17,9 @@ import grpc
 from cri_api.v1 import api_pb2 as pb
 from cri_api.v1 import api_pb2_grpc as stubs
 
-from ..errors import ConformanceError
+from ..errors import CriCallError
 
 CALL_TIMEOUT = 60.0  # RunPodSandbox includes shim start and runc create
-
-
-class CriCallError(ConformanceError):
-    """A CRI call failed; ``code`` is the gRPC status name, ``details`` containerd's text."""
-
-    def __init__(self, call: str, code: str, details: str) -> None:
-        self.call, self.code, self.details = call, code, details
-        super().__init__(f"{call}: {code}: {details}")
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,11 @@ from pathlib import Path
 
 from .. import tools
 from ..clock import Clock
+from .host import CGROUP_ROOT
 from .overrides import IsolationPaths
 
-NAMESPACE = "k8s.io"  # the CRI plugin's containerd namespace
+CONTAINERD_NAMESPACE = "k8s.io"  # the CRI plugin's containerd namespace
 SHIM_SOCKET_DIR = Path("/run/containerd/s")  # hard-coded in containerd 1.6's shim package
-CGROUP_ROOT = Path("/sys/fs/cgroup")
 MAX_SOCKET_PATH = 100  # sun_path is 108 bytes; keep room for ".ttrpc"
 
 
@@ -108,7 +108,7 @@ def fs_type(path: Path) -> str:
     return fstype
 
 
-def shim_socket(address: str, task_id: str, namespace: str = NAMESPACE) -> Path:
+def shim_socket(address: str, task_id: str, namespace: str = CONTAINERD_NAMESPACE) -> Path:
     """containerd 1.6 runtime/v2/shim SocketAddress: sha256(address/namespace/id)."""
     digest = hashlib.sha256(f"{address}/{namespace}/{task_id}".encode()).hexdigest()
     return SHIM_SOCKET_DIR / digest
@@ -221,7 +221,7 @@ def teardown(dirs: ProbeDirs, daemon: tools.Daemon | None, clock: Clock,
              keep_logs_dir: Path | None = None) -> list[str]:
     """Remove everything the probe created; returns what could not be removed."""
     problems: list[str] = []
-    task_dir = dirs.base / "state" / "io.containerd.runtime.v2.task" / NAMESPACE
+    task_dir = dirs.base / "state" / "io.containerd.runtime.v2.task" / CONTAINERD_NAMESPACE
     with contextlib.suppress(OSError):
         dirs.task_ids.update(p.name for p in task_dir.iterdir())
     if daemon is not None:

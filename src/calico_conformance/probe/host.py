@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .. import tools
 from ..errors import ToolError
+from ..versions import parse_version
 
 PROC = Path("/proc")
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -42,7 +43,7 @@ class HostFacts:
 
     @property
     def containerd_semver(self) -> str:
-        v = tools.parse_version(self.containerd_version)
+        v = parse_version(self.containerd_version)
         return ".".join(map(str, v)) if v else self.containerd_version
 
     def as_dict(self) -> dict[str, str]:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import platform
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import ProbeError
+from ..versions import goarch
 
 # ``localhost/`` keeps the name fully qualified under CRI's reference normalisation,
 # so nobody mistakes it for something a registry could serve.
@@ -25,9 +25,6 @@ IMAGE_REF = "localhost/calico-conformance/probe-busybox:local"
 SLEEP_FOREVER = ("/bin/sleep", "2147483647")
 APPLETS = ("sh", "sleep", "true", "cat", "ls")
 EMPTY_DIRS = ("dev", "proc", "sys", "tmp", "etc", "var", "run", "root")
-
-_GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le",
-           "s390x": "s390x", "riscv64": "riscv64"}
 
 MT_LAYER = "application/vnd.oci.image.layer.v1.tar"
 MT_CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -47,11 +44,6 @@ class Blob:
     def descriptor(self, **extra: Any) -> dict[str, Any]:
         return {"mediaType": self.media_type, "digest": self.digest, "size": len(self.data),
                 **extra}
-
-
-def goarch(machine: str | None = None) -> str:
-    m = machine or platform.machine()
-    return _GOARCH.get(m, m)
 
 
 def _tarinfo(name: str, kind: bytes, *, size: int = 0, mode: int = 0o755,

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..containerd.config import CRI_V1, CRI_V2, table_name
+from ..containerd.config import table_name, view
 from .host import HostFacts
 
 RUNC_V2 = "io.containerd.runc.v2"
@@ -63,47 +63,28 @@ class Adapted:
     needs_base_spec: bool  # some runtime now points at IsolationPaths.base_spec
 
 
-def _table(data: dict[str, Any], *keys: str) -> dict[str, Any]:
-    """The nested table at ``keys``, created if absent."""
-    cur = data
-    for k in keys:
-        nxt = cur.get(k)
-        if not isinstance(nxt, dict):
-            nxt = {}
-            cur[k] = nxt
-        cur = nxt
-    return cur
-
-
-def cri_plugin_name(data: dict[str, Any]) -> str:
-    plugins = data.get("plugins")
-    if isinstance(plugins, dict) and CRI_V1 in plugins and CRI_V2 not in plugins:
-        return CRI_V1
-    return CRI_V2
-
-
 def adapt(data: dict[str, Any], facts: HostFacts, paths: IsolationPaths, *, image_ref: str,
           kubelet_driver: str, overlay_usable: bool, emulate_systemd: bool = True,
           exists: Callable[[str], bool] = os.path.exists) -> Adapted:
     """The config the probe really runs, and what was changed to get there."""
-    out = copy.deepcopy(data)
+    cfg = view(copy.deepcopy(data))  # every read and write goes through the layout
+    out, lay = cfg.data, cfg.layout
     notes: list[str] = []
-    cri = cri_plugin_name(out)
-    cri_t = _table(out, "plugins", cri)
-    ctrd_t = _table(cri_t, "containerd")
-    cri_name = table_name("plugins", cri)
+    cri_t = cfg.table(lay.runtime_plugin)
+    ctrd_t = cfg.table(lay.containerd)
+    cri_name = table_name(*lay.runtime_plugin)
 
-    _table(out, "grpc")["address"] = str(paths.grpc)
-    _table(out, "ttrpc")["address"] = str(paths.ttrpc)
-    _table(out, "plugins", "io.containerd.internal.v1.opt")["path"] = str(paths.opt)
-    cni_t = _table(cri_t, "cni")
-    cni_t["conf_dir"], cni_t["bin_dir"] = str(paths.cni_conf), str(paths.cni_bin)
+    cfg.set(("grpc", "address"), str(paths.grpc))
+    cfg.set(("ttrpc", "address"), str(paths.ttrpc))
+    cfg.set(("plugins", "io.containerd.internal.v1.opt", "path"), str(paths.opt))
+    cfg.set((*lay.cni, "conf_dir"), str(paths.cni_conf))
+    cfg.set((*lay.cni, "bin_dir"), str(paths.cni_bin))
     notes.append("isolation: grpc/ttrpc address, opt path, CNI conf/bin dirs and runc state "
                  "root moved into the probe's temp dir")
 
-    old_image = cri_t.get("sandbox_image")
-    cri_t["sandbox_image"] = image_ref
-    notes.append(f"[{cri_name}] sandbox_image: {old_image or '(containerd default)'} -> "
+    old_image = cfg.set(lay.sandbox_image, image_ref)
+    notes.append(f"[{table_name(*lay.sandbox_image[:-1])}] {lay.sandbox_image[-1]}: "
+                 f"{old_image or '(containerd default)'} -> "
                  f"{image_ref} (no registry: local busybox image stands in for pause)")
 
     if not facts.can_lower_oom_score and cri_t.get("restrict_oom_score_adj") is not True:
@@ -121,9 +102,9 @@ def adapt(data: dict[str, Any], facts: HostFacts, paths: IsolationPaths, *, imag
                 notes.append(f"[proxy_plugins.{name}] removed: its socket {addr} does not "
                              "exist on this host")
 
-    if not overlay_usable and ctrd_t.get("snapshotter", "overlayfs") == "overlayfs":
-        ctrd_t["snapshotter"] = "native"
-        notes.append(f"[{cri_name}.containerd] snapshotter: overlayfs -> native "
+    if not overlay_usable and (cfg.get(lay.snapshotter) or "overlayfs") == "overlayfs":
+        cfg.set(lay.snapshotter, "native")
+        notes.append(f"[{table_name(*lay.snapshotter[:-1])}] snapshotter: overlayfs -> native "
                      "(overlayfs is not usable under the probe's root here)")
 
     needs_base_spec = False
@@ -134,7 +115,7 @@ def adapt(data: dict[str, Any], facts: HostFacts, paths: IsolationPaths, *, imag
         rt = runtimes[name]
         if not isinstance(rt, dict):
             continue
-        rt_name = f"[{cri_name}.containerd.runtimes.{name}]"
+        rt_name = f"[{table_name(*lay.runtime(name))}]"
         spec = rt.get("base_runtime_spec")
         if isinstance(spec, str) and spec and not exists(spec):
             rt["base_runtime_spec"] = str(paths.base_spec)
@@ -164,7 +145,7 @@ def adapt(data: dict[str, Any], facts: HostFacts, paths: IsolationPaths, *, imag
             opts = runtimes[name].get("options") if isinstance(runtimes[name], dict) else None
             if isinstance(opts, dict) and opts.get("SystemdCgroup") is True:
                 opts["SystemdCgroup"] = False
-                notes.append(f"[{cri_name}.containerd.runtimes.{name}.options] SystemdCgroup: "
+                notes.append(f"[{table_name(*lay.runtime(name), 'options')}] SystemdCgroup: "
                              f"true -> false (systemd is not PID 1 here: the agreeing "
                              "systemd/systemd pair is emulated as cgroupfs/cgroupfs)")
         driver, systemd_requested = "cgroupfs", False

@@ -17,40 +17,30 @@ from typing import Any
 import tomli_w
 
 from .. import tools
-from ..cells import KindRelease, Variant, effective_config
-from ..clock import Clock, SystemClock
-from ..containerd.config import CRI_V1, CRI_V2, view
-from ..errors import InputError, ProbeError, ToolError
-from ..model import Axes, CellResult, ConfigCheck, Evidence, Tier, Verdict
+from ..cells import ProbeCell
+from ..clock import Clock
+from ..containerd.config import CRI_PLUGINS, view
+from ..errors import CriCallError, InputError, ProbeError, ToolError
+from ..model import CellResult, ConfigCheck, Evidence, Verdict
+from ..results import build_result
+from ..settings import ProbeSettings
+from ..versions import parse_version
 from . import daemon as d
-from .cri import CriCallError, CriClient
+from .cri import CriClient
+from .diagnose import cri_load_error, exit_error, host_explanation
 from .host import HostFacts, host_facts, unavailable_reason
 from .image import IMAGE_REF, SLEEP_FOREVER, write_archive
-from .judge import cri_load_error, exit_error, host_explanation, judge
-from .overrides import adapt, cri_plugin_name
+from .overrides import adapt
 
 START_TIMEOUT_S = 30.0
 READY_TIMEOUT_S = 20.0
 POLL_S = 1.0
 
 
-@dataclass(frozen=True)
-class ProbeSettings:
-    """How to probe. ``workdir`` holds the throw-away trees (each removed after its probe);
-    ``keep_logs_dir`` receives containerd's log and the config it ran, per cell."""
-
-    workdir: Path
-    containerd_bin: str | None = None
-    ctr_bin: str | None = None
-    window_s: float = 20.0
-    clock: Clock = field(default_factory=SystemClock)
-    keep_logs_dir: Path | None = None
-    # False shows the raw truth on a host without systemd (see overrides.py).
-    emulate_systemd: bool = True
-
-
 @dataclass
-class Observation:
+class ProbeRun:
+    """What one probe saw so far; filled step by step, judged when the steps stop."""
+
     verdict: Verdict = Verdict.UNKNOWN
     error: str = ""
     subtype: str = ""
@@ -68,48 +58,38 @@ def probe_available(settings: ProbeSettings | None = None) -> str | None:
     return unavailable_reason(facts)
 
 
-def probe_variant(variant: Variant, kind: KindRelease, settings: ProbeSettings) -> CellResult:
+def probe_cell(cell: ProbeCell, settings: ProbeSettings, repeat: int = 1) -> CellResult:
+    """One probe cell, start to finish; the host's containerd fills in the cell's axes."""
     clock = settings.clock
     started = clock.now().isoformat()
     facts = host_facts(settings.containerd_bin, settings.ctr_bin)
-    driver = str(variant.kubelet.get("cgroupDriver", kind.kubelet_cgroup_driver))
+    cell = ProbeCell(cell.target, containerd=facts.containerd_semver)
+    driver = cell.target.kubelet_cgroup_driver
     skipped: tuple[str, ...] = ()
     config: dict[str, Any] | str
-    obs = Observation(kubelet_driver=driver)
+    obs = ProbeRun(kubelet_driver=driver)
     try:
-        eff = effective_config(variant, kind)
+        eff = cell.target.effective
         config, skipped = eff.data, tuple(s.describe() for s in eff.skipped)
     except InputError as exc:
         # kind itself would refuse this patch; hand containerd the text as written.
-        config = variant.text
+        config = cell.variant.text
         obs.notes.append(f"no effective config ({exc.one_line()}); containerd was given "
                          "the variant text as written")
     reason = unavailable_reason(facts)
     if reason:
         obs.error = reason
     else:
-        keep = settings.keep_logs_dir / f"probe-{variant.name}-{kind.version}" \
-            if settings.keep_logs_dir else None
+        keep = settings.keep_logs_dir / cell.slug(repeat) if settings.keep_logs_dir else None
         _observe(config, driver, facts, settings, obs, keep)
-    return CellResult(
-        cell_id=f"probe-{variant.name}-{kind.version}",
-        axes=Axes(calico="-", variant=variant.name, point=f"probe-{kind.version}",
-                  kind=kind.version, containerd=facts.containerd_semver, tier=Tier.PROBE),
-        expected=variant.expected_probe,
-        verdict=obs.verdict,
-        subtype=obs.subtype,
-        outcome=judge(obs.verdict, variant.expected_probe),
+    return build_result(
+        cell, obs.verdict, subtype=obs.subtype, repeat=repeat,
         evidence=Evidence(error=obs.error, notes=tuple(obs.notes), watched_s=obs.watched_s,
                           exit_codes=obs.exit_codes),
         config_check=ConfigCheck(containerd_version=facts.containerd_version,
                                  kubelet_cgroup_driver=driver, skipped_patches=skipped,
                                  overrides=obs.overrides, host=facts.as_dict()),
-        started_at=started,
-        finished_at=clock.now().isoformat(),
-        references=variant.references,
-        fix=variant.fix,
-        description=variant.description,
-    )
+        started_at=started, finished_at=clock.now().isoformat())
 
 
 @dataclass
@@ -122,7 +102,7 @@ class _Live:
 
 
 def _observe(config: dict[str, Any] | str, driver: str, facts: HostFacts,
-             settings: ProbeSettings, obs: Observation, keep_logs: Path | None) -> None:
+             settings: ProbeSettings, obs: ProbeRun, keep_logs: Path | None) -> None:
     """Run one throw-away containerd and fill ``obs``; tear-down is total, always."""
     dirs = d.ProbeDirs.create(settings.workdir)
     live = _Live()
@@ -140,14 +120,14 @@ def _observe(config: dict[str, Any] | str, driver: str, facts: HostFacts,
 
 
 def _steps(config: dict[str, Any] | str, driver: str, facts: HostFacts, settings: ProbeSettings,
-           obs: Observation, dirs: d.ProbeDirs, live: _Live) -> None:
+           obs: ProbeRun, dirs: d.ProbeDirs, live: _Live) -> None:
     clock = settings.clock
     assert facts.busybox and facts.ctr_bin and facts.containerd_bin  # unavailable_reason checked
     write_archive(dirs.image_tar, Path(facts.busybox))
     systemd_requested = False
     snapshotter = "overlayfs"
     if isinstance(config, dict):
-        if config.get("version") == 3 and (tools.parse_version(facts.containerd_version)
+        if config.get("version") == 3 and (parse_version(facts.containerd_version)
                                           or (0, 0, 0)) < (2, 0, 0):
             raise ProbeError(f"containerd {facts.containerd_version} cannot read a version 3 "
                              "config; the probe needs containerd 2.x for it")
@@ -179,10 +159,10 @@ def _steps(config: dict[str, Any] | str, driver: str, facts: HostFacts, settings
 
     client = live.client = CriClient(dirs.address)
     disabled = view(config).disabled_plugins if isinstance(config, dict) else ()
-    cri_off = tuple(p for p in disabled if p in (CRI_V1, CRI_V2))
+    cri_off = tuple(p for p in disabled if p in CRI_PLUGINS)
     if not _cri_ready(client, daemon, clock, obs, cri_off):
         return
-    tools.run([facts.ctr_bin, "-a", dirs.address, "-n", d.NAMESPACE, "images", "import",
+    tools.run([facts.ctr_bin, "-a", dirs.address, "-n", d.CONTAINERD_NAMESPACE, "images", "import",
                "--snapshotter", snapshotter, str(dirs.image_tar)], timeout=120)
     _wait_image(client, clock)
 
@@ -205,7 +185,7 @@ def _steps(config: dict[str, Any] | str, driver: str, facts: HostFacts, settings
     _watch(client, daemon, cid, settings, obs, facts, systemd_requested)
 
 
-def _cri_ready(client: CriClient, daemon: tools.Daemon, clock: Clock, obs: Observation,
+def _cri_ready(client: CriClient, daemon: tools.Daemon, clock: Clock, obs: ProbeRun,
                disabled: tuple[str, ...]) -> bool:
     deadline = clock.monotonic() + READY_TIMEOUT_S
     last = ""
@@ -251,7 +231,7 @@ def _wait_image(client: CriClient, clock: Clock) -> None:
 
 
 def _watch(client: CriClient, daemon: tools.Daemon, cid: str, settings: ProbeSettings,
-           obs: Observation, facts: HostFacts, systemd_requested: bool) -> None:
+           obs: ProbeRun, facts: HostFacts, systemd_requested: bool) -> None:
     clock = settings.clock
     start = clock.monotonic()
     while True:
@@ -280,7 +260,7 @@ def _watch(client: CriClient, daemon: tools.Daemon, cid: str, settings: ProbeSet
         clock.sleep(min(POLL_S, settings.window_s - elapsed))
 
 
-def _fail(obs: Observation, verdict: Verdict, error: str, facts: HostFacts,
+def _fail(obs: ProbeRun, verdict: Verdict, error: str, facts: HostFacts,
           systemd_requested: bool) -> None:
     reason = host_explanation(verdict, error, facts, systemd_requested)
     if reason:
@@ -292,8 +272,6 @@ def _fail(obs: Observation, verdict: Verdict, error: str, facts: HostFacts,
 
 
 def _snapshotter(data: dict[str, Any]) -> str:
-    plugins = data.get("plugins", {})
-    section = plugins.get(cri_plugin_name(data), {}).get("containerd", {})
-    value = section.get("snapshotter") if isinstance(section, dict) else None
+    cfg = view(data)
+    value = cfg.get(cfg.layout.snapshotter)
     return value if isinstance(value, str) and value else "overlayfs"
-

@@ -14,7 +14,7 @@ from .diff import (
     render_diff_markdown,
     render_diff_text,
 )
-from .flake import FlakeClass, FlakeSummary, classify, classify_matrix
+from .flake import FlakeClass, FlakeSummary, classify
 from .html import render_html
 from .junit import render_junit
 from .markdown import render_markdown
@@ -24,7 +24,7 @@ from .text import render_text
 
 __all__ = [
     "CellChange", "Change", "DiffReport", "FlakeClass", "FlakeSummary", "RunStore",
-    "assemble", "classify", "classify_matrix", "diff_matrices", "load_matrix", "merge_runs",
+    "assemble", "classify", "diff_matrices", "load_matrix", "merge_runs",
     "render_diff_markdown", "render_diff_text", "render_html", "render_junit",
     "render_markdown", "render_text", "update_latest", "write_all",
 ]

@@ -17,6 +17,7 @@ from .store import (
     assemble,
     atomic_write,
     cell_filename,
+    load_matrix,
     resolve_run_dir,
     write_all,
 )
@@ -40,8 +41,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from .store import load_matrix
-
     report = diff_matrices(load_matrix(Path(args.old)), load_matrix(Path(args.new)),
                            ignore_calico=args.across_calico)
     text = render_diff_markdown(report) if args.markdown else render_diff_text(report)

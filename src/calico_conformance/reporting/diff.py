@@ -16,6 +16,7 @@ from ..errors import InputError
 from ..model import CellResult, Matrix
 from .facts import TIMES, short_fact
 from .flake import FlakeClass, FlakeSummary, classify, group_repeats
+from .markdown import md
 
 
 class Change(str, Enum):
@@ -113,8 +114,6 @@ def render_diff_text(report: DiffReport) -> str:
 
 
 def render_diff_markdown(report: DiffReport) -> str:
-    from .markdown import md
-
     counts = " · ".join(f"{len(report.of(c))} {c.value}" for c in Change)
     head = "❌ **Regressions found.**" if report.regressions else "✅ No regressions."
     lines = ["## Baseline diff", "", f"{head} {counts}", ""]

@@ -181,3 +181,25 @@ def config_lines(cell: CellResult) -> list[str]:
     out.extend(f"skipped patch: {s}" for s in cc.skipped_patches)
     out.extend(f"probe override: {o}" for o in cc.overrides)
     return out
+
+
+def failure_message(cell: CellResult) -> str:
+    """What a failed test prints: the pod table a platform engineer reads first, then the
+    same evidence sentences every report shows, then where the artifacts are."""
+    head = f"{cell.cell_id}: {cell.verdict.value}" + (
+        f" ({cell.subtype})" if cell.subtype else "") + (
+        f", expected {cell.expected}" if cell.expected else "")
+    lines = [head]
+    if cell.evidence.pods:
+        rows = [("POD", "NODE", "RESTARTS Δ", "LAST REASON", "EXIT", "READY")]
+        rows += [(p.pod, p.node, str(p.restarts_delta), p.last_reason or "-",
+                  "-" if p.exit_code is None else str(p.exit_code), "yes" if p.ready else "no")
+                 for p in cell.evidence.pods]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                  for r in rows]
+    lines += [f"  {line}" for line in evidence_lines(cell)[1:]]
+    lines += [f"  node config differs: {d}" for d in cell.config_check.differences[:5]]
+    lines += [f"  {s}" for s in cell.config_check.skipped_patches]
+    lines.append(f"  artifacts: {cell.artifacts or '(none)'}")
+    return "\n".join(lines)

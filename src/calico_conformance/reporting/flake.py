@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from ..model import CellResult, Matrix, Outcome, Verdict
+from ..model import CellResult, Outcome, Verdict
 
 
 class FlakeClass(str, Enum):
@@ -86,7 +86,3 @@ def group_repeats(cells: Iterable[CellResult]) -> dict[str, list[CellResult]]:
     for group in groups.values():
         group.sort(key=lambda c: c.repeat)
     return groups
-
-
-def classify_matrix(matrix: Matrix) -> dict[str, FlakeSummary]:
-    return {cid: classify(rs) for cid, rs in group_repeats(matrix.cells).items()}

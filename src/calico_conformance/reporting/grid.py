@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..model import CellResult, Matrix, Tier
-from ..tools import parse_version
+from ..versions import parse_version
 from . import facts
 from .flake import FlakeClass, FlakeSummary, classify, group_repeats, repeat_status
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..model import (
+    SCHEMA_VERSION,
     Axes,
     CellResult,
     Evidence,
@@ -26,10 +27,14 @@ from ..model import (
     Verdict,
     cell_from_json,
     from_dict,
+    matrix_from_json,
     matrix_to_json,
     to_json,
 )
 from .facts import NO_RESULT
+from .html import render_html
+from .junit import render_junit
+from .markdown import render_markdown
 
 RUN_FILE = "run.json"
 CELLS_DIR = "cells"
@@ -124,8 +129,6 @@ def load_matrix(path: Path) -> Matrix:
         return assemble(path)
     if not path.exists():
         raise InputError("no such file or directory", path=path)
-    from ..model import SCHEMA_VERSION, matrix_from_json
-
     try:
         data = json.loads(_read(path))
         if not isinstance(data, dict) or "run" not in data or "cells" not in data:
@@ -140,10 +143,6 @@ def load_matrix(path: Path) -> Matrix:
 
 def write_all(matrix: Matrix, out_dir: Path) -> dict[str, Path]:
     """Render every format of ``matrix`` into ``out_dir``; returns format → path."""
-    from .html import render_html
-    from .junit import render_junit
-    from .markdown import render_markdown
-
     out_dir.mkdir(parents=True, exist_ok=True)
     return {
         "json": atomic_write(out_dir / "matrix.json", matrix_to_json(matrix)),

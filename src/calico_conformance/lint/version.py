@@ -1,15 +1,12 @@
-"""Lint rules about the config file itself: version, skipped patches, sandbox image,
-registry settings and unexpanded shell variables."""
+"""Config-version rules: which layout containerd reads, and patches kind would skip."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 
-from .containerd import ContainerdView
-from .containerd.config import CRI_V1, CRI_V2, CRI_V3_IMAGES, quote, table_name
-from .lint_context import REGISTRY_REFS, LintContext
-from .model import Finding, Verdict
+from ..model import Finding, Verdict
+from .context import LintContext
 
 
 def config_version(ctx: LintContext) -> Iterator[Finding]:
@@ -97,68 +94,6 @@ def missing_version(ctx: LintContext) -> Iterator[Finding]:
         fix="Add `version = 2` (containerd 1.x) or `version = 3` (containerd 2.x) at the top.")
 
 
-def sandbox_image(ctx: LintContext) -> Iterator[Finding]:
-    image = ctx.view.sandbox_image
-    if ctx.pinned_pause is None or image is None or image == ctx.pinned_pause:
-        return
-    table, _, key = ctx.view.sandbox_image_key.partition(" ")
-    table = table.strip("[]")
-    yield ctx.finding(
-        "CC010", "warning",
-        f"sandbox image {image!r} differs from the node image's pinned pause image "
-        f"{ctx.pinned_pause!r}: it is pulled at the first sandbox (fails offline) and is not "
-        "protected from image garbage collection",
-        table=table, key=key,
-        references=("https://kubernetes.io/docs/setup/production-environment/container-runtimes/"
-                    "#override-pause-image-containerd",
-                    "https://github.com/projectcalico/calico/issues/9524"),
-        fix=f'Set {key} = "{ctx.pinned_pause}".')
-
-
-def registry(ctx: LintContext) -> Iterator[Finding]:
-    view = ctx.view
-    reg = _registry_data(view)
-    # containerd >= 2.2 writes config_path = "/etc/containerd/certs.d:/etc/docker/certs.d"
-    # into its defaults (containerd/containerd#12636), so leaving it unset no longer avoids it.
-    implicit = view.registry_config_path is None and ctx.containerd >= (2, 2, 0)
-    config_path = view.registry_config_path or ("(containerd's default)" if implicit else "")
-    tls_hosts = [h for h, c in _dict(reg.get("configs")).items() if "tls" in _dict(c)]
-    where = "" if view.registry_config_path else " (set by containerd's own defaults)"
-    # containerd's ValidatePluginConfig, since config_path arrived in 1.5 (containerd#4978,
-    # #5304) and in 2.x: "`mirrors` cannot be set when `config_path` is provided"; the CRI
-    # plugin does not load.
-    if view.registry_mirrors and config_path and ctx.containerd >= (1, 5, 0):
-        yield ctx.finding(
-            "CC011", "error",
-            f"registry mirrors ({', '.join(view.registry_mirrors)}) together with config_path"
-            f"{where}: containerd refuses the pair (\"`mirrors` cannot be set when `config_path` "
-            "is provided\") and the CRI plugin does not load",
-            table=f"{view.registry_table}.mirrors", key=view.registry_mirrors[0],
-            predicted=Verdict.CLUSTER_FAILS.value, references=REGISTRY_REFS,
-            fix="Drop the registry.mirrors tables and describe each mirror in "
-                "/etc/containerd/certs.d/<host>/hosts.toml.",
-            line=ctx.locate(f"{view.registry_table}.mirrors.{quote(view.registry_mirrors[0])}")
-            or ctx.locate(view.registry_table, "config_path"))
-    elif view.registry_mirrors:
-        yield ctx.finding(
-            "CC013", "info",
-            "registry mirrors are deprecated since containerd 1.5 in favour of config_path "
-            "hosts.toml files (removal deferred to 2.3, containerd#12366)",
-            table=f"{view.registry_table}.mirrors", key=view.registry_mirrors[0],
-            references=(*REGISTRY_REFS, "https://github.com/containerd/containerd/pull/12366"),
-            fix="Describe mirrors in /etc/containerd/certs.d/<host>/hosts.toml.",
-            line=ctx.locate(f"{view.registry_table}.mirrors.{quote(view.registry_mirrors[0])}"))
-    if tls_hosts and config_path and ctx.containerd >= (1, 5, 0):
-        yield ctx.finding(
-            "CC012", "error",
-            f"registry configs.tls ({', '.join(tls_hosts)}) together with config_path{where}: "
-            "containerd refuses the pair (\"`configs.tls` cannot be set when `config_path` is "
-            "provided\") and the CRI plugin does not load",
-            table=f"{view.registry_table}.configs.{quote(tls_hosts[0])}.tls",
-            predicted=Verdict.CLUSTER_FAILS.value, references=REGISTRY_REFS,
-            fix="Move ca/cert/key settings to /etc/containerd/certs.d/<host>/hosts.toml.")
-
-
 def shell_variables(ctx: LintContext) -> Iterator[Finding]:
     for i, line in enumerate(ctx.source_text.splitlines(), start=1):
         m = re.search(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", line.split("#", 1)[0])
@@ -169,15 +104,3 @@ def shell_variables(ctx: LintContext) -> Iterator[Finding]:
                 "containerd will use it literally", line=i,
                 fix="Lint the config after the shell has expanded it.")
             return
-
-
-def _dict(value: object) -> dict[str, object]:
-    return value if isinstance(value, dict) else {}
-
-
-def _registry_data(view: ContainerdView) -> dict[str, object]:
-    plugins = _dict(view.data.get("plugins"))
-    for plugin in (CRI_V3_IMAGES, CRI_V2, CRI_V1):
-        if table_name("plugins", plugin, "registry") == view.registry_table:
-            return _dict(_dict(plugins.get(plugin)).get("registry"))
-    return {}

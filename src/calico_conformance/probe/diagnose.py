@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import re
 
-from ..model import Outcome, Verdict
-from ..verdict import outcome
+from ..model import Verdict
 from .host import HostFacts
 
 FAILURES = frozenset(Verdict) - {Verdict.STABLE, Verdict.UNKNOWN}
@@ -19,11 +18,6 @@ FAILURES = frozenset(Verdict) - {Verdict.STABLE, Verdict.UNKNOWN}
 _SYSTEMD_HOST = re.compile(r"dbus|/run/systemd|systemd.*(not running|not booted)|"
                            r"org\.freedesktop\.systemd1", re.IGNORECASE)
 _LOG_FIELDS = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
-
-
-def judge(verdict: Verdict, expected: str) -> Outcome:
-    """The verdict against the variant's ``expected_probe``: the kind tier's rule, shared."""
-    return outcome(expected, verdict)
 
 
 def host_explanation(verdict: Verdict, error: str, facts: HostFacts,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from calico_conformance.model import Outcome, Verdict
-from calico_conformance.probe.judge import (
+from calico_conformance.probe.diagnose import (
     cri_load_error,
     exit_error,
     host_explanation,
-    judge,
     log_fields,
 )
+from calico_conformance.verdict import outcome as outcome_of
 
 from .hosts import NO_SYSTEMD, SYSTEMD_NODE
 
@@ -40,7 +40,7 @@ FORMAT_ERR = ('OCI runtime create failed: runc create failed: expected cgroupsPa
 ])
 def test_a_verdict_is_judged_against_the_variants_probe_expectation(
         verdict: Verdict, expected: str, outcome: Outcome) -> None:
-    assert judge(verdict, expected) is outcome
+    assert outcome_of(expected, verdict) is outcome
 
 
 def test_a_systemd_failure_on_a_host_without_systemd_is_explained_by_the_host() -> None:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .containerd import ContainerdView, Runtime, SkippedPatch
-from .containerd.config import CRI_V1, CRI_V2, CRI_V3_IMAGES, CRI_V3_RUNTIME
-from .model import Finding
+from ..containerd import ContainerdView, Runtime, SkippedPatch
+from ..model import Finding
 
 RUNC_TYPES = ("io.containerd.runc.v2", "io.containerd.runc.v1")
 
@@ -22,7 +21,6 @@ RUNC_OPTIONS = ("SystemdCgroup", "BinaryName", "Root", "CriuPath", "NoPivotRoot"
                 "NoNewKeyring", "ShimCgroup", "IoUid", "IoGid", "CriuImagePath", "CriuWorkPath")
 
 
-CRI_NAMES = (CRI_V1, CRI_V2, CRI_V3_RUNTIME, CRI_V3_IMAGES)
 
 
 CGROUP_REFS = ("https://github.com/kubernetes/kubernetes/issues/110177",

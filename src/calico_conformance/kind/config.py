@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 if TYPE_CHECKING:
-    from .cells import Cell
+    from ..cells import Cell
 
 LABEL_CELL = "calico-conformance.io/cell"
 LABEL_VARIANT = "calico-conformance.io/variant"

@@ -1,70 +1,13 @@
-"""The preflight lint rules: what a containerd config will do to calico-node, before any cluster.
-
-Each rule reads a :class:`LintContext` (the effective config's canonical view plus what
-the node brings: kubelet cgroup driver, containerd version, shims, pinned pause image)
-and yields :class:`~calico_conformance.model.Finding` objects naming the exact TOML
-table and key. Rules are judged on what containerd will *actually* use (the default
-runtime, the merged config), not on what a file happens to mention.
-"""
+"""Runtime rules: what containerd will run pods with (default runtime, shims, runc options)."""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
-from .containerd.config import quote
-from .lint_config_rules import (
-    config_version,
-    missing_version,
-    registry,
-    sandbox_image,
-    shell_variables,
-    skipped_patches,
-)
-from .lint_context import (
-    CGROUP_REFS,
-    CRI_NAMES,
-    RUNC_OPTIONS,
-    LintContext,
-    default_runtime,
-    is_runc,
-    locate,
-)
-from .model import Finding, Verdict
-
-__all__ = ["RULES", "LintContext", "Rule", "locate", "run_rules"]
-
-def cgroup_driver(ctx: LintContext) -> Iterator[Finding]:
-    rt = default_runtime(ctx)
-    if rt is None or not is_runc(rt) or ctx.view.cri_disabled:
-        return
-    table = f"{rt.table}.options"
-    systemd = bool(rt.systemd_cgroup)
-    if ctx.kubelet_cgroup_driver == "systemd" and not systemd:
-        state = "false" if rt.systemd_cgroup is False else "unset (containerd's default: false)"
-        # kubelet on systemd, runc on cgroupfs: sandboxes are killed and recreated
-        # (SandboxChanged) -- kubernetes/kubernetes#110177, containerd/containerd#7276.
-        yield ctx.finding(
-            "CC001", "error",
-            f"the kubelet uses the systemd cgroup driver but the default runtime "
-            f"{rt.name!r} has SystemdCgroup {state}: runc puts containers in cgroupfs paths, "
-            "pods get SandboxChanged and are killed and recreated",
-            table=table, key="SystemdCgroup", predicted=Verdict.RESTARTS.value,
-            references=CGROUP_REFS,
-            fix=f"Set SystemdCgroup = true under [{table}].",
-            line=ctx.locate(table, "SystemdCgroup") or ctx.locate(rt.table))
-    elif ctx.kubelet_cgroup_driver == "cgroupfs" and systemd:
-        # runc refuses a cgroupfs-style path when told to use systemd:
-        # 'expected cgroupsPath to be of format "slice:prefix:name"' (containerd/containerd#4857).
-        yield ctx.finding(
-            "CC002", "error",
-            f"the kubelet uses the cgroupfs driver but the default runtime {rt.name!r} has "
-            "SystemdCgroup = true: runc refuses every sandbox (expected cgroupsPath to be of "
-            'format "slice:prefix:name")',
-            table=table, key="SystemdCgroup", predicted=Verdict.CLUSTER_FAILS.value,
-            references=("https://github.com/containerd/containerd/issues/4857", CGROUP_REFS[2]),
-            fix="Use one driver on both sides: kubelet cgroupDriver: systemd with "
-                "SystemdCgroup = true (or cgroupfs with SystemdCgroup = false).")
+from ..containerd.config import CRI_PLUGINS, quote
+from ..model import Finding, Verdict
+from .context import RUNC_OPTIONS, LintContext, default_runtime, is_runc
 
 
 def undefined_default_runtime(ctx: LintContext) -> Iterator[Finding]:
@@ -117,7 +60,7 @@ def missing_shim(ctx: LintContext) -> Iterator[Finding]:
 
 
 def cri_disabled(ctx: LintContext) -> Iterator[Finding]:
-    names = [p for p in ctx.view.disabled_plugins if p in CRI_NAMES]
+    names = [p for p in ctx.view.disabled_plugins if p in CRI_PLUGINS]
     if not names:
         return
     yield ctx.finding(
@@ -149,13 +92,3 @@ def option_typos(ctx: LintContext) -> Iterator[Finding]:
                 table=f"{rt.table}.options", key=key,
                 references=("https://github.com/kubernetes-sigs/kubespray/issues/8186",),
                 fix=f"Rename {key} to {close[0]}.")
-
-
-Rule = Callable[[LintContext], Iterator[Finding]]
-RULES: tuple[Rule, ...] = (cri_disabled, config_version, missing_version, skipped_patches,
-                           undefined_default_runtime, cgroup_driver, missing_shim, option_typos,
-                           sandbox_image, registry, shell_variables)
-
-
-def run_rules(ctx: LintContext) -> list[Finding]:
-    return [f for rule in RULES for f in rule(ctx)]

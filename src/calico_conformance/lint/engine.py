@@ -1,0 +1,158 @@
+"""The lint engine: every rule, run over one context, most severe first.
+
+Each rule reads a :class:`~.context.LintContext` (the effective config's canonical view
+plus what the node brings) and yields findings naming the exact TOML table and key.
+Rules are judged on what containerd will *actually* use (the default runtime, the
+merged config), not on what a file happens to mention. A new rule goes in the module
+of its topic and into ``RULES`` here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..containerd import ContainerdView, SkippedPatch, apply_kind_patches, view
+from ..containerd.config import CRI_V1
+from ..datafile import parse_toml, parse_yaml
+from ..errors import InputError
+from ..model import Finding
+from ..variants import CGROUP_DRIVERS
+from ..versions import parse_version
+from .cgroups import cgroup_driver
+from .context import LintContext
+from .images import sandbox_image
+from .registry import registry
+from .runtimes import cri_disabled, missing_shim, option_typos, undefined_default_runtime
+from .version import config_version, missing_version, shell_variables, skipped_patches
+
+if TYPE_CHECKING:
+    from ..cells import Cell, KindRelease
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+Rule = Callable[[LintContext], Iterator[Finding]]
+RULES: tuple[Rule, ...] = (cri_disabled, config_version, missing_version, skipped_patches,
+                           undefined_default_runtime, cgroup_driver, missing_shim, option_typos,
+                           sandbox_image, registry, shell_variables)
+
+
+def run_rules(ctx: LintContext) -> list[Finding]:
+    """All findings, most severe first (rule order otherwise)."""
+    findings = [f for rule in RULES for f in rule(ctx)]
+    return sorted(findings, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
+
+
+def _containerd_tuple(version: str) -> tuple[int, int, int]:
+    parsed = parse_version(version)
+    if parsed is None:
+        raise InputError(f"--containerd-version: {version!r} is not a version like 1.7.18")
+    return parsed
+
+
+def lint_view(view: ContainerdView, *, kubelet_cgroup_driver: str, containerd_version: str,
+              shims: tuple[str, ...] | None, pinned_pause: str | None,
+              skipped: tuple[SkippedPatch, ...] = (), source_text: str = "", path: str = "",
+              standalone: bool) -> list[Finding]:
+    """All findings for one effective config, most severe first (stable order otherwise)."""
+    if kubelet_cgroup_driver not in CGROUP_DRIVERS:
+        raise InputError(f"kubelet cgroup driver must be one of {', '.join(CGROUP_DRIVERS)}, "
+                         f"not {kubelet_cgroup_driver!r}")
+    ctrd = _containerd_tuple(containerd_version)
+    ignored: tuple[str, ...] = ()
+    plugins = view.data.get("plugins")
+    if (standalone and view.declared_version is None and ctrd[0] < 2
+            and isinstance(plugins, dict)):
+        # containerd 1.x reads a version-less file as version 1, keyed by short plugin id:
+        # full-URI tables are never read, so judge what containerd will really run.
+        ignored = tuple(p for p in plugins if str(p).startswith("io.containerd."))
+        if ignored:
+            kept = {k: v for k, v in plugins.items() if k not in ignored}
+            view = _view_without(view, kept)
+    ctx = LintContext(view=view, kubelet_cgroup_driver=kubelet_cgroup_driver, containerd=ctrd,
+                      shims=shims, pinned_pause=pinned_pause, skipped=skipped,
+                      source_text=source_text, path=path, standalone=standalone,
+                      ignored_tables=ignored)
+    return run_rules(ctx)
+
+
+def _view_without(original: ContainerdView, plugins: dict[str, Any]) -> ContainerdView:
+    data = {**original.data, "plugins": plugins}
+    if CRI_V1 not in plugins:
+        data["plugins"] = {**plugins, CRI_V1: {}}
+    return view(data)
+
+
+def lint_cell(cell: Cell) -> tuple[Finding, ...]:
+    """Lint a matrix cell: kind's base config for the cell's release plus the variant."""
+    kind = cell.point.kind
+    effective = cell.effective
+    base = view(parse_toml(kind.base_config_text(), path=kind.base_config))
+    return tuple(lint_view(
+        effective.view, kubelet_cgroup_driver=cell.kubelet_cgroup_driver,
+        containerd_version=kind.containerd, shims=kind.shims, pinned_pause=base.sandbox_image,
+        skipped=effective.skipped, source_text=cell.variant.text, path=str(cell.variant.path),
+        standalone=False))
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise InputError(f"cannot read: {reason}", path=path) from exc
+
+
+def lint_file(path: Path, *, kubelet_cgroup_driver: str = "systemd",
+              containerd_version: str | None = None, on_kind: KindRelease | None = None,
+              pinned_pause: str | None = None) -> list[Finding]:
+    """Lint a TOML file: the node's whole config, or (``on_kind``) a kind patch.
+
+    Standalone, ``containerd_version`` is required (no version lives in code); with
+    ``on_kind`` the release's containerd version and shims are used, the file is merged
+    over its base config exactly as kind would, and the base's sandbox image is the
+    pinned pause image; standalone, ``pinned_pause`` is compared only when given.
+    """
+    text = _read(path)
+    if on_kind is None:
+        if containerd_version is None:
+            raise InputError("--containerd-version: needed to lint a whole config.toml",
+                             path=path)
+        data = parse_toml(text, path=path)
+        return lint_view(view(data), kubelet_cgroup_driver=kubelet_cgroup_driver,
+                         containerd_version=containerd_version, shims=None,
+                         pinned_pause=pinned_pause,
+                         source_text=text, path=str(path), standalone=True)
+    return _lint_patches(on_kind, [text], [], kubelet_cgroup_driver, str(path), text)
+
+
+def _lint_patches(kind: KindRelease, patches: list[str], patches6902: list[str],
+                  kubelet_cgroup_driver: str, path: str, text: str) -> list[Finding]:
+    base_text = kind.base_config_text()
+    effective = apply_kind_patches(base_text, patches, patches6902,
+                                   base_source=str(kind.base_config),
+                                   patch_sources=[path] * len(patches))
+    base = view(parse_toml(base_text, path=kind.base_config))
+    return lint_view(effective.view, kubelet_cgroup_driver=kubelet_cgroup_driver,
+                     containerd_version=kind.containerd, shims=kind.shims,
+                     pinned_pause=base.sandbox_image, skipped=effective.skipped,
+                     source_text=text, path=path, standalone=False)
+
+
+def lint_cluster_config(path: Path, *, kind: KindRelease,
+                        kubelet_cgroup_driver: str = "systemd") -> list[Finding]:
+    """Lint the ``containerdConfigPatches`` of a kind Cluster config (YAML) over ``kind``."""
+    text = _read(path)
+    doc = parse_yaml(text, path=path)
+    if not isinstance(doc, dict) or doc.get("kind") != "Cluster":
+        raise InputError("not a kind Cluster config (kind: Cluster)", path=path)
+    patches = doc.get("containerdConfigPatches") or []
+    ops = doc.get("containerdConfigPatchesJSON6902") or []
+    if not isinstance(patches, list) or not all(isinstance(p, str) for p in patches):
+        raise InputError("containerdConfigPatches must be a list of strings", path=path)
+    if not isinstance(ops, list) or not all(isinstance(p, str) for p in ops):
+        raise InputError("containerdConfigPatchesJSON6902 must be a list of strings", path=path)
+    if not patches and not ops:
+        return []
+    return _lint_patches(kind, patches, ops, kubelet_cgroup_driver, str(path), text)

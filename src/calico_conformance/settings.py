@@ -1,0 +1,86 @@
+"""The session's settings in typed groups, built once from the command line.
+
+Like kopf's settings: plain frozen dataclasses, units in the field names, no
+behaviour beyond the few rules that derive one setting from another (the soak
+length a cell gets, and the readiness grace within it), so those rules live in one
+place. Services (the clock, the report store) and discovered facts are not settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .clock import Clock, SystemClock
+from .verdict import Thresholds
+
+if TYPE_CHECKING:
+    from .cells import Cell
+
+KEEP_CHOICES = ("none", "failed", "all")
+TIERS = ("kind", "probe", "all")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What the whole run is: its id, where it reports, which tiers, how often."""
+
+    run_id: str
+    reports_dir: Path
+    tier: str = "kind"  # one of TIERS
+    plan: bool = False
+    repeat: int = 1
+    baseline: Path | None = None
+    command_line: str = ""
+
+    @property
+    def run_dir(self) -> Path:
+        return self.reports_dir / self.run_id
+
+    @property
+    def runs_kind(self) -> bool:
+        return self.tier in ("kind", "all")
+
+    @property
+    def runs_probe(self) -> bool:
+        return self.tier in ("probe", "all")
+
+
+@dataclass(frozen=True)
+class KindSettings:
+    """How kind cells run. ``kind_bin`` is the user's ``--kind-bin`` (None: resolve per
+    release); ``soak_s`` overrides the profile's soak when set."""
+
+    cache_dir: Path
+    kind_bin: str | None = None
+    manifest_dir: Path | None = None
+    registry: str | None = None
+    keep: str = "none"  # one of KEEP_CHOICES
+    full_soak: bool = False
+    soak_s: float | None = None
+    ready_grace_s: float = 300.0
+    docker: str = "docker"
+
+    def soak_for(self, cell: Cell) -> float:
+        """``--soak`` wins over the profile's soak: the one precedence rule."""
+        return self.soak_s or cell.soak_s
+
+    def thresholds_for(self, cell: Cell) -> Thresholds:
+        """Readiness grace is capped at half the soak, so a short soak can still fail."""
+        return Thresholds(ready_grace_s=min(self.ready_grace_s, self.soak_for(cell) / 2))
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    """How probe cells run. ``workdir`` holds the throw-away trees (each removed after
+    its probe); ``keep_logs_dir`` receives containerd's log and the config it ran."""
+
+    workdir: Path
+    containerd_bin: str | None = None
+    ctr_bin: str | None = None
+    window_s: float = 20.0  # how long the probe container must keep running
+    clock: Clock = field(default_factory=SystemClock)
+    keep_logs_dir: Path | None = None
+    # False shows the raw truth on a host without systemd (see probe/overrides.py).
+    emulate_systemd: bool = True

@@ -1,0 +1,94 @@
+"""One containerd variant: its config file and its ``.meta.toml`` sidecar, checked key by key.
+
+The variant file stays a real containerd document (a user's whole config.toml works
+unedited); what containerd would not understand lives in the sidecar.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .cells import Variant
+from .datafile import (
+    MISSING,
+    choice,
+    is_table,
+    known_keys,
+    load_toml,
+    parse_toml,
+    string,
+    strs,
+)
+from .datafile import field as typed
+from .errors import InputError
+from .model import Verdict
+
+META_SUFFIX = ".meta.toml"
+# What a sidecar may expect, per tier: a kind cell never sees a probe verdict and the
+# other way round, so an expectation from the wrong tier could never match (XFAIL).
+KIND_VERDICTS = frozenset(v.value for v in (
+    Verdict.STABLE, Verdict.RESTARTS, Verdict.NEVER_READY, Verdict.FLAPPING,
+    Verdict.NOT_STARTED, Verdict.CLUSTER_FAILS))
+PROBE_VERDICTS = frozenset(v.value for v in (
+    Verdict.STABLE, Verdict.CONFIG_REJECTED, Verdict.CRI_UNAVAILABLE, Verdict.SANDBOX_FAILS,
+    Verdict.CONTAINER_FAILS, Verdict.CONTAINER_EXITS))
+# KubeletConfiguration cgroupDriver values (k8s.io/kubelet/config/v1beta1).
+CGROUP_DRIVERS = ("systemd", "cgroupfs")
+# RFC 6902 section 4: the six operations a JSON patch may hold.
+JSON6902_OPS = ("add", "remove", "replace", "move", "copy", "test")
+SIDECAR_KEYS = frozenset({"description", "expected", "expected_by_calico", "expected_probe",
+                          "references", "fix", "kubelet", "json6902"})
+
+
+def meta_path(variant_path: Path) -> Path:
+    """Where a variant's sidecar lives: ``<name>.meta.toml`` beside ``<name>.toml``."""
+    return variant_path.with_name(variant_path.name.removesuffix(".toml") + META_SUFFIX)
+
+
+def _json6902_op(op: Any) -> bool:
+    return (isinstance(op, dict) and op.get("op") in JSON6902_OPS
+            and isinstance(op.get("path"), str))
+
+
+def load_variant(path: Path) -> Variant:
+    """A variant file plus its optional ``<name>.meta.toml`` sidecar.
+
+    The variant file itself stays a real containerd document (a user's whole
+    config.toml works unedited); what containerd would not understand lives in
+    the sidecar, checked key by key here so a typo fails the load, not the run.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read variant: {exc}", path=path) from exc
+
+    parse_toml(text, path=path)  # fail early, with the line
+    name = path.name.removesuffix(".toml")
+    if name == "config":  # a dropped-in /etc/containerd/config.toml: name it by its folder
+        name = path.parent.name
+    mpath = meta_path(path)
+    meta: dict[str, Any] = load_toml(mpath) if mpath.exists() else {}
+    what = "sidecar"
+    known_keys(meta, SIDECAR_KEYS, mpath, what)
+    by_calico = typed(meta, "expected_by_calico", mpath, what,
+                       'a table of "vX.Y.Z" = "<verdict>"', is_table, {})
+    for version in by_calico:
+        choice(by_calico, version, KIND_VERDICTS, mpath, "expected_by_calico", MISSING)
+    kubelet = typed(meta, "kubelet", mpath, what, "a table ([kubelet])", is_table, {})
+    choice(kubelet, "cgroupDriver", CGROUP_DRIVERS, mpath, "[kubelet]")
+    json6902 = typed(meta, "json6902", mpath, what,
+                      f'an array of tables ([[json6902]]) with op ({"|".join(JSON6902_OPS)}) '
+                      "and path", lambda v: isinstance(v, list) and all(map(_json6902_op, v)),
+                      [])
+    return Variant(
+        name=name, path=path, text=text,
+        description=string(meta, "description", mpath, what, ""),
+        expected=choice(meta, "expected", KIND_VERDICTS, mpath, what),
+        expected_by_calico=dict(by_calico),
+        expected_probe=choice(meta, "expected_probe", PROBE_VERDICTS, mpath, what),
+        references=strs(meta, "references", mpath, what),
+        fix=string(meta, "fix", mpath, what, ""),
+        kubelet=dict(kubelet),
+        json6902=tuple(json6902),
+    )
