@@ -50,6 +50,28 @@ def test_the_plan_writes_kind_configs_effective_configs_and_lint_without_docker(
     assert (plan / "summary.md").is_file()
 
 
+def test_the_plan_works_with_pytest_kind_disabled(suite: pytest.Pytester) -> None:
+    result = suite.runpytest("-p", "no:pytest-kind", "--plan", "--run-id", "nokind",
+                             "--profile", "smoke")
+    assert result.ret == 0, result.stdout.str()
+    assert (suite.path / "reports" / "nokind" / "plan" / "summary.md").is_file()
+
+
+def test_help_tells_one_story_every_option_with_its_default_and_no_pytest_kind_options(
+        suite: pytest.Pytester) -> None:
+    text = suite.runpytest("--help").stdout.str()
+    ours = text[text.index("calico-conformance matrix:"):]
+    ours = ours[:ours.index("\n\n")]
+    for option in ("--profile", "--tier", "--soak", "--kind-bin", "--keep-clusters",
+                   "--probe-window", "--repeat", "--baseline"):
+        assert option in ours
+    entries = [" ".join(e.split()) for e in ours.split("\n  --")[1:]]
+    assert len(entries) >= 19 and all("(default:" in e for e in entries), entries
+    assert "smoke, default, release" in ours  # profiles by name
+    for foreign in ("--cluster-name", "--keep-cluster ", "--kind-image", "--kind-kubectl-bin"):
+        assert foreign not in text
+
+
 def test_without_docker_the_run_stops_with_one_line_that_says_what_to_do_instead(
         suite: pytest.Pytester, tmp_path: Path) -> None:
     empty = tmp_path / "bin"

@@ -143,3 +143,33 @@ def test_the_config_handed_to_containerd_for_kinds_default_matches_its_golden(
     text = tomli_w.dumps(ad.data) + "\n# overrides:\n" + "".join(
         f"# {o}\n" for o in ad.overrides)
     check_golden("probe/baseline-adapted.toml", text, update_goldens)
+
+
+V3 = """version = 3
+[plugins."io.containerd.cri.v1.images"]
+  snapshotter = "overlayfs"
+  [plugins."io.containerd.cri.v1.images".pinned_images]
+    sandbox = "registry.k8s.io/pause:3.10"
+[plugins."io.containerd.cri.v1.runtime"]
+  [plugins."io.containerd.cri.v1.runtime".containerd]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
+        SystemdCgroup = true
+"""
+
+
+def test_a_version_3_config_is_adapted_in_its_own_tables_not_the_version_2_ones() -> None:
+    from calico_conformance.datafile import parse_toml
+
+    ad = adapt(parse_toml(V3), NO_SYSTEMD, PATHS, image_ref="local/img:1",
+               kubelet_driver="systemd", overlay_usable=False, exists=lambda p: False)
+    images = ad.data["plugins"]["io.containerd.cri.v1.images"]
+    runtime = ad.data["plugins"]["io.containerd.cri.v1.runtime"]
+    assert CRI not in ad.data["plugins"]  # nothing written where containerd 2.x never looks
+    assert images["pinned_images"]["sandbox"] == "local/img:1"
+    assert images["snapshotter"] == "native"
+    assert runtime["cni"] == {"conf_dir": "/p/cni/net.d", "bin_dir": "/p/cni/bin"}
+    assert runtime["containerd"]["runtimes"]["runc"]["options"]["Root"] == "/p/runc"
+    assert any("pinned_images" in o for o in ad.overrides)
