@@ -59,7 +59,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     g.addoption("--clusters-dir", default=None,
                 help="the matrix data directory (default: ./clusters)")
     g.addoption("--variant", action="append", default=[], metavar="PATH",
-                help="add a containerd config.toml as a variant (repeatable; default: none)")
+                help="add a containerd config.toml as a variant, repeatable (default: none)")
     g.addoption("--tier", choices=TIERS, default="kind",
                 help="kind clusters, the containerd probe, or both, probe first "
                      "(default: kind)")
