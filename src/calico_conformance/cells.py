@@ -124,6 +124,15 @@ class Target:
         """The variant's kubelet setting, else what the kind release configures."""
         return str(self.variant.kubelet.get("cgroupDriver", self.kind.kubelet_cgroup_driver))
 
+    def skipped_by_kind(self) -> str:
+        """Why kind would not apply the variant at all ("" when it does): the cell would
+        test kind's own config, which is faithful to kind but no test of the variant."""
+        if not self.variant.patches or not self.effective.skipped:
+            return ""
+        s = self.effective.skipped[0]
+        return (f"kind would skip this patch (version {s.patch_version} over version "
+                f"{s.base_version}): the cell ran kind's own config, not the variant")
+
 
 def slug(cell_id: str, repeat: int) -> str:
     """A cell's id per repeat: the one place the ``~rN`` suffix is spelt."""

@@ -47,6 +47,7 @@ class Outcome(str, Enum):
     UNKNOWN = "unknown"  # our infrastructure failed; says nothing about the config
     OBSERVED = "observed"  # no expectation declared; the verdict is reported as is
     PREDICTED = "predicted"  # not run on kind: predicted from the probe tier
+    NOT_TESTED = "not-tested"  # ran, but could not test what the variant is about
 
 
 class Tier(str, Enum):
@@ -161,6 +162,7 @@ class CellResult:
     references: tuple[str, ...] = ()
     fix: str = ""
     description: str = ""
+    not_tested: str = ""  # why the verdict says nothing about the variant's point, or ""
 
 
 @dataclass(frozen=True)
@@ -171,8 +173,9 @@ class RunMeta:
     tier: str = "kind"
     started_at: str = ""
     finished_at: str = ""
-    soak_s: float = 0.0
+    soak_s: float = 0.0  # kind cells: the soak window
     full_soak: bool = False
+    probe_window_s: float = 0.0  # probe cells: how long the container had to keep running
     repeat: int = 1
     command_line: str = ""
     kind_versions: tuple[str, ...] = ()

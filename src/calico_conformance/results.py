@@ -31,14 +31,19 @@ class Declared(Protocol):
 def build_result(cell: Declared, verdict: Verdict, *, subtype: str = "",
                  evidence: Evidence | None = None, config_check: ConfigCheck | None = None,
                  findings: tuple[Finding, ...] = (), artifacts: str = "", started_at: str = "",
-                 finished_at: str = "", repeat: int = 1,
-                 outcome: Outcome | None = None) -> CellResult:
-    """``outcome`` is derived from the verdict and the expectation unless given
-    (only a prediction, which was not observed, says otherwise)."""
+                 finished_at: str = "", repeat: int = 1, outcome: Outcome | None = None,
+                 not_tested: str = "") -> CellResult:
+    """``outcome`` is derived from the verdict and the expectation unless given (only a
+    prediction, which was not observed, says otherwise). ``not_tested`` says why the
+    verdict is no statement about the variant: such a cell is never a pass or a fail."""
+    if outcome is None:
+        outcome = outcome_of(cell.expected, verdict)
+        if not_tested and outcome is not Outcome.UNKNOWN:
+            outcome = Outcome.NOT_TESTED
     return CellResult(
         cell_id=cell.id, axes=cell.axes(), expected=cell.expected, verdict=verdict,
         subtype=subtype,
-        outcome=outcome if outcome is not None else outcome_of(cell.expected, verdict),
+        outcome=outcome, not_tested=not_tested,
         untested_upstream=cell.untested_upstream, evidence=evidence or Evidence(),
         config_check=config_check or ConfigCheck(), findings=findings, artifacts=artifacts,
         started_at=started_at, finished_at=finished_at, repeat=repeat,

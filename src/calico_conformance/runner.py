@@ -91,6 +91,8 @@ class CellRunner:
         if result.outcome is Outcome.PREDICTED:
             pytest.skip(f"{result.cell_id}: predicted {result.verdict.value} from the probe "
                         f"tier; no cluster spent")
+        if result.outcome is Outcome.NOT_TESTED:
+            pytest.skip(f"{result.cell_id}: not tested: {result.not_tested}")
         if result.outcome is Outcome.UNKNOWN:
             pytest.fail(f"infrastructure trouble, not a property of the config:\n{msg}",
                         pytrace=False)

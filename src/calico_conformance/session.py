@@ -145,7 +145,9 @@ class ConformanceSession:
         return RunMeta(
             run_id=self.run.run_id, suite_version=__version__, profile=self.profile.name,
             tier=self.run.tier, started_at=self.started_at,
-            soak_s=self.kind.soak_s or self.profile.soak_s, full_soak=self.kind.full_soak,
+            soak_s=(self.kind.soak_s or self.profile.soak_s) if cells else 0.0,
+            full_soak=self.kind.full_soak,
+            probe_window_s=self.probe.window_s if probes else 0.0,
             repeat=self.run.repeat, command_line=self.run.command_line,
             kind_versions=tuple(sorted(set(self.kind_tools.versions.values()))) or tuple(
                 sorted({c.point.kind.version for c in cells})),

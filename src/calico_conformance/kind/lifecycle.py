@@ -156,5 +156,5 @@ def run_cell(cell: Cell, *, kind_bin: str, run_id: str, cell_dir: Path,
     result = build_result(cell, life.verdict, subtype=life.subtype, evidence=life.evidence,
                           config_check=life.check, artifacts=life.artifacts,
                           started_at=started, finished_at=clock.now().isoformat(),
-                          repeat=repeat)
+                          repeat=repeat, not_tested=cell.target.skipped_by_kind())
     return result, (str(life.cluster.kubeconfig) if life.kept else None)

@@ -7,7 +7,15 @@ by topic (cgroups, runtimes, version, registry, images); ``cli`` is the subcomma
 """
 
 from .cli import format_json, format_text, register
-from .engine import RULES, lint_cell, lint_cluster_config, lint_file, lint_view, run_rules
+from .engine import (
+    RULES,
+    lint_cell,
+    lint_cluster_config,
+    lint_file,
+    lint_target,
+    lint_view,
+    run_rules,
+)
 
 __all__ = ["RULES", "format_json", "format_text", "lint_cell", "lint_cluster_config", "lint_file",
-           "lint_view", "register", "run_rules"]
+           "lint_target", "lint_view", "register", "run_rules"]

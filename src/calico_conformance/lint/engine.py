@@ -28,7 +28,7 @@ from .runtimes import cri_disabled, missing_shim, option_typos, undefined_defaul
 from .version import config_version, missing_version, shell_variables, skipped_patches
 
 if TYPE_CHECKING:
-    from ..cells import Cell, KindRelease
+    from ..cells import Cell, KindRelease, Target
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
@@ -84,16 +84,20 @@ def _view_without(original: ContainerdView, plugins: dict[str, Any]) -> Containe
     return view(data)
 
 
-def lint_cell(cell: Cell) -> tuple[Finding, ...]:
-    """Lint a matrix cell: kind's base config for the cell's release plus the variant."""
-    kind = cell.point.kind
-    effective = cell.effective
+def lint_target(target: Target) -> tuple[Finding, ...]:
+    """Lint what a target runs: kind's base config for its release plus the variant."""
+    kind = target.kind
+    effective = target.effective
     base = view(parse_toml(kind.base_config_text(), path=kind.base_config))
     return tuple(lint_view(
-        effective.view, kubelet_cgroup_driver=cell.kubelet_cgroup_driver,
+        effective.view, kubelet_cgroup_driver=target.kubelet_cgroup_driver,
         containerd_version=kind.containerd, shims=kind.shims, pinned_pause=base.sandbox_image,
-        skipped=effective.skipped, source_text=cell.variant.text, path=str(cell.variant.path),
-        standalone=False))
+        skipped=effective.skipped, source_text=target.variant.text,
+        path=str(target.variant.path), standalone=False))
+
+
+def lint_cell(cell: Cell) -> tuple[Finding, ...]:
+    return lint_target(cell.target)
 
 
 def _read(path: Path) -> str:

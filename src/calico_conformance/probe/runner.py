@@ -21,6 +21,7 @@ from ..cells import ProbeCell
 from ..clock import Clock
 from ..containerd.config import CRI_PLUGINS, view
 from ..errors import CriCallError, InputError, ProbeError, ToolError
+from ..lint import lint_target
 from ..model import CellResult, ConfigCheck, Evidence, Verdict
 from ..results import build_result
 from ..settings import ProbeSettings
@@ -68,9 +69,11 @@ def probe_cell(cell: ProbeCell, settings: ProbeSettings, repeat: int = 1) -> Cel
     skipped: tuple[str, ...] = ()
     config: dict[str, Any] | str
     obs = ProbeRun(kubelet_driver=driver)
+    not_tested = ""
     try:
         eff = cell.target.effective
         config, skipped = eff.data, tuple(s.describe() for s in eff.skipped)
+        not_tested = cell.target.skipped_by_kind() or _untestable_here(cell, facts)
     except InputError as exc:
         # kind itself would refuse this patch; hand containerd the text as written.
         config = cell.variant.text
@@ -84,12 +87,23 @@ def probe_cell(cell: ProbeCell, settings: ProbeSettings, repeat: int = 1) -> Cel
         _observe(config, driver, facts, settings, obs, keep)
     return build_result(
         cell, obs.verdict, subtype=obs.subtype, repeat=repeat,
+        not_tested=not_tested,
         evidence=Evidence(error=obs.error, notes=tuple(obs.notes), watched_s=obs.watched_s,
                           exit_codes=obs.exit_codes),
         config_check=ConfigCheck(containerd_version=facts.containerd_version,
                                  kubelet_cgroup_driver=driver, skipped_patches=skipped,
                                  overrides=obs.overrides, host=facts.as_dict()),
         started_at=started, finished_at=clock.now().isoformat())
+
+
+def _untestable_here(cell: ProbeCell, facts: HostFacts) -> str:
+    """A variant about the kubelet's systemd driver against runc's cgroupfs (lint CC001)
+    needs systemd as PID 1: here the probe runs CRI and runc, not that pairing."""
+    if facts.systemd_pid1 or not any(f.code == "CC001" for f in lint_target(cell.target)):
+        return ""
+    return (f"the kubelet's systemd cgroup driver against runc's cgroupfs needs systemd as "
+            f"PID 1; here PID 1 is {facts.init_comm!r}, so the probe ran CRI and runc but "
+            f"not that pairing (the node tier can)")
 
 
 @dataclass

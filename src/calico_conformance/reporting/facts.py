@@ -9,28 +9,30 @@ from __future__ import annotations
 
 import re
 
-from ..model import CellResult, Evidence, Outcome, Tier, Verdict
+from ..model import CellResult, Evidence, Matrix, Outcome, RunMeta, Tier, Verdict
 
 # Display status: the outcome, with OBSERVED split by verdict so "no expectation,
 # but it restarted" is visible without pretending to be an alarm.
 PASS, XFAIL, FAIL, XPASS = "pass", "xfail", "fail", "xpass"
 OBS_OK, OBS_BAD, UNKNOWN, PREDICTED, FLAKY = "observed", "observed-bad", "unknown", \
     "predicted", "flaky"
+NOT_TESTED = "not-tested"
 
-STATUS_ORDER = (PASS, XFAIL, OBS_OK, OBS_BAD, FAIL, XPASS, FLAKY, PREDICTED, UNKNOWN)
+STATUS_ORDER = (PASS, XFAIL, OBS_OK, OBS_BAD, FAIL, XPASS, FLAKY, PREDICTED, NOT_TESTED,
+                UNKNOWN)
 
 SYMBOL = {
     PASS: "✅", XFAIL: "☑️", FAIL: "❌", XPASS: "⚠️", OBS_OK: "🟢", OBS_BAD: "🟠",
-    UNKNOWN: "❔", PREDICTED: "🔮", FLAKY: "🔀",
+    UNKNOWN: "❔", PREDICTED: "🔮", FLAKY: "🔀", NOT_TESTED: "🚫",
 }
 # For HTML: glyphs every common text font (DejaVu, Liberation) has; colour carries the rest.
 GLYPH = {
     PASS: "✓", XFAIL: "☑", FAIL: "✗", XPASS: "⚠", OBS_OK: "○", OBS_BAD: "●",
-    UNKNOWN: "?", PREDICTED: "◇", FLAKY: "≈",
+    UNKNOWN: "?", PREDICTED: "◇", FLAKY: "≈", NOT_TESTED: "⊘",
 }
 ASCII = {
     PASS: "ok", XFAIL: "xf", FAIL: "FAIL", XPASS: "XPASS", OBS_OK: "o", OBS_BAD: "o!",
-    UNKNOWN: "?", PREDICTED: "pred", FLAKY: "FLAKY",
+    UNKNOWN: "?", PREDICTED: "pred", FLAKY: "FLAKY", NOT_TESTED: "n/t",
 }
 MEANING = {
     PASS: "pass: expected stable, was stable",
@@ -44,6 +46,8 @@ MEANING = {
              "the configuration",
     PREDICTED: "predicted from the containerd probe; not run on kind",
     FLAKY: "flaky p/n: repeats disagreed; p of n conclusive repeats passed",
+    NOT_TESTED: "not tested: the tier ran, but could not exercise what the variant is about "
+                "(the cell says why); never a pass",
 }
 TIMES = "\u00d7"  # the multiplication sign, as in "restarts x3"
 ALARMS = frozenset({FAIL, XPASS, FLAKY})
@@ -74,12 +78,12 @@ def status(cell: CellResult) -> str:
         return OBS_OK if cell.verdict is Verdict.STABLE else OBS_BAD
     return {Outcome.PASS: PASS, Outcome.XFAIL: XFAIL, Outcome.FAIL: FAIL,
             Outcome.XPASS: XPASS, Outcome.UNKNOWN: UNKNOWN,
-            Outcome.PREDICTED: PREDICTED}[cell.outcome]
+            Outcome.PREDICTED: PREDICTED, Outcome.NOT_TESTED: NOT_TESTED}[cell.outcome]
 
 
 def is_flagged(cell: CellResult) -> bool:
     """A cell says its configuration is crash-inducing (observed or predicted)."""
-    return cell.verdict not in (Verdict.STABLE, Verdict.UNKNOWN)
+    return cell.verdict not in (Verdict.STABLE, Verdict.UNKNOWN) and not cell.not_tested
 
 
 def _codes(ev: Evidence) -> str:
@@ -112,6 +116,8 @@ def short_fact(cell: CellResult, *, ascii_only: bool = False) -> str:
         text = _NICE.get(v, v.value)
     if cell.outcome is Outcome.PREDICTED:
         text += " (predicted)"
+    if cell.outcome is Outcome.NOT_TESTED:
+        text = f"not tested ({text})"
     return text[:60]
 
 
@@ -136,6 +142,8 @@ def evidence_lines(cell: CellResult) -> list[str]:
     out.append(head)
     if cell.outcome is Outcome.PREDICTED:
         out.append("predicted from the containerd probe tier, not observed on a kind cluster")
+    if cell.not_tested:
+        out.append(f"not tested: {cell.not_tested}")
     if ev.restarts or ev.restart_times_s:
         line = f"restarts: {ev.restarts}"
         if ev.restart_times_s:
@@ -203,3 +211,21 @@ def failure_message(cell: CellResult) -> str:
     lines += [f"  {s}" for s in cell.config_check.skipped_patches]
     lines.append(f"  artifacts: {cell.artifacts or '(none)'}")
     return "\n".join(lines)
+
+
+def crash_heading(matrix: Matrix) -> str:
+    """The flagged section's heading, claiming no more than the run's tiers can show."""
+    if matrix.cells and all(c.axes.tier is Tier.PROBE for c in matrix.cells):
+        return ("Configurations containerd refuses (probe tier: it runs a pod, it cannot "
+                "show calico-node restarts)")
+    return "Crash-inducing configurations"
+
+
+def window_text(run: RunMeta) -> str:
+    """What the run watched each cell for: a soak on kind, a window in the probe."""
+    parts = []
+    if run.tier in ("kind", "all") and run.soak_s:
+        parts.append(f"soak {run.soak_s:.0f}s")
+    if run.tier in ("probe", "all") and run.probe_window_s:
+        parts.append(f"probe window {run.probe_window_s:.0f}s")
+    return " · ".join(parts)

@@ -18,6 +18,7 @@ COLOUR = {
     facts.PASS: "#a5d6a7", facts.XFAIL: "#b3d4f5", facts.FAIL: "#ef5350",
     facts.XPASS: "#ba68c8", facts.OBS_OK: "#dcedc8", facts.OBS_BAD: "#ffcc80",
     facts.UNKNOWN: "#e0e0e0", facts.PREDICTED: "#eceff1", facts.FLAKY: "#fff176",
+    facts.NOT_TESTED: "#d7ccc8",
 }
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
        "img-src data:")
@@ -169,7 +170,7 @@ def render_html(matrix: Matrix) -> str:
         f"<style>{CSS}</style><script>{SCRIPT}</script></head>\n<body>"
         f'<h1>calico-node conformance matrix</h1><p class="meta">{meta}</p>{banner}'
         f"{_grid(grid)}{_legend()}"
-        "<h2>Crash-inducing configurations</h2>"
+        f"<h2>{e(facts.crash_heading(matrix))}</h2>"
         + ("".join(_details(gc) for gc in flagged) or "<p>No cell flagged a configuration.</p>")
         + "<h2>Other cells</h2>" + "".join(_details(gc) for gc in others)
         + "</body></html>\n"

@@ -7,7 +7,8 @@ Mapping, decided once:
 * UNKNOWN is ``<skipped>``: it is our infrastructure failing (kind, Docker, a
   timeout), not a property of the containerd configuration, so it must not turn
   a configuration red; the message says so and the run's summary still counts it.
-* PREDICTED is ``<skipped>`` too: it never ran on kind.
+* PREDICTED is ``<skipped>`` too: it never ran on kind; so is NOT_TESTED: it could not
+  exercise what the variant is about.
 * PASS, XFAIL and OBSERVED pass: XFAIL is the expectation holding, and OBSERVED
   has no expectation to break. The outcome is in ``<properties>`` either way.
 
@@ -77,6 +78,9 @@ def _testcase(cell: CellResult) -> ET.Element:
     elif cell.outcome is Outcome.UNKNOWN:
         ET.SubElement(case, "skipped", message=f"unknown: infrastructure trouble, says "
                       f"nothing about the configuration: {fact}").text = body
+    elif cell.outcome is Outcome.NOT_TESTED:
+        ET.SubElement(case, "skipped",
+                      message=f"not tested: {cell.not_tested}: {fact}").text = body
     elif cell.outcome is Outcome.PREDICTED:
         ET.SubElement(case, "skipped",
                       message=f"predicted from the containerd probe, not run: {fact}")

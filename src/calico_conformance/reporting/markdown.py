@@ -59,7 +59,7 @@ def _summary(matrix: Matrix, grid: Grid) -> list[str]:
     run = matrix.run
     lines = [f"**Run** `{md(run.run_id)}` · profile `{md(run.profile)}` · tier {md(run.tier)}"
              f" · suite {md(run.suite_version)}"
-             + (f" · soak {run.soak_s:.0f}s" if run.soak_s else "")
+             + (f" · {facts.window_text(run)}" if facts.window_text(run) else "")
              + (f" · repeat {facts.TIMES}{run.repeat}" if run.repeat > 1 else ""),
              "",
              f"{len(grid.cells)} cells: " + ", ".join(parts) + ". "
@@ -138,7 +138,7 @@ def crash_sections(matrix: Matrix) -> list[str]:
         if facts.is_flagged(cell) and cell.cell_id not in shown:
             shown.add(cell.cell_id)
             by_variant.setdefault(cell.axes.variant, []).append(cell)
-    lines = ["## Crash-inducing configurations", ""]
+    lines = [f"## {facts.crash_heading(matrix)}", ""]
     if not by_variant:
         return [*lines, "No cell flagged a configuration.", ""]
     for variant, cells in by_variant.items():

@@ -50,6 +50,7 @@ def merge_meta(metas: Sequence[tuple[Path, RunMeta]]) -> RunMeta:
         started_at=min((m.started_at for m in ms if m.started_at), default=""),
         finished_at=max(finished) if all(finished) else "",
         soak_s=max(m.soak_s for m in ms),
+        probe_window_s=max(m.probe_window_s for m in ms),
         full_soak=all(m.full_soak for m in ms),
         repeat=max(m.repeat for m in ms),
         command_line=" ; ".join(dict.fromkeys(m.command_line for m in ms if m.command_line)),
