@@ -48,10 +48,10 @@ def in_repo_root(repo_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(repo_root)
 
 
-def test_a_clean_config_exits_zero_and_prints_nothing(cli, tmp_path, capsys):
+def test_a_clean_config_exits_zero_and_prints_one_ok_line(cli, tmp_path, capsys):
     path = write(tmp_path, "config.toml", GOOD)
     assert cli(["lint", "--containerd-version", "1.7.18", str(path)]) == 0
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr().out == f"{path}: ok\n"
 
 
 def test_an_error_finding_exits_one_with_one_parseable_line_per_finding(cli, tmp_path, capsys):
@@ -118,7 +118,7 @@ def test_a_directory_lints_every_toml_under_it(cli, tmp_path, capsys):
     write(tmp_path, "b/notes.txt", "not toml")
     assert cli(["lint", "--containerd-version", "1.7.18", str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert "b/deeper/config.toml:5: CC001" in out and "a/config.toml" not in out
+    assert "b/deeper/config.toml:5: CC001" in out and "a/config.toml: ok" in out
 
 
 def test_on_kind_treats_the_file_as_a_patch_over_the_release_base(cli, tmp_path,
@@ -143,7 +143,7 @@ def test_every_upstream_kind_config_lints_without_a_traceback(cli, shared_fixtur
     kind_dir = shared_fixtures / "kind"
     code = cli(["lint", "--clusters", str(clusters_dir), str(kind_dir)])
     out, err = capsys.readouterr()
-    assert code in (0, 1) and err == ""
+    assert code in (0, 1) and all(line.startswith("lint: ") for line in err.splitlines())
     # Every TOML file and every Cluster config with containerd patches was looked at.
     assert "kind-with-registry.v0.17.0.yaml:5: CC014" in out  # ${reg_port} left unexpanded
     assert "node-image-containerd-config/v0.12.0/config.toml" in out  # no SystemdCgroup there
@@ -184,8 +184,9 @@ def test_a_directory_with_nothing_to_lint_exits_two_with_one_line(cli, tmp_path,
                    f"Cluster configs under {tmp_path}\n")
 
 
-def test_the_default_containerd_version_is_the_newest_kind_release_in_the_data(
-        cli, tmp_path, clusters_dir, capsys):
+def test_without_containerd_installed_the_default_is_the_newest_kind_release_in_the_data(
+        cli, tmp_path, clusters_dir, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     from calico_conformance.catalog import Catalog
     from calico_conformance.versions import parse_version
 
@@ -201,7 +202,39 @@ def test_the_default_containerd_version_is_the_newest_kind_release_in_the_data(
     releases_toml.write_text(text.replace(marker, marker.replace(newest.containerd, bumped)))
     path = write(tmp_path, "config.toml", GOOD)
     assert cli(["lint", "--clusters", str(clusters), str(path)]) == 0
-    assert f"on containerd {bumped}:" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert f"on containerd {bumped}:" in out
+    assert f"judged for containerd {bumped} (the newest kind release" in err
+
+
+def test_the_installed_containerd_is_preferred_and_named(cli, tmp_path, capsys, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "containerd"
+    fake.write_text("#!/bin/sh\necho 'containerd github.com/containerd/containerd 1.6.99 x'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    path = write(tmp_path, "config.toml", GOOD)
+    assert cli(["lint", str(path)]) == 0
+    assert "judged for containerd 1.6.99 (installed here" in capsys.readouterr().err
+
+
+def test_kinds_own_base_config_is_judged_for_that_releases_containerd(
+        cli, clusters_dir, capsys):
+    base = clusters_dir / "kind" / "v0.24.0" / "containerd-config.toml"
+    assert cli(["lint", "--clusters", str(clusters_dir), str(base)]) in (0, 1)
+    assert "judged for containerd 1.7.18 (the base config of kind v0.24.0)" in \
+        capsys.readouterr().err
+
+
+def test_a_variant_and_its_sidecar_are_linted_once_as_the_matrix_runs_them(
+        cli, clusters_dir, capsys):
+    variant = clusters_dir / "containerd" / "kubelet-cgroupfs.toml"
+    sidecar = clusters_dir / "containerd" / "kubelet-cgroupfs.meta.toml"
+    code = cli(["lint", "--clusters", str(clusters_dir), str(variant), str(sidecar)])
+    out, err = capsys.readouterr()
+    assert code == 1 and "CC002" in out  # the kubelet setting lives in the sidecar
+    assert err.count("linted as the matrix runs variant kubelet-cgroupfs") == 1
 
 
 def test_without_a_containerd_version_or_clusters_data_lint_exits_two_saying_what_to_pass(
@@ -211,6 +244,6 @@ def test_without_a_containerd_version_or_clusters_data_lint_exits_two_saying_wha
     assert cli(["lint", "--clusters", str(nowhere), str(path)]) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "Traceback" not in err
-    assert "--containerd-version" in err and "--clusters" in err and str(nowhere) in err
+    assert "--clusters" in err and str(nowhere) in err
     assert cli(["lint", "--clusters", str(nowhere), "--containerd-version", "1.7.18",
                 str(path)]) == 0

@@ -31,7 +31,7 @@ from .datafile import (
 )
 from .datafile import field as typed
 from .errors import InputError
-from .variants import CGROUP_DRIVERS, META_SUFFIX, load_variant, meta_path
+from .variants import CGROUP_DRIVERS, META_SUFFIX, load_variant, meta_path, user_variant_name
 from .versions import minor_key
 
 PROFILE_KEYS = frozenset({"description", "calico", "variants", "points", "soak", "workers",
@@ -195,7 +195,10 @@ class Catalog:
         return out
 
     def profile(self, name: str, matrix_path: Path | None = None,
-                extra_variants: Iterable[Path] = ()) -> Profile:
+                extra_variants: Iterable[str] = (), *, only_extra: bool = True,
+                as_is: bool = False) -> Profile:
+        """``extra_variants`` are ``--variant [NAME=]PATH`` specs; when given, only they
+        run (``only_extra``), on the profile's Calico releases and points."""
         path = matrix_path or self.root / "matrix.toml"
         matrix = load_toml(path)
         known_keys(matrix, ("defaults", "points", "profiles"), path, path.name)
@@ -210,10 +213,12 @@ class Catalog:
         prof = {**defaults, **profiles[name]}
         points = self.points(matrix, path)
         variants = dict(self.variants)
-        extras = [load_variant(p) for p in extra_variants]
+        extras = self._extras(list(extra_variants), as_is)
         variants.update((v.name, v) for v in extras)
         calicos = self._select(prof.get("calico", "*"), self.calico, path, f"profile {name} calico")
         vsel = self._select(prof.get("variants", "*"), variants, path, f"profile {name} variants")
+        if extras and only_extra:
+            vsel = {}
         for extra in extras:
             vsel.setdefault(extra.name, extra)
         for v in vsel.values():
@@ -237,6 +242,17 @@ class Catalog:
         )
         return Profile(name=name, cells=cells, soak_s=soak_s,
                        description=prof.get("description", ""))
+
+    def _extras(self, specs: list[str], as_is: bool) -> list[Variant]:
+        out: dict[str, Variant] = {}
+        for spec in specs:
+            vname, vpath = user_variant_name(spec)
+            if vname in self.variants or vname in out:
+                what = "a shipped variant" if vname in self.variants else "given twice"
+                raise InputError(f"--variant {spec}: the name {vname!r} is {what}; name "
+                                 f"yours with --variant NAME={vpath}")
+            out[vname] = load_variant(vpath, vname, as_is=as_is)
+        return list(out.values())
 
     @staticmethod
     def _select(spec: str | list[str], known: dict[str, Any], path: Path,

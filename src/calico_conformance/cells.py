@@ -14,6 +14,7 @@ from typing import Any
 
 from .containerd import EffectiveConfig, apply_kind_patches
 from .containerd.merge import json6902_text
+from .datafile import parse_toml
 from .errors import InputError
 from .model import Axes, Tier
 from .versions import minor_key
@@ -70,11 +71,13 @@ class Variant:
     fix: str = ""
     kubelet: dict[str, Any] = field(default_factory=dict)
     json6902: tuple[dict[str, Any], ...] = ()
+    as_is: bool = False  # the node's whole config, not a patch over kind's base config
 
     @property
     def patches(self) -> list[str]:
-        """The containerdConfigPatches kind gets: the variant's text, if it has any TOML."""
-        return [self.text] if load_patch_nonempty(self.text) else []
+        """The containerdConfigPatches kind gets: the variant's text, if it has any TOML
+        (none for an as-is variant: that file is mounted over the node's config)."""
+        return [self.text] if load_patch_nonempty(self.text) and not self.as_is else []
 
     @property
     def patches6902(self) -> list[str]:
@@ -114,6 +117,9 @@ class Target:
 
     @cached_property
     def effective(self) -> EffectiveConfig:
+        if self.variant.as_is:
+            return EffectiveConfig(data=parse_toml(self.variant.text, path=self.variant.path),
+                                   skipped=())
         return apply_kind_patches(self.kind.base_config_text(), self.variant.patches,
                                   self.variant.patches6902,
                                   base_source=str(self.kind.base_config),

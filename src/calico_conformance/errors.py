@@ -30,6 +30,10 @@ class InputError(ConformanceError):
             where = f"{where}:{self.line}"
         return f"{where}: {self.message}" if where else self.message
 
+    def usage(self) -> str:
+        """The line a startup error prints: ``calico-conformance: <problem>``."""
+        return f"calico-conformance: {self.one_line()}"
+
 
 class ToolError(ConformanceError):
     """A kind, docker or containerd command failed or could not be run."""

@@ -7,6 +7,7 @@ plugin object whose methods are the session's hooks; ``pytest_unconfigure`` remo
 
 from __future__ import annotations
 
+import inspect
 import re
 import shlex
 import sys
@@ -58,8 +59,17 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
                 help="matrix file (default: clusters/matrix.toml)")
     g.addoption("--clusters-dir", default=None,
                 help="the matrix data directory (default: ./clusters)")
-    g.addoption("--variant", action="append", default=[], metavar="PATH",
-                help="add a containerd config.toml as a variant, repeatable (default: none)")
+    g.addoption("--variant", action="append", default=[], metavar="[NAME=]PATH",
+                help="test your containerd config.toml, merged over kind's base config the "
+                     "way kind merges containerdConfigPatches; only the given variants run; "
+                     "named NAME, else after the file (config.toml: <folder>-config); "
+                     "repeatable (default: none)")
+    g.addoption("--variant-as-is", action="store_true",
+                help="use each --variant file as the node's whole config instead of merging "
+                     "it over kind's base config (default: off)")
+    g.addoption("--with-profile-variants", action="store_true",
+                help="run the profile's shipped variants beside your --variant files "
+                     "(default: off)")
     g.addoption("--tier", choices=TIERS, default="kind",
                 help="kind clusters, the containerd probe, or both, probe first "
                      "(default: kind)")
@@ -102,6 +112,43 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
 # --- configure -------------------------------------------------------------------------------
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser,
+                                  args: list[str]) -> None:
+    """``--variant /etc/containerd/config.toml`` (with a space) must mean what
+    ``--variant=/etc/...`` means. pytest finds its rootdir and ini file before any plugin
+    has added options, so there it takes the path for a test path, and the project's
+    pyproject (testpaths, markers) is lost. Now that our options are known, find them
+    again from the real positional arguments."""
+    invocation = Path(str(early_config.invocation_params.dir))
+    if not (invocation / MATRIX).is_file() or Path(str(early_config.rootpath)) == invocation:
+        return
+    ns = parser.parse_known_args(args)
+    try:
+        from _pytest.config.findpaths import determine_setup
+
+        kwargs: dict[str, object] = {
+            "inifile": ns.inifilename, "args": ns.file_or_dir,
+            "rootdir_cmd_arg": ns.rootdir or None, "invocation_dir": invocation}
+        if "override_ini" in inspect.signature(determine_setup).parameters:
+            kwargs["override_ini"] = ns.override_ini
+        rootpath, inipath, inicfg, *_ = determine_setup(**kwargs)  # type: ignore[arg-type]
+        if rootpath == early_config.rootpath:
+            return
+        for name, value in (("_rootpath", rootpath), ("_inipath", inipath),
+                            ("_inicfg", inicfg)):
+            if not hasattr(early_config, name):
+                raise AttributeError(name)
+            setattr(early_config, name, value)
+        early_config._inicache.clear()
+        early_config.known_args_namespace.confcutdir = str((inipath or rootpath).parent
+                                                           if inipath else rootpath)
+    except (ImportError, AttributeError, TypeError, ValueError) as exc:
+        raise pytest.UsageError(
+            f"calico-conformance: this pytest lays out its configuration differently "
+            f"({exc}); write options with '=', e.g. --variant=PATH") from exc
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cc_cell(cell): a calico-conformance matrix cell")
     root = _project_root(config)
@@ -113,7 +160,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         session = build_session(config, root or Path(str(config.invocation_params.dir)))
     except InputError as exc:
-        raise pytest.UsageError(exc.one_line()) from exc
+        raise pytest.UsageError(exc.usage()) from exc
     config.stash[session_key] = session
     config.pluginmanager.register(session, SESSION_PLUGIN)
 
@@ -138,7 +185,8 @@ def build_session(config: pytest.Config, root: Path) -> ConformanceSession:
     clock = SystemClock()
     catalog = Catalog(Path(opt("clusters_dir") or root / "clusters"))
     profile = catalog.profile(opt("profile"), Path(opt("matrix")) if opt("matrix") else None,
-                              [Path(v) for v in opt("variant")])
+                              opt("variant"), only_extra=not opt("with_profile_variants"),
+                              as_is=opt("variant_as_is"))
     if opt("repeat") < 1:
         raise InputError("--repeat must be at least 1")
     started = clock.now()
@@ -152,7 +200,8 @@ def build_session(config: pytest.Config, root: Path) -> ConformanceSession:
     run = RunSettings(
         run_id=run_id, reports_dir=Path(opt("reports_dir") or root / "reports"),
         tier=opt("tier"), plan=opt("plan"), repeat=opt("repeat"), baseline=baseline,
-        command_line=shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]))
+        command_line=shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        run_id_chosen=bool(opt("run_id")))
     kind = KindSettings(
         cache_dir=Path(platformdirs.user_cache_dir("calico-conformance")),
         kind_bin=opt("kind_bin"),
@@ -198,5 +247,4 @@ def repeat_index(request: pytest.FixtureRequest) -> int:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Only when idle: the suites were collected where there is no matrix to run."""
     if idle_key in config.stash and any(cell_param(it) is not None for it in items):
-        pytest.exit(f"calico-conformance: {config.stash[idle_key]}",
-                    returncode=pytest.ExitCode.USAGE_ERROR)
+        raise pytest.UsageError(f"calico-conformance: {config.stash[idle_key]}")

@@ -10,7 +10,7 @@ assembles and summarises the matrix at the end.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -25,7 +25,7 @@ from .model import CellResult, Matrix, RunMeta, Verdict
 from .plan import PlanSummary, write_plan
 from .reporting.diff import diff_matrices, render_diff_text
 from .reporting.markdown import render_markdown
-from .reporting.store import RunStore, load_matrix
+from .reporting.store import RunStore, claim_run_dir, load_matrix
 from .reporting.text import render_text
 from .runner import CellRunner
 from .settings import KindSettings, ProbeSettings, RunSettings
@@ -73,6 +73,15 @@ class ConformanceSession:
     store: RunStore | None = None
     runner: CellRunner | None = None
 
+    def claim_run_dir(self) -> None:
+        """Make the run's folder now that something will be written into it."""
+        run_id = claim_run_dir(self.run.reports_dir, self.run.run_id,
+                               chosen=self.run.run_id_chosen)
+        if run_id != self.run.run_id:
+            self.run = replace(self.run, run_id=run_id)
+            self.probe = replace(self.probe, workdir=self.run.run_dir / "probe",
+                                 keep_logs_dir=self.run.run_dir / "probe" / "logs")
+
     # --- the cells ------------------------------------------------------------------------
 
     def probe_cells(self) -> list[ProbeCell]:
@@ -97,24 +106,17 @@ class ConformanceSession:
                                       items: list[pytest.Item]) -> None:
         # Probe cells first, so --tier all can predict kind cells from them.
         items.sort(key=lambda it: 0 if isinstance(cell_param(it), ProbeCell) else 1)
-        if self.run.plan:
-            try:
-                self.plan_summary = write_plan(
-                    list(self.profile.cells), self.run.run_dir / "plan",
-                    cluster_name=lambda c: kind.cluster_name(self.run.run_id, c))
-            except InputError as exc:
-                raise pytest.UsageError(exc.one_line()) from exc
-            config.hook.pytest_deselected(items=list(items))
-            items[:] = []
-            return
-        unused = [it for it in items if cell_param(it) is _EMPTY]
-        if unused:
-            config.hook.pytest_deselected(items=unused)
-            items[:] = [it for it in items if it not in unused]
+        # A tier that is not selected leaves one bare item; it is no test, so it goes without
+        # being reported as deselected (a summary of "1 deselected" suggests something ran).
+        items[:] = [it for it in items if cell_param(it) is not _EMPTY]
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """After -k/-m deselection: check the tools and open the store for what will run."""
-        if self.run.plan or session.config.option.collectonly:
+        """After -k/-m deselection: plan, or check the tools and open the store, for what
+        will really run."""
+        if self.run.plan:
+            self._plan(session)
+            return
+        if session.config.option.collectonly:
             return
         cells = {c.id: c for it in session.items if isinstance(c := cell_param(it), Cell)}
         probes = {c.id: c for it in session.items
@@ -128,10 +130,29 @@ class ConformanceSession:
                                                         key=lambda r: r.version),
                                                  self.kind.kind_bin, self.kind.cache_dir)
                 self.notes += self.kind_tools.notes
+            self.claim_run_dir()
             self.store = RunStore.create(self.run.reports_dir, self.meta(
                 [cells[k] for k in sorted(cells)], [probes[k] for k in sorted(probes)]))
         except InputError as exc:
-            pytest.exit(exc.one_line(), returncode=pytest.ExitCode.USAGE_ERROR)
+            raise pytest.UsageError(exc.usage()) from exc
+
+    def _plan(self, session: pytest.Session) -> None:
+        """The plan instead of a run: every cell that would run, and then nothing runs."""
+        cells = list({c.id: c for it in session.items
+                      if isinstance(c := cell_param(it), Cell)}.values())
+        if cells:
+            try:
+                self.claim_run_dir()
+                self.plan_summary = write_plan(
+                    cells, self.run.run_dir / "plan",
+                    cluster_name=lambda c: kind.cluster_name(self.run.run_id, c))
+            except InputError as exc:
+                raise pytest.UsageError(exc.usage()) from exc
+        else:
+            self.notes.append("calico-conformance plan: no cell matches the selection "
+                              "(-k/-m); nothing planned")
+        session.config.hook.pytest_deselected(items=list(session.items))
+        session.items[:] = []
 
     # --- the run's record -----------------------------------------------------------------
 
@@ -160,6 +181,7 @@ class ConformanceSession:
 
     def record(self, result: CellResult) -> CellResult:
         if self.store is None:  # a suite item run without collection_finish (e.g. -p)
+            self.claim_run_dir()
             self.store = RunStore.create(self.run.reports_dir, self.meta([], []))
         self.store.write_cell(result)
         return result
@@ -173,7 +195,7 @@ class ConformanceSession:
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.run.plan:
-            if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+            if self.plan_summary is not None and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
                 session.exitstatus = pytest.ExitCode.OK
             return
         if self.store is None:
@@ -216,7 +238,11 @@ class ConformanceSession:
                 f"warnings); agrees with {plan.agree} expectations, differs from "
                 f"{plan.disagree}; see {plan.path / 'summary.md'}")
         if self.matrix is not None:
-            for line in ("", render_text(self.matrix), f"reports: {self.run.run_dir}"):
+            where = f"reports: {self.run.run_dir}"
+            if not self.matrix.complete:
+                where += (" (incomplete: reports/latest still points at the newest complete "
+                          "run)")
+            for line in ("", render_text(self.matrix), where):
                 terminalreporter.write_line(line)
         for line in self.notes:
             terminalreporter.write_line(line)

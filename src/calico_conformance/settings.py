@@ -33,6 +33,7 @@ class RunSettings:
     repeat: int = 1
     baseline: Path | None = None
     command_line: str = ""
+    run_id_chosen: bool = False  # --run-id given: it must be new, never renamed
 
     @property
     def run_dir(self) -> Path:

@@ -6,6 +6,7 @@ unedited); what containerd would not understand lives in the sidecar.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,28 @@ def _json6902_op(op: Any) -> bool:
             and isinstance(op.get("path"), str))
 
 
-def load_variant(path: Path) -> Variant:
+# One rule for every variant name: it names files, cluster names and report anchors.
+NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
+
+
+def user_variant_name(spec: str) -> tuple[str, Path]:
+    """``--variant [NAME=]PATH``: the name given, else the file's stem; a file called
+    ``config.toml`` says nothing by its name, so it is ``<folder>-config``."""
+    name, sep, path_text = spec.partition("=")
+    if not sep or "/" in name:
+        name, path_text = "", spec
+    path = Path(path_text)
+    if not name:
+        stem = path.name.removesuffix(".toml")
+        name = f"{path.resolve().parent.name}-config" if stem == "config" else stem
+        name = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.")
+    if not NAME.fullmatch(name):
+        raise InputError(f"--variant {spec}: the name {name!r} is not usable; name it with "
+                         f"--variant NAME=PATH (lowercase letters, digits, '.', '_', '-')")
+    return name, path
+
+
+def load_variant(path: Path, name: str | None = None, as_is: bool = False) -> Variant:
     """A variant file plus its optional ``<name>.meta.toml`` sidecar.
 
     The variant file itself stays a real containerd document (a user's whole
@@ -64,9 +86,7 @@ def load_variant(path: Path) -> Variant:
         raise InputError(f"cannot read variant: {exc}", path=path) from exc
 
     parse_toml(text, path=path)  # fail early, with the line
-    name = path.name.removesuffix(".toml")
-    if name == "config":  # a dropped-in /etc/containerd/config.toml: name it by its folder
-        name = path.parent.name
+    name = name or path.name.removesuffix(".toml")
     mpath = meta_path(path)
     meta: dict[str, Any] = load_toml(mpath) if mpath.exists() else {}
     what = "sidecar"
@@ -91,4 +111,5 @@ def load_variant(path: Path) -> Variant:
         fix=string(meta, "fix", mpath, what, ""),
         kubelet=dict(kubelet),
         json6902=tuple(json6902),
+        as_is=as_is,
     )

@@ -97,9 +97,24 @@ def test_finishing_writes_every_format_and_points_latest_at_the_run(tmp_path: Pa
     assert matrix_from_json((st.run_dir / "matrix.json").read_text()) == matrix
     assert (tmp_path / "latest").resolve() == st.run_dir.resolve()
     second = new_store(tmp_path, "run-2")
+    for c in sample_cells():
+        second.write_cell(c)
     second.finish("2030-01-02T00:00:00+00:00")
     assert os.readlink(tmp_path / "latest") == "run-2"
     assert load_matrix(tmp_path / "latest").run.run_id == "run-2"
+
+
+def test_an_interrupted_run_is_rendered_in_its_folder_but_latest_stays_on_the_last_complete(
+        tmp_path: Path) -> None:
+    done = new_store(tmp_path, "run-1")
+    for c in sample_cells():
+        done.write_cell(c)
+    done.finish("2030-01-01T00:00:00+00:00")
+    stopped = new_store(tmp_path, "run-2")
+    stopped.write_cell(sample_cells()[0])
+    matrix = stopped.finish("2030-01-02T00:00:00+00:00")
+    assert not matrix.complete and (stopped.run_dir / "matrix.md").is_file()
+    assert os.readlink(tmp_path / "latest") == "run-1"
 
 
 def test_latest_falls_back_to_a_text_file_where_symlinks_fail(

@@ -93,8 +93,11 @@ def preflight(releases: list[KindRelease], explicit: str | None, cache_dir: Path
     except ConformanceError as exc:
         said = str(exc).rstrip(". ")
         said += " " if said.endswith(("?", "!")) else ". "
+        wanted = ", ".join(r.version for r in releases)
         raise InputError(
-            f"calico-conformance: {said}Live cells need Docker >= 20.10 and kind >= v0.20. "
-            f"Without them: `pytest --plan` writes the plan, `pytest --tier probe` runs the "
-            f"containerd probe, `pytest tests` runs the self-tests.") from exc
+            f"{said}Live cells need Docker >= 20.10 and the kind release each point pins "
+            f"({wanted}): kind on PATH when it is that release, else its sha256-pinned "
+            f"download, or --kind-bin PATH for every release. Without them: `pytest --plan` "
+            f"writes the plan, `pytest --tier probe` runs the containerd probe, `pytest "
+            f"tests` runs the self-tests.") from exc
     return found

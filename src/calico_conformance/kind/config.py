@@ -19,6 +19,7 @@ LABEL_CELL = "calico-conformance.io/cell"
 LABEL_VARIANT = "calico-conformance.io/variant"
 KIND_API_VERSION = "kind.x-k8s.io/v1alpha4"
 KUBELET_API_VERSION = "kubelet.config.k8s.io/v1beta1"
+CONTAINERD_CONFIG = "/etc/containerd/config.toml"
 
 
 def node_labels(cell: Cell) -> dict[str, str]:
@@ -35,9 +36,16 @@ def render_kind_config(cell: Cell, cluster_name: str) -> dict[str, Any]:
     """The Cluster config kind gets for ``cell`` (plain data; see :func:`dump_kind_config`)."""
     image = cell.point.node_image
     labels = node_labels(cell)
-    nodes = [{"role": "control-plane", "image": image, "labels": dict(labels)}]
+    nodes: list[dict[str, Any]] = [{"role": "control-plane", "image": image,
+                                    "labels": dict(labels)}]
     nodes += [{"role": "worker", "image": image, "labels": dict(labels)}
               for _ in range(cell.workers)]
+    if cell.variant.as_is:
+        # The user's whole file replaces the node's config: mounted read-only over it
+        # (kind's "Extra Mounts"); kind writes the file only when there are patches.
+        for node in nodes:
+            node["extraMounts"] = [{"hostPath": str(cell.variant.path.resolve()),
+                                    "containerPath": CONTAINERD_CONFIG, "readOnly": True}]
     cfg: dict[str, Any] = {
         "kind": "Cluster",
         "apiVersion": KIND_API_VERSION,

@@ -169,6 +169,27 @@ def update_latest(reports_root: Path, run_dir: Path) -> Path:
     return link
 
 
+def claim_run_dir(reports_root: Path, run_id: str, *, chosen: bool) -> str:
+    """Create ``reports/<run id>/`` atomically and return the id it got. An id the user
+    chose must be new; a default id (the start time) gets ``-2``, ``-3``, ... so two runs
+    started in the same second never share a folder."""
+    try:
+        reports_root.mkdir(parents=True, exist_ok=True)
+        for n in range(1, 1000):
+            candidate = run_id if n == 1 else f"{run_id}-{n}"
+            try:
+                (reports_root / candidate).mkdir()
+                return candidate
+            except FileExistsError:
+                if chosen:
+                    raise InputError("a run with this id already exists; choose another "
+                                     "--run-id", path=reports_root / run_id) from None
+    except (NotADirectoryError, FileExistsError, PermissionError) as exc:
+        raise InputError(f"cannot make run folders here: {exc.strerror}",
+                         path=reports_root) from exc
+    raise InputError("999 runs with this id exist; choose a --run-id", path=reports_root)
+
+
 class RunStore:
     """Writes one run's files as the run goes; see the module docstring."""
 
@@ -203,10 +224,12 @@ class RunStore:
         return assemble(self.run_dir)
 
     def finish(self, finished_at: str) -> Matrix:
-        """Stamp the end time, render every format and point ``latest`` here."""
+        """Stamp the end time, render every format and, when every planned cell finished,
+        point ``latest`` here: ``latest`` is the newest complete run."""
         self.meta = dataclasses.replace(self.meta, finished_at=finished_at)
         atomic_write(self.run_dir / RUN_FILE, to_json(self.meta))
         matrix = self.assemble()
         write_all(matrix, self.run_dir)
-        update_latest(self.reports_root, self.run_dir)
+        if matrix.complete:
+            update_latest(self.reports_root, self.run_dir)
         return matrix
