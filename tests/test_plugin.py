@@ -81,10 +81,14 @@ def test_without_docker_the_run_stops_with_one_line_that_says_what_to_do_instead
                            "no:cacheprovider"], cwd=suite.path, env=env, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == pytest.ExitCode.USAGE_ERROR
-    lines = [ln for ln in proc.stdout.splitlines() if "calico-conformance:" in ln]
-    assert len(lines) == 1, proc.stdout
+    out = proc.stdout + proc.stderr
+    lines = [ln for ln in out.splitlines() if "calico-conformance:" in ln]
+    assert len(lines) == 1, out
+    assert lines[0].startswith("ERROR: calico-conformance: docker: not found on PATH. ")
     assert "pytest --plan" in lines[0] and "pytest tests" in lines[0]
-    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "--kind-bin" in lines[0]
+    for noise in ("Traceback", "_pytest.outcomes.Exit", "!!!", "deselected", "no tests ran"):
+        assert noise not in out
 
 
 def test_an_unknown_profile_is_a_one_line_usage_error_naming_the_file(
@@ -108,14 +112,90 @@ def test_known_bad_cells_are_strict_xfails_and_stable_ones_are_plain_tests(
     assert by_id["v3.28.2-report-9524-k8s1.28"].get_closest_marker("xfail") is None
 
 
-def test_a_users_config_toml_joins_the_matrix_as_a_variant(suite: pytest.Pytester,
-                                                           tmp_path: Path) -> None:
-    mine = tmp_path / "edge-node" / "config.toml"
-    mine.parent.mkdir()
-    mine.write_text('version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n'
+def _user_config(tmp_path: Path, folder: str = "edge-node", version: int = 2) -> Path:
+    mine = tmp_path / folder / "config.toml"
+    mine.parent.mkdir(parents=True, exist_ok=True)
+    mine.write_text(f'version = {version}\n[plugins."io.containerd.grpc.v1.cri"]\n'
                     '  sandbox_image = "registry.k8s.io/pause:3.9"\n')
-    result = suite.runpytest("--collect-only", "-q", "--profile", "smoke", "--variant", str(mine))
-    result.stdout.fnmatch_lines(["*[[]v3.28.2-edge-node-k8s1.30[]]*"])
+    return mine
+
+
+@pytest.mark.parametrize("spelling", ["space", "equals"])
+def test_a_users_config_toml_is_the_only_variant_whichever_way_the_option_is_written(
+        suite: pytest.Pytester, tmp_path: Path, spelling: str) -> None:
+    mine = str(_user_config(tmp_path))
+    args = ["--variant", mine] if spelling == "space" else [f"--variant={mine}"]
+    result = suite.runpytest("--collect-only", "-q", "--profile", "smoke", *args)
+    out = result.stdout.str()
+    assert "test_calico_node_stays_ready[v3.28.2-edge-node-config-k8s1.30]" in out
+    assert "systemd-cgroup-off" not in out  # only the given variant runs
+    assert "tests/" not in out and "1/2 tests collected" in out  # the project's testpaths
+
+
+def test_a_named_variant_runs_beside_the_profile_only_when_asked(
+        suite: pytest.Pytester, tmp_path: Path) -> None:
+    mine = _user_config(tmp_path)
+    result = suite.runpytest("--collect-only", "-q", "--profile", "smoke",
+                             f"--variant=edge={mine}", "--with-profile-variants")
+    out = result.stdout.str()
+    assert "[v3.28.2-edge-k8s1.30]" in out and "[v3.28.2-systemd-cgroup-off-k8s1.30]" in out
+
+
+def test_a_variant_named_like_a_shipped_one_is_refused_in_one_line(
+        suite: pytest.Pytester, tmp_path: Path) -> None:
+    clash = tmp_path / "baseline.toml"
+    clash.write_text("version = 2\n")
+    result = suite.runpytest("--collect-only", f"--variant={clash}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    err = result.stderr.str()
+    assert "the name 'baseline' is a shipped variant" in err and "NAME=" in err
+    assert "Traceback" not in err and "INTERNALERROR" not in err
+
+
+def test_a_users_version_3_config_over_kinds_version_2_base_is_planned_as_not_tested(
+        suite: pytest.Pytester, tmp_path: Path) -> None:
+    mine = _user_config(tmp_path, "eks", version=3)
+    result = suite.runpytest("--plan", "--run-id", "v3", f"--variant={mine}", "-k", "k8s1.28")
+    assert result.ret == 0, result.stdout.str()
+    lint = (suite.path / "reports" / "v3" / "plan" / "v3.28.2-eks-config-k8s1.28" /
+            "lint.txt").read_text()
+    assert "CC007" in lint and "none of its settings reach the node" in lint
+
+
+def test_as_is_mounts_the_users_whole_file_over_the_nodes_config(
+        suite: pytest.Pytester, tmp_path: Path) -> None:
+    mine = _user_config(tmp_path)
+    result = suite.runpytest("--plan", "--run-id", "asis", f"--variant={mine}",
+                             "--variant-as-is", "-k", "k8s1.28")
+    assert result.ret == 0, result.stdout.str()
+    cell = suite.path / "reports" / "asis" / "plan" / "v3.28.2-edge-node-config-k8s1.28"
+    kind_cfg = (cell / "kind-config.yaml").read_text()
+    assert "containerdConfigPatches" not in kind_cfg
+    assert f"hostPath: {mine}" in kind_cfg and "/etc/containerd/config.toml" in kind_cfg
+    assert (cell / "containerd-config.toml").read_text().count("[plugins.") == 1
+
+
+def test_a_plan_honours_dash_k_and_says_so_when_nothing_matches(
+        suite: pytest.Pytester) -> None:
+    picked = suite.runpytest("--plan", "--run-id", "k1", "-k", "baseline and k8s1.28")
+    assert picked.ret == 0
+    planned = sorted(p.name for p in (suite.path / "reports" / "k1" / "plan").iterdir()
+                     if p.is_dir())
+    assert planned == ["v3.26.4-baseline-k8s1.28", "v3.28.2-baseline-k8s1.28"]
+    none = suite.runpytest("--plan", "--run-id", "k2", "-k", "no-such-cell")
+    assert none.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    assert [ln for ln in none.stdout.lines if "no cell matches" in ln]
+
+
+def test_two_runs_started_in_the_same_second_get_their_own_folders(
+        suite: pytest.Pytester) -> None:
+    for _ in range(2):
+        assert suite.runpytest("--plan", "--profile", "smoke").ret == 0
+    runs = [p for p in (suite.path / "reports").iterdir() if (p / "plan").is_dir()]
+    assert len(runs) == 2
+    again = suite.runpytest("--plan", "--profile", "smoke", "--run-id", runs[0].name)
+    assert again.ret == pytest.ExitCode.USAGE_ERROR
+    assert "a run with this id already exists" in again.stderr.str()
 
 
 def test_an_unrelated_project_with_the_plugin_installed_is_left_alone(
@@ -131,7 +211,7 @@ def test_the_suite_without_matrix_data_is_a_one_line_usage_error(
     shutil.copy(REPO / "suites" / "test_kind_matrix.py", pytester.path)
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stdout.fnmatch_lines(["*calico-conformance: no clusters/ directory here*"])
+    result.stderr.fnmatch_lines(["ERROR: calico-conformance: no clusters/ directory here*"])
 
 
 @pytest.mark.parametrize(("option", "value", "message"), [

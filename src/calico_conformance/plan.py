@@ -17,6 +17,7 @@ from .errors import InputError
 from .kind.config import dump_kind_config, render_kind_config
 from .lint import format_json, format_text, lint_cell
 from .model import SCHEMA_VERSION, Finding, Verdict
+from .reporting.text import plural
 
 if TYPE_CHECKING:
     from .cells import Cell
@@ -119,8 +120,8 @@ def write_plan(cells: Sequence[Cell], out_dir: Path, *,
 def _markdown(summary: PlanSummary, rows: list[dict[str, Any]],
               rules: list[dict[str, Any]]) -> str:
     out = ["# Plan: what the lint predicts, before any cluster", "",
-           f"{summary.cells} cells; lint predicts {summary.predicted_failures} will not be "
-           f"stable. Against the variants' expectations: {summary.agree} agree, "
+           f"{plural(summary.cells, 'cell')}; lint predicts {summary.predicted_failures} "
+           f"will not be stable. Against the variants' expectations: {summary.agree} agree, "
            f"{summary.disagree} disagree, {summary.no_expectation} declare none.", "",
            "## Cells", "",
            "| cell | expected | predicted by lint | agreement | findings |",
@@ -132,6 +133,6 @@ def _markdown(summary: PlanSummary, rows: list[dict[str, Any]],
             "| --- | --- | --- |"]
     for r in rules:
         failing = ", ".join(f"`{c}`" for c in r["predicts_failure"]) or \
-            f"— (fired in {len(r['fired'])} cells, no failure predicted)"
+            f"— (fired in {plural(len(r['fired']), 'cell')}, no failure predicted)"
         out.append(f"| {r['code']} | {'/'.join(r['severities'])} | {failing} |")
     return "\n".join(out) + "\n"

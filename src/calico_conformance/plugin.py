@@ -35,12 +35,20 @@ MATRIX = Path("clusters") / "matrix.toml"
 # --- options ---------------------------------------------------------------------------------
 
 def _profiles_help(matrix: Path) -> str:
-    """The profiles by name, when run from a project (``--help`` is read there)."""
+    """The profiles by name and description, when run from a project (``--help`` is read
+    there); nothing when there is no matrix to read."""
+    if not matrix.is_file():
+        return ""
     try:
-        names = list((load_toml(matrix).get("profiles") or {}).keys())
+        profiles = load_toml(matrix).get("profiles") or {}
     except InputError:
-        names = []
-    return f" ({', '.join(names)})" if names else ""
+        return ""
+    if not isinstance(profiles, dict) or not profiles:
+        return ""
+    names = ", ".join(profiles)
+    described = "; ".join(f"{name}: {str(p.get('description', '')).rstrip('.')}"
+                          for name, p in profiles.items() if isinstance(p, dict))
+    return f" ({names}) — {described}."
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
@@ -53,8 +61,8 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
     g = parser.getgroup("calico-conformance", "calico-conformance matrix")
     g.addoption("--profile", default="default",
-                help=f"matrix profile from clusters/matrix.toml"
-                     f"{_profiles_help(Path.cwd() / MATRIX)} (default: default)")
+                help=f"matrix profile from clusters/matrix.toml (default: default)"
+                     f"{_profiles_help(Path.cwd() / MATRIX)}")
     g.addoption("--matrix", default=None,
                 help="matrix file (default: clusters/matrix.toml)")
     g.addoption("--clusters-dir", default=None,

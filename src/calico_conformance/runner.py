@@ -6,8 +6,9 @@ hook; the hooks live on :class:`~.session.ConformanceSession`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -30,14 +31,15 @@ class CellRunner:
         self.session = session
         self.config = config
 
-    def _progress(self, cell_id: str) -> ProgressLine | None:
+    def _writers(self) -> tuple[Callable[[str], None], Callable[[str], None] | None] | None:
+        """Write and (on a TTY) rewrite a terminal line from inside a running test."""
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
         capman = self.config.pluginmanager.get_plugin("capturemanager")
         if tr is None:
             return None
 
-        def uncaptured(write: Any) -> Any:
-            # The soak runs inside a test, where pytest captures output; progress must reach
+        def uncaptured(write: Callable[[str], None]) -> Callable[[str], None]:
+            # Cells run inside a test, where pytest captures output; progress must reach
             # the terminal now, as pytest's own live logging does.
             def out(line: str) -> None:
                 if capman is None:
@@ -48,9 +50,19 @@ class CellRunner:
             return out
 
         tty = bool(getattr(tr, "isatty", False))
-        return ProgressLine(cell_id, uncaptured(tr.write_line),
-                            uncaptured(tr.rewrite) if tty else None, interval_s=30.0,
+        return uncaptured(tr.write_line), (uncaptured(tr.rewrite) if tty else None)
+
+    def _progress(self, cell_id: str) -> ProgressLine | None:
+        writers = self._writers()
+        if writers is None:
+            return None
+        return ProgressLine(cell_id, writers[0], writers[1], interval_s=30.0,
                             clock=self.session.clock)
+
+    def _say(self, line: str) -> None:
+        writers = self._writers()
+        if writers is not None:
+            writers[0](line)
 
     def run_kind(self, cell: Cell, repeat: int = 1) -> CellResult:
         s = self.session
@@ -80,7 +92,13 @@ class CellRunner:
         reason = probe_available(s.probe)
         if reason:
             pytest.skip(f"probe tier unavailable here: {reason}")
+        self._say(f"{cell.slug(repeat)}: probing under containerd (window "
+                  f"{s.probe.window_s:.0f}s)")
+        t0 = s.clock.monotonic()
         result = probe_cell(cell, s.probe, repeat)
+        self._say(f"{cell.slug(repeat)}: {result.verdict.value}"
+                  + (f" ({result.subtype})" if result.subtype else "")
+                  + f" in {s.clock.monotonic() - t0:.0f}s")
         s.probe_results[(cell.variant.name, cell.target.kind.version)] = result
         return s.record(result)
 

@@ -26,7 +26,7 @@ from .plan import PlanSummary, write_plan
 from .reporting.diff import diff_matrices, render_diff_text
 from .reporting.markdown import render_markdown
 from .reporting.store import RunStore, claim_run_dir, load_matrix
-from .reporting.text import render_text
+from .reporting.text import plural, render_text
 from .runner import CellRunner
 from .settings import KindSettings, ProbeSettings, RunSettings
 
@@ -87,6 +87,17 @@ class ConformanceSession:
     def probe_cells(self) -> list[ProbeCell]:
         return [ProbeCell(t) for t in self.profile.targets()]
 
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """No Docker, no kind cell: say so before collection, in one line and with no
+        summary that suggests something ran (pytest prints none when this raises)."""
+        config = session.config
+        if not self.run.runs_kind or self.run.plan or config.option.collectonly:
+            return
+        try:
+            self.kind_tools = kind.preflight([], None, self.kind.cache_dir)
+        except InputError as exc:
+            raise pytest.UsageError(exc.usage()) from exc
+
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         # A tier that is not selected is not parametrized; its bare item is deselected later.
         if "matrix_cell" in metafunc.fixturenames and (self.run.runs_kind or self.run.plan):
@@ -106,9 +117,10 @@ class ConformanceSession:
                                       items: list[pytest.Item]) -> None:
         # Probe cells first, so --tier all can predict kind cells from them.
         items.sort(key=lambda it: 0 if isinstance(cell_param(it), ProbeCell) else 1)
-        # A tier that is not selected leaves one bare item; it is no test, so it goes without
-        # being reported as deselected (a summary of "1 deselected" suggests something ran).
-        items[:] = [it for it in items if cell_param(it) is not _EMPTY]
+        unused = [it for it in items if cell_param(it) is _EMPTY]
+        if unused:
+            config.hook.pytest_deselected(items=unused)
+            items[:] = [it for it in items if it not in unused]
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """After -k/-m deselection: plan, or check the tools and open the store, for what
@@ -128,7 +140,8 @@ class ConformanceSession:
                 releases = {c.point.kind.version: c.point.kind for c in cells.values()}
                 self.kind_tools = kind.preflight(sorted(releases.values(),
                                                         key=lambda r: r.version),
-                                                 self.kind.kind_bin, self.kind.cache_dir)
+                                                 self.kind.kind_bin, self.kind.cache_dir,
+                                                 docker_version=self.kind_tools.docker_version)
                 self.notes += self.kind_tools.notes
             self.claim_run_dir()
             self.store = RunStore.create(self.run.reports_dir, self.meta(
@@ -233,16 +246,18 @@ class ConformanceSession:
         plan = self.plan_summary
         if self.run.plan and plan is not None:
             terminalreporter.write_line(
-                f"calico-conformance plan: {plan.cells} cells; lint predicts "
-                f"{plan.predicted_failures} failures ({plan.errors} errors, {plan.warnings} "
-                f"warnings); agrees with {plan.agree} expectations, differs from "
-                f"{plan.disagree}; see {plan.path / 'summary.md'}")
+                f"calico-conformance plan: {plural(plan.cells, 'cell')}; lint predicts "
+                f"{plural(plan.predicted_failures, 'failure')} "
+                f"({plural(plan.errors, 'error')}, {plural(plan.warnings, 'warning')}); agrees "
+                f"with {plural(plan.agree, 'expectation')}, differs from {plan.disagree}; see "
+                f"{plan.path / 'summary.md'}")
         if self.matrix is not None:
             where = f"reports: {self.run.run_dir}"
             if not self.matrix.complete:
                 where += (" (incomplete: reports/latest still points at the newest complete "
                           "run)")
-            for line in ("", render_text(self.matrix), where):
+            colour = terminalreporter.config.get_terminal_writer().hasmarkup
+            for line in ("", render_text(self.matrix, colour=colour), where):
                 terminalreporter.write_line(line)
         for line in self.notes:
             terminalreporter.write_line(line)

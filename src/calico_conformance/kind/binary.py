@@ -75,11 +75,13 @@ class KindTools:
     notes: list[str] = field(default_factory=list)
 
 
-def preflight(releases: list[KindRelease], explicit: str | None, cache_dir: Path) -> KindTools:
-    """Docker and a kind binary per release, or one clear line saying what is missing."""
-    found = KindTools()
+def preflight(releases: list[KindRelease], explicit: str | None, cache_dir: Path,
+              docker_version: str = "") -> KindTools:
+    """Docker (unless already found) and a kind binary per release, or one clear line
+    saying what is missing."""
+    found = KindTools(docker_version=docker_version)
     try:
-        found.docker_version = tools.docker_info()
+        found.docker_version = found.docker_version or tools.docker_info()
         for release in releases:
             found.bins[release.version] = resolve_kind(explicit, release, cache_dir)
             reported = _version_text(tools.kind_version(found.bins[release.version]))
@@ -93,10 +95,10 @@ def preflight(releases: list[KindRelease], explicit: str | None, cache_dir: Path
     except ConformanceError as exc:
         said = str(exc).rstrip(". ")
         said += " " if said.endswith(("?", "!")) else ". "
-        wanted = ", ".join(r.version for r in releases)
+        wanted = f" ({', '.join(r.version for r in releases)})" if releases else ""
         raise InputError(
-            f"{said}Live cells need Docker >= 20.10 and the kind release each point pins "
-            f"({wanted}): kind on PATH when it is that release, else its sha256-pinned "
+            f"{said}Live cells need Docker >= 20.10 and the kind release each point pins"
+            f"{wanted}: kind on PATH when it is that release, else its sha256-pinned "
             f"download, or --kind-bin PATH for every release. Without them: `pytest --plan` "
             f"writes the plan, `pytest --tier probe` runs the containerd probe, `pytest "
             f"tests` runs the self-tests.") from exc

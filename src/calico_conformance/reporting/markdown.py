@@ -13,6 +13,7 @@ import re
 from ..model import CellResult, Finding, Matrix
 from . import facts
 from .grid import Grid, build_grid
+from .text import plural
 
 # GitHub caps a comment at 65536 characters: past this, point at matrix.html instead.
 MAX_DETAILS_PER_VARIANT = 3
@@ -62,7 +63,7 @@ def _summary(matrix: Matrix, grid: Grid) -> list[str]:
              + (f" · {facts.window_text(run)}" if facts.window_text(run) else "")
              + (f" · repeat {facts.TIMES}{run.repeat}" if run.repeat > 1 else ""),
              "",
-             f"{len(grid.cells)} cells: " + ", ".join(parts) + ". "
+             f"{plural(len(grid.cells), 'cell')}: " + ", ".join(parts) + ". "
              + ("**No alarms.**" if not alarms else f"**{alarms} need attention.**")]
     if not matrix.complete:
         lines += ["", "> **Incomplete run:** the run stopped before every planned cell "
