@@ -47,3 +47,11 @@ def test_a_probe_only_report_claims_no_more_than_the_probe_can_show() -> None:
     md = render_markdown(matrix)
     assert "## Crash-inducing configurations" not in md
     assert "probe window 20s" in md and "soak" not in window_text(matrix.run)
+
+
+def test_the_terminal_grid_is_coloured_only_when_asked_and_counts_in_the_singular() -> None:
+    matrix = _probe_matrix()
+    plain = render_text(matrix)
+    assert "\x1b[" not in plain and "1 cell:" in plain and "1 cells" not in plain
+    coloured = render_text(matrix, colour=True)
+    assert "\x1b[90m" in coloured  # not tested is grey, like every non-verdict
