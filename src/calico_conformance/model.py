@@ -184,6 +184,7 @@ class RunMeta:
     docker_version: str = ""
     planned_cells: tuple[Axes, ...] = ()
     planned_ids: tuple[str, ...] = ()
+    images: dict[str, str] = field(default_factory=dict)  # preloaded image -> digest
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,11 @@ from .cells import Cell, ProbeCell
 from .clock import SystemClock, parse_duration
 from .datafile import load_toml
 from .errors import InputError
+from .parallel import WORKER_RUN_ID, default_max_clusters, parse_shard
 from .runner import CellRunner
 from .session import SESSION_PLUGIN, ConformanceSession, cell_param
 from .settings import KEEP_CHOICES, TIERS, KindSettings, ProbeSettings, RunSettings
+from .xdist_controller import CONTROLLER_PLUGIN, XdistController
 
 session_key = pytest.StashKey[ConformanceSession]()
 # Why the plugin is idle: installed (pytest11) but run in a project without clusters/.
@@ -112,6 +114,17 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     g.addoption("--baseline", default=None,
                 help="a previous matrix.json or run folder: fail on regressions "
                      "(default: none)")
+    g.addoption("--preload-images", action="store_true",
+                help="pull every node and Calico image once on the host and load them into "
+                     "each cluster, so nodes never pull; a missing image stops the run "
+                     "before any cluster (default: off)")
+    g.addoption("--shard", default=None, metavar="K/N",
+                help="run the K-th of N shards, balanced by each cell's expected duration; "
+                     "merge the shards' run folders with calico-conformance merge "
+                     "(default: all cells)")
+    g.addoption("--max-clusters", type=int, default=None, metavar="N",
+                help="clusters alive at once across xdist workers (-n); (default: from CPU "
+                     "count and memory, assuming 1 CPU and 2 GiB per kind node)")
     g.addoption("--containerd-bin", default=None,
                 help="containerd for the probe tier (default: containerd on PATH)")
     g.addoption("--probe-window", default="20s",
@@ -171,6 +184,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(exc.usage()) from exc
     config.stash[session_key] = session
     config.pluginmanager.register(session, SESSION_PLUGIN)
+    if str(getattr(config.option, "dist", "no")) != "no" and not session.run.worker:
+        config.pluginmanager.register(XdistController(session), CONTROLLER_PLUGIN)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -178,6 +193,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if session is not None:
         del config.stash[session_key]
         config.pluginmanager.unregister(session)
+        controller = config.pluginmanager.get_plugin(CONTROLLER_PLUGIN)
+        if controller is not None:
+            config.pluginmanager.unregister(controller)
 
 
 def _project_root(config: pytest.Config) -> Path | None:
@@ -198,7 +216,9 @@ def build_session(config: pytest.Config, root: Path) -> ConformanceSession:
     if opt("repeat") < 1:
         raise InputError("--repeat must be at least 1")
     started = clock.now()
-    run_id = opt("run_id") or started.strftime("%Y%m%d-%H%M%S")
+    worker_input = getattr(config, "workerinput", None)
+    handed = worker_input.get(WORKER_RUN_ID) if isinstance(worker_input, dict) else None
+    run_id = handed or opt("run_id") or started.strftime("%Y%m%d-%H%M%S")
     if not RUN_ID.match(run_id):
         raise InputError(f"--run-id {run_id!r}: use letters, digits, '.', '_' and '-' only "
                          f"(it names a folder under the reports directory)")
@@ -209,14 +229,20 @@ def build_session(config: pytest.Config, root: Path) -> ConformanceSession:
         run_id=run_id, reports_dir=Path(opt("reports_dir") or root / "reports"),
         tier=opt("tier"), plan=opt("plan"), repeat=opt("repeat"), baseline=baseline,
         command_line=shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        run_id_chosen=bool(opt("run_id")))
+        run_id_chosen=bool(opt("run_id")) or bool(handed),
+        shard=parse_shard(opt("shard")) if opt("shard") else None, worker=bool(handed))
+    if opt("max_clusters") is not None and opt("max_clusters") < 1:
+        raise InputError("--max-clusters must be at least 1")
+    nodes = 1 + max((c.workers for c in profile.cells), default=0)
     kind = KindSettings(
         cache_dir=Path(platformdirs.user_cache_dir("calico-conformance")),
         kind_bin=opt("kind_bin"),
         manifest_dir=Path(opt("calico_manifest_dir")) if opt("calico_manifest_dir") else None,
         registry=opt("calico_registry"), keep=opt("keep_clusters"), full_soak=opt("full_soak"),
         soak_s=parse_duration(opt("soak"), option="--soak") if opt("soak") else None,
-        ready_grace_s=parse_duration(opt("ready_grace"), option="--ready-grace"))
+        ready_grace_s=parse_duration(opt("ready_grace"), option="--ready-grace"),
+        max_clusters=opt("max_clusters") or default_max_clusters(nodes),
+        preload_images=opt("preload_images"))
     probe = ProbeSettings(
         workdir=run.run_dir / "probe", containerd_bin=opt("containerd_bin"),
         window_s=parse_duration(opt("probe_window"), option="--probe-window"), clock=clock,

@@ -16,9 +16,11 @@ from . import kind
 from .cells import Cell, ProbeCell
 from .errors import ExpectedBreakage
 from .lint import lint_cell
-from .model import CellResult, Outcome
+from .model import CellResult, Outcome, cell_from_json
+from .parallel import slot
 from .progress import ProgressLine
 from .reporting.facts import failure_message
+from .reporting.store import CELLS_DIR, cell_filename
 from .results import build_result
 from .verdict import predicted_from_probe
 
@@ -67,7 +69,7 @@ class CellRunner:
     def run_kind(self, cell: Cell, repeat: int = 1) -> CellResult:
         s = self.session
         findings = lint_cell(cell)
-        probe = s.probe_results.get((cell.variant.name, cell.point.kind.version))
+        probe = self._probe_result(cell)
         predicted = predicted_from_probe(probe) if probe is not None else None
         if predicted is not None:
             verdict, subtype, evidence = predicted
@@ -75,13 +77,27 @@ class CellRunner:
                                          findings=findings, repeat=repeat,
                                          outcome=Outcome.PREDICTED))
         kind_bin = s.kind_tools.bins.get(cell.point.kind.version) or s.kind.kind_bin or "kind"
-        result, kept = kind.run_cell(
-            cell, kind_bin=kind_bin, run_id=s.run.run_id,
-            cell_dir=s.run.run_dir / "cells" / cell.slug(repeat), settings=s.kind,
-            clock=s.clock, repeat=repeat, progress=self._progress(cell.id))
+        with slot(s.run.run_dir / ".slots", s.kind.max_clusters, s.clock):
+            result, kept = kind.run_cell(
+                cell, kind_bin=kind_bin, run_id=s.run.run_id,
+                cell_dir=s.run.run_dir / "cells" / cell.slug(repeat), settings=s.kind,
+                clock=s.clock, repeat=repeat, progress=self._progress(cell.id))
         if kept:
             s.kept.append((kind.cluster_name(s.run.run_id, cell, repeat), kept))
         return s.record(replace(result, findings=findings))
+
+    def _probe_result(self, cell: Cell) -> CellResult | None:
+        """This target's probe result: from this process, else (another xdist worker
+        probed it) from its cell file, if it is there yet."""
+        s = self.session
+        found = s.probe_results.get((cell.variant.name, cell.point.kind.version))
+        if found is not None:
+            return found
+        path = s.run.run_dir / CELLS_DIR / cell_filename(ProbeCell(cell.target).id, 1)
+        try:
+            return cell_from_json(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
 
     def run_probe(self, cell: ProbeCell, repeat: int = 1) -> CellResult:
         # Imported here: the probe pulls in grpc and the CRI stubs, which kind-only and

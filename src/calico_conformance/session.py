@@ -9,7 +9,6 @@ assembles and summarises the matrix at the end.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -21,11 +20,12 @@ from .cells import Cell, ProbeCell, Profile
 from .clock import Clock
 from .errors import ConformanceError, ExpectedBreakage, InputError
 from .kind.binary import KindTools
+from .kind.images import calico_images, preload
 from .model import CellResult, Matrix, RunMeta, Verdict
+from .parallel import KIND_OVERHEAD_S, PROBE_OVERHEAD_S, inotify_warnings, shard_out
 from .plan import PlanSummary, write_plan
-from .reporting.diff import diff_matrices, render_diff_text
-from .reporting.markdown import render_markdown
-from .reporting.store import RunStore, claim_run_dir, load_matrix
+from .reporting.finish import against_baseline, append_step_summary
+from .reporting.store import RunStore, claim_run_dir
 from .reporting.text import plural, render_text
 from .runner import CellRunner
 from .settings import KindSettings, ProbeSettings, RunSettings
@@ -42,6 +42,10 @@ def cell_param(item: pytest.Item) -> object:
         return None
     params = getattr(getattr(item, "callspec", None), "params", {})
     return params.get(names.pop(), _EMPTY)
+
+
+def _xdist(config: pytest.Config) -> bool:
+    return str(getattr(config.option, "dist", "no")) != "no"
 
 
 def expectation_marks(expected: str, name: str) -> list[pytest.MarkDecorator]:
@@ -72,9 +76,15 @@ class ConformanceSession:
     matrix: Matrix | None = None
     store: RunStore | None = None
     runner: CellRunner | None = None
+    run_dir_claimed: bool = False
+    image_digests: dict[str, str] = field(default_factory=dict)
 
     def claim_run_dir(self) -> None:
-        """Make the run's folder now that something will be written into it."""
+        """Make the run's folder now that something will be written into it (once; an
+        xdist worker writes into the folder its controller claimed)."""
+        if self.run.worker or self.run_dir_claimed:
+            return
+        self.run_dir_claimed = True
         run_id = claim_run_dir(self.run.reports_dir, self.run.run_id,
                                chosen=self.run.run_id_chosen)
         if run_id != self.run.run_id:
@@ -82,7 +92,7 @@ class ConformanceSession:
             self.probe = replace(self.probe, workdir=self.run.run_dir / "probe",
                                  keep_logs_dir=self.run.run_dir / "probe" / "logs")
 
-    # --- the cells ------------------------------------------------------------------------
+    # --- the cells --------------------------------------------------------------------------
 
     def probe_cells(self) -> list[ProbeCell]:
         return [ProbeCell(t) for t in self.profile.targets()]
@@ -97,6 +107,8 @@ class ConformanceSession:
             self.kind_tools = kind.preflight([], None, self.kind.cache_dir)
         except InputError as exc:
             raise pytest.UsageError(exc.usage()) from exc
+        if not self.run.worker and (self.kind.max_clusters > 1 or _xdist(config)):
+            self.notes += inotify_warnings()
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         # A tier that is not selected is not parametrized; its bare item is deselected later.
@@ -113,14 +125,24 @@ class ConformanceSession:
             metafunc.parametrize("repeat_index", repeats, indirect=True,
                                  ids=[f"r{i}" for i in repeats])
 
+    @pytest.hookimpl(trylast=True)  # after -k/-m: shards split what is selected
     def pytest_collection_modifyitems(self, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
         # Probe cells first, so --tier all can predict kind cells from them.
         items.sort(key=lambda it: 0 if isinstance(cell_param(it), ProbeCell) else 1)
         unused = [it for it in items if cell_param(it) is _EMPTY]
+        if self.run.shard is not None:
+            unused += shard_out([it for it in items if it not in unused], cell_param,
+                                self.run.shard, self._expected_s)
         if unused:
             config.hook.pytest_deselected(items=unused)
             items[:] = [it for it in items if it not in unused]
+
+    def _expected_s(self, cell: object) -> float:
+        """How long a cell is expected to take: what shards balance."""
+        if isinstance(cell, Cell):
+            return self.kind.soak_for(cell) + KIND_OVERHEAD_S
+        return self.probe.window_s + PROBE_OVERHEAD_S
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """After -k/-m deselection: plan, or check the tools and open the store, for what
@@ -143,11 +165,26 @@ class ConformanceSession:
                                                  self.kind.kind_bin, self.kind.cache_dir,
                                                  docker_version=self.kind_tools.docker_version)
                 self.notes += self.kind_tools.notes
+                if self.kind.preload_images:
+                    self.image_digests = self._preload(list(cells.values()))
+            if self.run.worker:  # the controller wrote run.json; cells go beside it
+                self.store = RunStore(self.run.run_dir, self.meta([], []))
+                return
             self.claim_run_dir()
             self.store = RunStore.create(self.run.reports_dir, self.meta(
                 [cells[k] for k in sorted(cells)], [probes[k] for k in sorted(probes)]))
         except InputError as exc:
             raise pytest.UsageError(exc.usage()) from exc
+
+    def _preload(self, cells: list[Cell]) -> dict[str, str]:
+        images = {c.point.node_image for c in cells}
+        try:
+            for release in {c.calico.version: c.calico for c in cells}.values():
+                images.update(calico_images(release, self.kind.cache_dir,
+                                            self.kind.manifest_dir, self.kind.registry))
+        except ConformanceError as exc:
+            raise InputError(f"--preload-images: {exc}") from exc
+        return preload(sorted(images), self.kind.docker)
 
     def _plan(self, session: pytest.Session) -> None:
         """The plan instead of a run: every cell that would run, and then nothing runs."""
@@ -189,7 +226,7 @@ class ConformanceSession:
             calico_sha256={c.calico.version: c.calico.sha256 for c in cells},
             docker_version=self.kind_tools.docker_version,
             planned_cells=tuple(c.axes() for c in planned),
-            planned_ids=tuple(c.id for c in planned),
+            planned_ids=tuple(c.id for c in planned), images=dict(self.image_digests),
         )
 
     def record(self, result: CellResult) -> CellResult:
@@ -211,36 +248,23 @@ class ConformanceSession:
             if self.plan_summary is not None and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
                 session.exitstatus = pytest.ExitCode.OK
             return
-        if self.store is None:
+        if self.store is None or self.run.worker:
             return
         try:
             self.matrix = self.store.finish(self.clock.now().isoformat())
-            regressions = self._against_baseline(self.matrix)
+            regressions: list[str] = []
+            if self.run.baseline is not None:
+                regressions, text = against_baseline(self.run.baseline, self.matrix)
+                self.notes.append(text)
         except ConformanceError as exc:
             self.notes.append(f"error: {exc}")
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
             return
-        self._step_summary(self.matrix)
+        problem = append_step_summary(self.matrix)
+        if problem:
+            self.notes.append(problem)
         if regressions:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-    def _against_baseline(self, matrix: Matrix) -> list[str]:
-        if self.run.baseline is None:
-            return []
-        report = diff_matrices(load_matrix(self.run.baseline), matrix)
-        self.notes.append(render_diff_text(report))
-        return [f"{c.key}: {c.old} -> {c.new}" for c in report.regressions]
-
-    def _step_summary(self, matrix: Matrix) -> None:
-        """GitHub Actions shows this file on the run's page."""
-        path = os.environ.get("GITHUB_STEP_SUMMARY")
-        if not path:
-            return
-        try:
-            with open(path, "a", encoding="utf-8") as fh:
-                fh.write(render_markdown(matrix) + "\n")
-        except OSError as exc:
-            self.notes.append(f"GITHUB_STEP_SUMMARY {path}: {exc.strerror}")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         plan = self.plan_summary

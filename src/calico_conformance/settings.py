@@ -34,6 +34,8 @@ class RunSettings:
     baseline: Path | None = None
     command_line: str = ""
     run_id_chosen: bool = False  # --run-id given: it must be new, never renamed
+    shard: tuple[int, int] | None = None  # (K, N): run the K-th of N balanced shards
+    worker: bool = False  # an xdist worker: the controller owns the run folder
 
     @property
     def run_dir(self) -> Path:
@@ -62,6 +64,8 @@ class KindSettings:
     soak_s: float | None = None
     ready_grace_s: float = 300.0
     docker: str = "docker"
+    max_clusters: int = 1  # clusters (or node containers) alive at once, machine-wide
+    preload_images: bool = False  # pull once on the host, load into each cluster
 
     def soak_for(self, cell: Cell) -> float:
         """``--soak`` wins over the profile's soak: the one precedence rule."""

@@ -12,6 +12,7 @@ itself only there.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -194,3 +195,24 @@ def kind_create_cluster(kind: str, name: str, kubeconfig: Path, config: Path | N
 def kind_delete_cluster(kind: str, name: str, kubeconfig: Path) -> Result:
     return run([kind, "delete", "cluster", f"--name={name}", f"--kubeconfig={kubeconfig}"],
                check=False, timeout=300)
+
+
+# --- images: pulled once on the host, loaded into each cluster --------------------------------
+
+def docker_pull(image: str, docker: str = "docker") -> Result:
+    return run([docker, "pull", image], check=False, timeout=900)
+
+
+def docker_image_digest(image: str, docker: str = "docker") -> str | None:
+    """The repo digest (``name@sha256:...``) of a local image, or its ID; None if absent."""
+    res = run([docker, "image", "inspect", "--format", "{{json .RepoDigests}} {{.Id}}", image],
+              check=False, timeout=60)
+    if not res.ok or not res.stdout.strip():
+        return None
+    digests, _, image_id = res.stdout.strip().rpartition(" ")
+    found = re.findall(r'"([^"]+@sha256:[0-9a-f]{64})"', digests)
+    return found[0] if found else image_id
+
+
+def kind_load_images(kind: str, name: str, images: list[str]) -> Result:
+    return run([kind, "load", "docker-image", *images, "--name", name], check=False, timeout=900)

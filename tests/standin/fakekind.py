@@ -89,6 +89,18 @@ def _kind(state: State, argv: list[str], cwd: str, env: dict[str, str], stdin: s
             _unmerge_kubeconfig(resolve(cwd, path), name)
         return 0, "", f'Deleting cluster "{name}" ...\n' + (
             f'Deleted nodes: {json.dumps([n.name for n in gone.nodes])}\n' if gone else "")
+    if cmd == "load docker-image":
+        fl, pos = _flags(rest, {"name", "nodes"}, set())
+        name = fl.get("name", "kind")
+        if name not in state.clusters:
+            raise KindError(f'no nodes found for cluster "{name}"')
+        absent = [i for i in pos if i not in state.host_images]
+        if absent:
+            raise KindError(f"image: \"{absent[0]}\" not present locally")
+        with state.lock:
+            state.loaded_images.setdefault(name, []).extend(pos)
+        return 0, "", "".join(f'Image: "{i}" with ID "sha256:..." not yet present on node '
+                              f'"{name}-control-plane", loading...\n' for i in pos)
     if cmd == "export logs":
         fl, pos = _flags(rest, {"name"}, set())
         return export_logs(state, fl.get("name", "kind"), pos, cwd)

@@ -68,6 +68,14 @@ class Cluster:
             raise ToolError(f"kind delete cluster {self.name}: {tools.last_line(res.stderr)}",
                             argv=list(res.argv), returncode=res.returncode, stderr=res.stderr)
 
+    def load_images(self, images: list[str]) -> None:
+        """Host images into every node (``kind load docker-image``)."""
+        res = tools.kind_load_images(self.kind_bin, self.name, images)
+        if not res.ok:
+            raise ToolError(f"kind load docker-image into {self.name}: "
+                            f"{tools.last_line(res.stderr)}", argv=list(res.argv),
+                            returncode=res.returncode, stderr=res.stderr)
+
     def export_logs(self, dest: Path) -> str:
         """kind's node logs into ``dest``; "" or what went wrong."""
         try:

@@ -42,11 +42,14 @@ def collect_artifacts(kube: Kube | None, cluster: Cluster, art: Path, exists: bo
     return problems
 
 
-def install_calico(kube: Kube, cell: Cell, settings: KindSettings) -> None:
-    """CRDs first and Established, then the rest; then every node has its calico-node pod."""
+def install_calico(kube: Kube, cell: Cell, settings: KindSettings, cluster: Cluster) -> None:
+    """CRDs first and Established, then the rest; then every node has its calico-node pod.
+    With ``--preload-images`` the Calico images go into the nodes first, so none is pulled."""
     data = calico_mod.fetch_manifest(cell.calico, settings.cache_dir, settings.manifest_dir)
     docs = calico_mod.patch_documents(calico_mod.load_documents(data, cell.calico.manifest_url),
                                       pod_cidr=cell.pod_subnet, registry=settings.registry)
+    if settings.preload_images:
+        cluster.load_images(calico_mod.images(docs))
     crds, rest = calico_mod.split_crds(docs)
     for doc in crds:
         kube.apply(doc)

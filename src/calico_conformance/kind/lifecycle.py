@@ -73,7 +73,7 @@ class _CellLife:
         self.source = KubeSource(self.kube)
         self.origin = self.clock.monotonic()
         self.source.start(self.clock)  # watch from install on: the soak window starts here
-        install_calico(self.kube, self.cell, self.settings)
+        install_calico(self.kube, self.cell, self.settings, self.cluster)
         result = soak(self.source, self.clock, self.soak_s, self.log,
                       thresholds=self.thresholds, full_soak=self.settings.full_soak,
                       progress=progress, started_at=self.origin)
