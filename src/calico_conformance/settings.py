@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .clock import Clock, SystemClock
-from .verdict import Thresholds
+from .tracker import Thresholds
 
 if TYPE_CHECKING:
     from .cells import Cell

@@ -9,19 +9,20 @@ trouble on our side and never reported as a property of the config.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from itertools import pairwise
 
 from .calico import CALICO_NODE
 from .model import CellResult, EventSummary, Evidence, Outcome, PodRow, TimelinePoint, Verdict
 from .observe import Observation
+from .tracker import (
+    FAILED_WAITING,
+    PodState,
+    Thresholds,
+    Tracker,
+    is_fail_event,
+)
 
-NOT_STARTED_EVENTS = {"FailedCreatePodSandBox", "FailedCreatePodContainer", "Failed",
-                      "ErrImagePull", "ImagePullBackOff", "InspectFailed", "FailedMount"}
-# Waiting reasons that are failures by themselves, and ones that are only slow until the
-# readiness grace runs out (an image pull on a slow link is not a broken config).
-FAILED_WAITING = {"ErrImagePull", "ImagePullBackOff", "CreateContainerError",
-                  "CreateContainerConfigError", "InvalidImageName", "RunContainerError"}
 SLOW_WAITING = {"ContainerCreating", "PodInitializing"}
 KEY_EVENTS = {"Unhealthy", "Killing", "BackOff", "SandboxChanged", "FailedCreatePodSandBox",
               "OOMKilling", "Failed", "ErrImagePull", "ImagePullBackOff", "FailedMount"}
@@ -37,87 +38,13 @@ SANDBOX_NOTE = ("SandboxChanged events: the pod sandbox was re-created, which po
                 "cgroup driver mismatch between containerd (SystemdCgroup) and the kubelet")
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    min_restarts: int = 1  # restarts of calico-node within the soak that make a cell unstable
-    early_restarts: int = 2  # stop early after this many (also yields the restart interval)
-    early_not_started_events: int = 3  # repeated sandbox/pull failures: it will not recover
-    early_not_started_span_s: float = 60.0  # ...over at least this long (kubelet backs off)
-    ready_grace_s: float = 300.0  # time a pod may take to become Ready before "never-ready"
-
-
-@dataclass
-class _Pod:
-    name: str
-    node: str = ""
-    first_restarts: int | None = None
-    restarts: int = 0
-    restart_times: list[float] = field(default_factory=list)
-    ready: bool = False
-    ever_ready: bool = False
-    lost_ready: bool = False
-    regained: int = 0
-    running: bool = False
-    last_reason: str = ""
-    exit_code: int | None = None
-    waiting: str = ""
-
-
-def _track(obs: list[Observation]) -> tuple[dict[str, _Pod], list[TimelinePoint]]:
-    pods: dict[str, _Pod] = {}
-    timeline: list[TimelinePoint] = []
-    for o in obs:
-        if o.source != "pod" or o.app != CALICO_NODE or o.container not in ("", CALICO_NODE):
-            continue
-        p = pods.setdefault(o.pod, _Pod(o.pod))
-        p.node = o.node or p.node
-        if o.restart_count is not None:
-            if p.first_restarts is None:
-                p.first_restarts = o.restart_count
-            delta = o.restart_count - p.first_restarts
-            while p.restarts < delta:
-                p.restarts += 1
-                p.restart_times.append(o.t)
-                detail = o.last_reason + (f", exit {o.last_exit_code}"
-                                          if o.last_exit_code is not None else "")
-                timeline.append(TimelinePoint(o.t, "restart", o.pod, detail))
-        if o.last_reason:
-            p.last_reason, p.exit_code = o.last_reason, o.last_exit_code
-        if o.state == "terminated" and o.reason:
-            p.last_reason, p.exit_code = o.reason, o.exit_code
-        p.running = p.running or o.state == "running"
-        p.waiting = o.reason if o.state == "waiting" else ""
-        ready = bool(o.ready)
-        if ready != p.ready:
-            timeline.append(TimelinePoint(o.t, "ready" if ready else "not-ready", o.pod))
-            if ready and p.lost_ready:
-                p.regained += 1
-            if not ready and p.ever_ready:
-                p.lost_ready = True
-        p.ready = ready
-        p.ever_ready = p.ever_ready or ready
-    return pods, timeline
-
-
-def _fail_events(obs: list[Observation]) -> list[Observation]:
-    return [o for o in obs if o.source == "event" and o.event_reason in NOT_STARTED_EVENTS
-            and o.app == CALICO_NODE]
-
-
-def _not_started(pods: dict[str, _Pod], fails: list[Observation], end: float,
-                 grace_s: float) -> list[_Pod]:
+def _not_started(pods: dict[str, PodState], fails: list[Observation], end: float,
+                 grace_s: float) -> list[PodState]:
     """Pods that never ran and have a reason to believe they will not."""
     failed_pods = {o.pod for o in fails}
     return [p for p in pods.values() if not p.running and (
         p.waiting in FAILED_WAITING
         or (end >= grace_s and (p.name in failed_pods or p.waiting in SLOW_WAITING)))]
-
-
-def summarize(obs: list[Observation]) -> tuple[int, int, int]:
-    """Restarts so far, pods Ready now, pods seen: for progress lines."""
-    pods, _ = _track(obs)
-    return (sum(p.restarts for p in pods.values()), sum(p.ready for p in pods.values()),
-            len(pods))
 
 
 def _events(obs: list[Observation]) -> tuple[EventSummary, ...]:
@@ -143,7 +70,7 @@ def _probe_message(obs: list[Observation]) -> str:
     return ""
 
 
-def _restart_subtype(pods: dict[str, _Pod], obs: list[Observation]) -> str:
+def _restart_subtype(pods: dict[str, PodState], obs: list[Observation]) -> str:
     reasons = {p.last_reason for p in pods.values() if p.restarts}
     codes = {p.exit_code for p in pods.values() if p.restarts}
     crashloop = any(o.reason == "CrashLoopBackOff" for o in obs if o.source == "pod")
@@ -158,7 +85,8 @@ def judge(obs: list[Observation], thresholds: Thresholds | None = None,
           watched_s: float | None = None) -> tuple[Verdict, str, Evidence]:
     """Classify a cell from its observation log."""
     th = thresholds or Thresholds()
-    pods, timeline = _track(obs)
+    tracked = Tracker().feed(obs)
+    pods, timeline = tracked.pods, list(tracked.timeline)
     events = _events(obs)
     for o in obs:
         if o.source == "event" and o.event_reason in KEY_EVENTS and o.app == CALICO_NODE:
@@ -174,7 +102,7 @@ def judge(obs: list[Observation], thresholds: Thresholds | None = None,
                         p.exit_code, p.ready) for p in sorted(pods.values(), key=lambda x: x.name))
     exit_codes = tuple(sorted({p.exit_code for p in pods.values() if p.exit_code is not None}))
     reasons = tuple(sorted({p.last_reason for p in pods.values() if p.last_reason}))
-    fail_events = _fail_events(obs)
+    fail_events = [o for o in obs if is_fail_event(o)]
     first_failure = min([*restart_times, *(o.t for o in fail_events)], default=None)
     base = dict(restart_times_s=tuple(restart_times), restarts=len(restart_times),
                 restart_interval_s=(sum(intervals) / len(intervals)) if intervals else None,
@@ -220,29 +148,6 @@ def judge(obs: list[Observation], thresholds: Thresholds | None = None,
         return Verdict.UNKNOWN, "not-ready-yet", evidence(
             error=f"not Ready after {end:.0f}s, shorter than the {th.ready_grace_s:.0f}s grace")
     return Verdict.STABLE, "", evidence()
-
-
-def can_stop_early(obs: list[Observation], thresholds: Thresholds | None = None) -> bool:
-    """True once the cell can no longer become stable."""
-    th = thresholds or Thresholds()
-    if any(o.source == "cluster" for o in obs):
-        return True
-    pods, _ = _track(obs)
-    if sum(p.restarts for p in pods.values()) >= th.early_restarts:
-        return True
-    # Stop early on a failure that will not heal by itself: a failed waiting reason, or
-    # creation failures repeated over a span (one FailedMount while a pod starts is normal).
-    fails = _fail_events(obs)
-    for p in pods.values():
-        if p.running:
-            continue
-        if p.waiting in FAILED_WAITING:
-            return True
-        mine = [o.t for o in fails if o.pod == p.name]
-        if (len(mine) >= th.early_not_started_events
-                and mine[-1] - mine[0] >= th.early_not_started_span_s):
-            return True
-    return False
 
 
 def outcome(expected: str, verdict: Verdict) -> Outcome:

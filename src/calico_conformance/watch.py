@@ -26,7 +26,7 @@ from .observe import (
     from_pod,
     infra,
 )
-from .verdict import Thresholds, can_stop_early, summarize
+from .tracker import Thresholds, Tracker
 
 
 class WatchHub:
@@ -166,6 +166,7 @@ def soak(source: Source, clock: Clock, soak_s: float, log: ObservationLog, *,
         source.start(clock)
     start = started_at
     early = False
+    tracker = Tracker().feed(log.items)  # one fold, kept up to date: flat cost per batch
     try:
         while True:
             remaining = soak_s - (clock.monotonic() - start)
@@ -174,10 +175,11 @@ def soak(source: Source, clock: Clock, soak_s: float, log: ObservationLog, *,
             batch = source.next(min(remaining, tick_s))
             if batch:
                 log.extend(batch)
-                if not full_soak and can_stop_early(log.items, th):
+                tracker.feed(batch)
+                if not full_soak and tracker.can_stop_early(th):
                     early = True
             if progress:
-                restarts, ready, pods = summarize(log.items)
+                restarts, ready, pods = tracker.summary()
                 progress(Progress(clock.monotonic() - start, soak_s, restarts, ready, pods))
             if early:
                 break
@@ -185,6 +187,6 @@ def soak(source: Source, clock: Clock, soak_s: float, log: ObservationLog, *,
         source.close()
     watched = min(clock.monotonic() - start, soak_s)
     if progress:
-        restarts, ready, pods = summarize(log.items)
+        restarts, ready, pods = tracker.summary()
         progress(Progress(watched, soak_s, restarts, ready, pods, done=True, early=early))
     return SoakResult(watched, early, tuple(getattr(source, "resumes", ()) or ()))

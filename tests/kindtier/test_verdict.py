@@ -6,14 +6,8 @@ import pytest
 
 from calico_conformance.model import Outcome, Verdict
 from calico_conformance.observe import Observation, cluster_failed, infra
-from calico_conformance.verdict import (
-    KILL_NOTE,
-    SANDBOX_NOTE,
-    Thresholds,
-    can_stop_early,
-    judge,
-    outcome,
-)
+from calico_conformance.tracker import Thresholds, can_stop_early
+from calico_conformance.verdict import KILL_NOTE, SANDBOX_NOTE, judge, outcome
 
 from .scripted import event, pod
 

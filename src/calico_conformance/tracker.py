@@ -1,0 +1,135 @@
+"""What the soak knows so far, kept up to date one observation at a time.
+
+The soak loop asks after every batch whether a cell can still become stable; re-deriving
+that from the whole log each time grew as O(n²) with the log. A :class:`Tracker` folds
+each observation in once, so a long soak of many nodes costs the same per batch at the
+end as at the start. :func:`calico_conformance.verdict.judge` uses the same fold.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .calico import CALICO_NODE
+from .model import TimelinePoint
+from .observe import Observation
+
+NOT_STARTED_EVENTS = {"FailedCreatePodSandBox", "FailedCreatePodContainer", "Failed",
+                      "ErrImagePull", "ImagePullBackOff", "InspectFailed", "FailedMount"}
+# Waiting reasons that are failures by themselves, and ones that are only slow until the
+# readiness grace runs out (an image pull on a slow link is not a broken config).
+FAILED_WAITING = {"ErrImagePull", "ImagePullBackOff", "CreateContainerError",
+                  "CreateContainerConfigError", "InvalidImageName", "RunContainerError"}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    min_restarts: int = 1  # restarts of calico-node within the soak that make a cell unstable
+    early_restarts: int = 2  # stop early after this many (also yields the restart interval)
+    early_not_started_events: int = 3  # repeated sandbox/pull failures: it will not recover
+    early_not_started_span_s: float = 60.0  # ...over at least this long (kubelet backs off)
+    ready_grace_s: float = 300.0  # time a pod may take to become Ready before "never-ready"
+
+
+@dataclass
+class PodState:
+    name: str
+    node: str = ""
+    first_restarts: int | None = None
+    restarts: int = 0
+    restart_times: list[float] = field(default_factory=list)
+    ready: bool = False
+    ever_ready: bool = False
+    lost_ready: bool = False
+    regained: int = 0
+    running: bool = False
+    last_reason: str = ""
+    exit_code: int | None = None
+    waiting: str = ""
+
+
+def is_fail_event(o: Observation) -> bool:
+    return o.source == "event" and o.event_reason in NOT_STARTED_EVENTS and o.app == CALICO_NODE
+
+
+@dataclass
+class Tracker:
+    """Pods, their timeline, creation failures and a failed kind create, folded in order."""
+
+    pods: dict[str, PodState] = field(default_factory=dict)
+    timeline: list[TimelinePoint] = field(default_factory=list)
+    fail_times: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    cluster_failed: bool = False
+    restarts: int = 0
+
+    def feed(self, obs: Iterable[Observation]) -> Tracker:
+        for o in obs:
+            self._one(o)
+        return self
+
+    def _one(self, o: Observation) -> None:
+        if o.source == "cluster":
+            self.cluster_failed = True
+        if is_fail_event(o):
+            self.fail_times[o.pod].append(o.t)
+        if o.source != "pod" or o.app != CALICO_NODE or o.container not in ("", CALICO_NODE):
+            return
+        p = self.pods.setdefault(o.pod, PodState(o.pod))
+        p.node = o.node or p.node
+        if o.restart_count is not None:
+            if p.first_restarts is None:
+                p.first_restarts = o.restart_count
+            delta = o.restart_count - p.first_restarts
+            while p.restarts < delta:
+                p.restarts += 1
+                self.restarts += 1
+                p.restart_times.append(o.t)
+                detail = o.last_reason + (f", exit {o.last_exit_code}"
+                                          if o.last_exit_code is not None else "")
+                self.timeline.append(TimelinePoint(o.t, "restart", o.pod, detail))
+        if o.last_reason:
+            p.last_reason, p.exit_code = o.last_reason, o.last_exit_code
+        if o.state == "terminated" and o.reason:
+            p.last_reason, p.exit_code = o.reason, o.exit_code
+        p.running = p.running or o.state == "running"
+        p.waiting = o.reason if o.state == "waiting" else ""
+        ready = bool(o.ready)
+        if ready != p.ready:
+            self.timeline.append(TimelinePoint(o.t, "ready" if ready else "not-ready", o.pod))
+            if ready and p.lost_ready:
+                p.regained += 1
+            if not ready and p.ever_ready:
+                p.lost_ready = True
+        p.ready = ready
+        p.ever_ready = p.ever_ready or ready
+
+    def summary(self) -> tuple[int, int, int]:
+        """Restarts so far, pods Ready now, pods seen: for progress lines."""
+        return self.restarts, sum(p.ready for p in self.pods.values()), len(self.pods)
+
+    def can_stop_early(self, th: Thresholds) -> bool:
+        """True once the cell can no longer become stable."""
+        if self.cluster_failed or self.restarts >= th.early_restarts:
+            return True
+        # Stop early on a failure that will not heal by itself: a failed waiting reason, or
+        # creation failures repeated over a span (one FailedMount while a pod starts is normal).
+        for p in self.pods.values():
+            if p.running:
+                continue
+            if p.waiting in FAILED_WAITING:
+                return True
+            mine = self.fail_times.get(p.name, [])
+            if (len(mine) >= th.early_not_started_events
+                    and mine[-1] - mine[0] >= th.early_not_started_span_s):
+                return True
+        return False
+
+
+def summarize(obs: list[Observation]) -> tuple[int, int, int]:
+    return Tracker().feed(obs).summary()
+
+
+def can_stop_early(obs: list[Observation], thresholds: Thresholds | None = None) -> bool:
+    return Tracker().feed(obs).can_stop_early(thresholds or Thresholds())
