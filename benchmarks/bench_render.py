@@ -34,17 +34,22 @@ from calico_conformance.reporting import (
 
 CALICO = ["v3.26.4", "v3.26.5", "v3.28.2", "v3.28.5"]
 POINTS = ["k8s1.28", "k8s1.30", "k8s1.31", "k8s1.31-ctrd2"]
-VARIANTS = [f"variant-{i:02d}" for i in range(12)]
+VARIANTS = [f"variant-{i:03d}" for i in range(12)]
 CHOICES = [(Verdict.STABLE, Outcome.PASS), (Verdict.RESTARTS, Outcome.XFAIL),
            (Verdict.RESTARTS, Outcome.FAIL), (Verdict.NEVER_READY, Outcome.OBSERVED)]
 
 
-def big_matrix() -> Matrix:
+def synthetic_matrix(n_cells: int) -> Matrix:
+    """4 Calico x N variants x 4 points x 3 repeats: 576 cells is 12 variants, 10,032 is 209."""
+    return big_matrix([f"variant-{i:03d}" for i in range(n_cells // 48)])
+
+
+def big_matrix(variants: list[str] | None = None) -> Matrix:
     cells = []
     ev = restart_evidence("abcde")
     n = 0
     for calico in CALICO:
-        for variant in VARIANTS:
+        for variant in variants or VARIANTS:
             for point in POINTS:
                 for repeat in (1, 2, 3):
                     verdict, outcome = CHOICES[n % len(CHOICES)]

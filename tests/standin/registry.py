@@ -35,6 +35,7 @@ class State:
     clusters: dict[str, Cluster] = field(default_factory=dict)
     runtimes: dict[str, NodeRuntime] = field(default_factory=dict)  # by node container name
     requests: Counter[str] = field(default_factory=Counter)
+    bytes_out: Counter[str] = field(default_factory=Counter)  # cluster -> API bytes sent
     host_images: dict[str, str] = field(default_factory=dict)  # pulled image -> digest
     loaded_images: dict[str, list[str]] = field(default_factory=dict)  # cluster -> images
     cluster_requests: dict[str, Counter[str]] = field(default_factory=dict)

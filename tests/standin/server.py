@@ -82,6 +82,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         state = self.server.state
+        self.wfile = _Counting(self.wfile, state, self.path)
         url = urlsplit(self.path)
         q = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         body = self._body()
@@ -109,6 +110,24 @@ class Handler(BaseHTTPRequestHandler):
         rc, out, err = tool(self.server.state, list(req["argv"]), req.get("cwd", "."),
                             dict(req.get("env", {})), req.get("stdin", ""))
         self._send(200, {"rc": rc, "stdout": out, "stderr": err})
+
+
+class _Counting:
+    """The response stream, counting the bytes each cluster's API sends (benchmarks)."""
+
+    def __init__(self, raw: Any, state: State, path: str) -> None:
+        parts = urlsplit(path).path.strip("/").split("/")
+        self.raw, self.state = raw, state
+        self.key = parts[1] if len(parts) > 1 and parts[0] == "clusters" else ""
+
+    def write(self, data: bytes) -> int:
+        if self.key:
+            with self.state.lock:
+                self.state.bytes_out[self.key] += len(data)
+        return int(self.raw.write(data))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
 
 
 class Api:
