@@ -33,8 +33,6 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_render import synthetic_matrix  # noqa: E402
-from kindtier.project import cell_id, make_project  # noqa: E402
-from standin.fixture import StandIn  # noqa: E402
 
 from calico_conformance.catalog import Catalog  # noqa: E402
 from calico_conformance.clock import SystemClock  # noqa: E402
@@ -44,6 +42,8 @@ from calico_conformance.observe import read_jsonl  # noqa: E402
 from calico_conformance.reporting.store import write_all  # noqa: E402
 from calico_conformance.settings import KindSettings  # noqa: E402
 from calico_conformance.tracker import Tracker  # noqa: E402
+from kindtier.project import cell_id, make_project  # noqa: E402
+from standin.fixture import StandIn  # noqa: E402
 
 SCALE = 0.01  # real seconds per scenario second in the stand-in
 EIGHT = {"baseline": "stable", "report-9524": "stable", "sc-never-ready": "stable",
@@ -143,9 +143,9 @@ def matrix_wall(tmp: Path) -> list[tuple[object, ...]]:
                             "--full-soak")
         rows.append(("4. half crashing, wall s", f"{seq:.1f} (early verdicts)",
                      f"{full:.1f} (--full-soak)", f"{full / seq:.1f}x faster"))
-        short_wall, short_cpu = run_suite(project, si.env, "--run-id", "cpu1", "--soak", "2s",
+        _, short_cpu = run_suite(project, si.env, "--run-id", "cpu1", "--soak", "2s",
                                           "-k", "baseline")
-        long_wall, long_cpu = run_suite(project, si.env, "--run-id", "cpu2", "--soak", "12s",
+        _, long_cpu = run_suite(project, si.env, "--run-id", "cpu2", "--soak", "12s",
                                         "-k", "baseline")
         per_min = (long_cpu - short_cpu) / ((12 - 2) / 60)
         rows.append(("6. harness CPU per soak-minute per cell", f"{per_min:.2f} CPU s",

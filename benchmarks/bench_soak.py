@@ -58,7 +58,8 @@ def main() -> None:
                          f"{judge_s * 1000:.2f}",
                          f"{verdict.value}/{subtype}", f"{early.watched_s:.0f}s"))
     head = ("soak", "pods", "restart every", "observations", "full soak loop ms",
-            "loop µs per observation (flat = incremental)", "one verdict ms", "verdict", "early verdict at (soak time)")
+            "loop µs per observation (flat = incremental)", "one verdict ms", "verdict",
+            "early verdict at (soak time)")
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
     for r in [head, *rows]:
         print("  ".join(str(c).rjust(w) for c, w in zip(r, widths, strict=True)))
