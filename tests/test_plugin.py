@@ -160,6 +160,7 @@ def test_a_users_version_3_config_over_kinds_version_2_base_is_planned_as_not_te
     lint = (suite.path / "reports" / "v3" / "plan" / "v3.28.2-eks-config-k8s1.28" /
             "lint.txt").read_text()
     assert "CC007" in lint and "none of its settings reach the node" in lint
+    assert "2 NOT TESTED (kind would skip the patch)" in result.stdout.str()
 
 
 def test_as_is_mounts_the_users_whole_file_over_the_nodes_config(

@@ -37,6 +37,7 @@ class PlanSummary:
     agree: int
     disagree: int
     no_expectation: int
+    not_tested: int = 0  # cells whose variant kind would skip: they would test kind's config
 
 
 def predicted_verdict(findings: Sequence[Finding]) -> str:
@@ -80,6 +81,9 @@ def write_plan(cells: Sequence[Cell], out_dir: Path, *,
         _write(cell_dir / "lint.json", format_json(findings))
         _write(cell_dir / "lint.txt", format_text(findings) or "no findings\n")
         predicted = predicted_verdict(findings)
+        untested = cell.target.skipped_by_kind()
+        if untested:
+            _write(cell_dir / "NOT-TESTED.txt", f"not tested: {untested}\n")
         rows.append({
             "cell": cell.id, "calico": cell.calico.version, "variant": cell.variant.name,
             "point": cell.point.id, "expected": cell.expected, "predicted": predicted,
@@ -87,6 +91,7 @@ def write_plan(cells: Sequence[Cell], out_dir: Path, *,
             "codes": sorted({f.code for f in findings}),
             "errors": sum(f.severity == "error" for f in findings),
             "warnings": sum(f.severity == "warning" for f in findings),
+            "not_tested": untested,
         })
         for f in findings:
             rule = rules.setdefault(f.code, {"code": f.code, "severities": set(),
@@ -103,7 +108,8 @@ def write_plan(cells: Sequence[Cell], out_dir: Path, *,
         predicted_failures=sum(r["predicted"] != "stable" for r in rows),
         agree=sum(r["agreement"] == "agree" for r in rows),
         disagree=sum(r["agreement"] == "disagree" for r in rows),
-        no_expectation=sum(r["agreement"] == "no-expectation" for r in rows))
+        no_expectation=sum(r["agreement"] == "no-expectation" for r in rows),
+        not_tested=sum(bool(r["not_tested"]) for r in rows))
     rule_rows = [{"code": r["code"],
                   "severities": sorted(r["severities"], key=["error", "warning", "info"].index),
                   "fired": r["fired"], "predicts_failure": r["predicts_failure"]}
@@ -122,7 +128,10 @@ def _markdown(summary: PlanSummary, rows: list[dict[str, Any]],
     out = ["# Plan: what the lint predicts, before any cluster", "",
            f"{plural(summary.cells, 'cell')}; lint predicts {summary.predicted_failures} "
            f"will not be stable. Against the variants' expectations: {summary.agree} agree, "
-           f"{summary.disagree} disagree, {summary.no_expectation} declare none.", "",
+           f"{summary.disagree} disagree, {summary.no_expectation} declare none."
+           + (f" **{plural(summary.not_tested, 'cell')} would not be tested**: kind would "
+              f"skip the variant's patch (see NOT-TESTED.txt)." if summary.not_tested else ""),
+           "",
            "## Cells", "",
            "| cell | expected | predicted by lint | agreement | findings |",
            "| --- | --- | --- | --- | --- |"]

@@ -273,8 +273,9 @@ class ConformanceSession:
                 f"calico-conformance plan: {plural(plan.cells, 'cell')}; lint predicts "
                 f"{plural(plan.predicted_failures, 'failure')} "
                 f"({plural(plan.errors, 'error')}, {plural(plan.warnings, 'warning')}); agrees "
-                f"with {plural(plan.agree, 'expectation')}, differs from {plan.disagree}; see "
-                f"{plan.path / 'summary.md'}")
+                f"with {plural(plan.agree, 'expectation')}, differs from {plan.disagree}"
+                + (f"; {plan.not_tested} NOT TESTED (kind would skip the patch)"
+                   if plan.not_tested else "") + f"; see {plan.path / 'summary.md'}")
         if self.matrix is not None:
             where = f"reports: {self.run.run_dir}"
             if not self.matrix.complete:
