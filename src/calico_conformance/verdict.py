@@ -8,32 +8,36 @@ trouble on our side and never reported as a property of the config.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from itertools import pairwise
 
 from .model import EventSummary, Evidence, Outcome, PodRow, TimelinePoint, Verdict
 from .observe import CALICO_NODE, Observation
+from .verdict_events import (
+    KEY_EVENTS,
+    NOT_STARTED_EVENTS,
+    event_summaries,
+    events_only,
+    fail_events_of,
+    probe_message,
+)
+from .verdict_notes import (
+    INIT_NOTE,
+    KILL_NOTE,
+    SANDBOX_NOTE,
+    SIGTERM_IGNORED_NOTE,
+    SNAPSHOT_NOTE,
+    UNKNOWN_255_NOTE,
+)
 
-NOT_STARTED_EVENTS = {"FailedCreatePodSandBox", "FailedCreatePodContainer", "Failed",
-                      "ErrImagePull", "ImagePullBackOff", "InspectFailed", "FailedMount"}
+__all__ = ["KEY_EVENTS", "KILL_NOTE", "NOT_STARTED_EVENTS", "SANDBOX_NOTE", "SNAPSHOT", "Thresholds", "can_stop_early", "judge",
+           "outcome", "summarize"]
+
 # Waiting reasons that are failures by themselves, and ones that are only slow until the
 # readiness grace runs out (an image pull on a slow link is not a broken config).
 FAILED_WAITING = {"ErrImagePull", "ImagePullBackOff", "CreateContainerError",
                   "CreateContainerConfigError", "InvalidImageName", "RunContainerError"}
 SLOW_WAITING = {"ContainerCreating", "PodInitializing"}
-KEY_EVENTS = {"Unhealthy", "Killing", "BackOff", "SandboxChanged", "FailedCreatePodSandBox",
-              "OOMKilling", "Failed", "ErrImagePull", "ImagePullBackOff", "FailedMount"}
-
-# runsvdir (calico/node's init) exits 0 when it gets SIGKILL, so "Completed, exit 0" on a
-# calico-node container is a kill, not a clean exit (projectcalico/calico#5157).
-KILL_NOTE = ("exit 0 / Completed is a kill, not a clean exit: calico-node runs under runsvdir, "
-             "which exits 0 on SIGKILL (projectcalico/calico#5157); usually a liveness-probe "
-             "kill or a sandbox re-creation")
-# A sandbox re-created under a running pod is the classic cgroup-driver mismatch symptom
-# (kubernetes/kubernetes#110177, containerd/containerd#7276).
-SANDBOX_NOTE = ("SandboxChanged events: the pod sandbox was re-created, which points to a "
-                "cgroup driver mismatch between containerd (SystemdCgroup) and the kubelet")
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,18 @@ class Thresholds:
     early_not_started_events: int = 3  # repeated sandbox/pull failures: it will not recover
     early_not_started_span_s: float = 60.0  # ...over at least this long (kubelet backs off)
     ready_grace_s: float = 300.0  # time a pod may take to become Ready before "never-ready"
+    min_init_reruns: int = 1  # init-container re-runs (= sandbox re-creations) that are unstable
+    # A pasted snapshot, not a watch: restart counts run from pod creation (0), not from the
+    # first observation, and carry no times; readiness is only what it was at the paste.
+    snapshot: bool = False
+    snapshot_probe_failures: int = 3  # events-only input: readiness failures that mean never-ready
+
+
+# Thresholds for a snapshot (``analyze``), documented in the README ("Judging pasted output"):
+# a restart count covers the pod's whole life, so one restart (often a node reboot weeks ago)
+# is not a loop; two, or one while the kubelet backs off (CrashLoopBackOff), is. Readiness: a
+# pod not Ready at the paste and older than the grace is never-ready (its history is unknown).
+SNAPSHOT = Thresholds(min_restarts=2, snapshot=True)
 
 
 @dataclass
@@ -60,22 +76,33 @@ class _Pod:
     last_reason: str = ""
     exit_code: int | None = None
     waiting: str = ""
+    seen: bool = False  # a status of calico-node itself (not only of its init containers)
+    first_init: dict[str, int] = field(default_factory=dict)  # init container: first count
+    init_reruns: dict[str, int] = field(default_factory=dict)  # init container: re-runs seen
 
 
-def _track(obs: list[Observation]) -> tuple[dict[str, _Pod], list[TimelinePoint]]:
+def _track(obs: list[Observation], snapshot: bool = False
+           ) -> tuple[dict[str, _Pod], list[TimelinePoint]]:
     pods: dict[str, _Pod] = {}
     timeline: list[TimelinePoint] = []
     for o in obs:
-        if o.source != "pod" or o.app != CALICO_NODE or o.container not in ("", CALICO_NODE):
+        if o.source != "pod" or o.app != CALICO_NODE:
+            continue
+        if o.init:
+            _track_init(pods.setdefault(o.pod, _Pod(o.pod)), o, snapshot)
+            continue
+        if o.container not in ("", CALICO_NODE):
             continue
         p = pods.setdefault(o.pod, _Pod(o.pod))
-        p.node = o.node or p.node
+        p.node, p.seen = o.node or p.node, True
         if o.restart_count is not None:
             if p.first_restarts is None:
-                p.first_restarts = o.restart_count
+                p.first_restarts = 0 if snapshot else o.restart_count
             delta = o.restart_count - p.first_restarts
             while p.restarts < delta:
                 p.restarts += 1
+                if snapshot:  # a count without times: no timeline point to draw
+                    continue
                 p.restart_times.append(o.t)
                 detail = o.last_reason + (f", exit {o.last_exit_code}"
                                           if o.last_exit_code is not None else "")
@@ -98,16 +125,20 @@ def _track(obs: list[Observation]) -> tuple[dict[str, _Pod], list[TimelinePoint]
     return pods, timeline
 
 
-def _fail_events(obs: list[Observation]) -> list[Observation]:
-    return [o for o in obs if o.source == "event" and o.event_reason in NOT_STARTED_EVENTS
-            and o.app == CALICO_NODE]
+def _track_init(p: _Pod, o: Observation, snapshot: bool) -> None:
+    """Init containers run again only when the sandbox is re-created: count their re-runs."""
+    if o.restart_count is None:
+        return
+    first = p.first_init.setdefault(o.container, 0 if snapshot else o.restart_count)
+    p.init_reruns[o.container] = max(p.init_reruns.get(o.container, 0),
+                                     o.restart_count - first)
 
 
 def _not_started(pods: dict[str, _Pod], fails: list[Observation], end: float,
                  grace_s: float) -> list[_Pod]:
     """Pods that never ran and have a reason to believe they will not."""
     failed_pods = {o.pod for o in fails}
-    return [p for p in pods.values() if not p.running and (
+    return [p for p in pods.values() if p.seen and not p.running and (
         p.waiting in FAILED_WAITING
         or (end >= grace_s and (p.name in failed_pods or p.waiting in SLOW_WAITING)))]
 
@@ -119,65 +150,53 @@ def summarize(obs: list[Observation]) -> tuple[int, int, int]:
             len(pods))
 
 
-def _events(obs: list[Observation]) -> tuple[EventSummary, ...]:
-    counts: Counter[tuple[str, str, str]] = Counter()
-    for o in obs:
-        if o.source == "event" and o.event_reason in KEY_EVENTS and o.app == CALICO_NODE:
-            counts[(o.event_reason, o.message, o.pod)] += 1
-    merged: Counter[tuple[str, str]] = Counter()
-    objects: dict[tuple[str, str], str] = {}
-    for (reason, message, pod), n in counts.items():
-        merged[(reason, message)] += n
-        objects.setdefault((reason, message), pod)
-    return tuple(EventSummary(r, m, n, objects[(r, m)]) for (r, m), n in merged.most_common(8))
-
-
-def _probe_message(obs: list[Observation]) -> str:
-    for o in reversed(obs):
-        if o.source == "event" and o.event_reason == "Unhealthy" and "Readiness" in o.message:
-            return o.message
-    for o in reversed(obs):
-        if o.source == "event" and o.event_reason == "Unhealthy":
-            return o.message
-    return ""
-
-
 def _restart_subtype(pods: dict[str, _Pod], obs: list[Observation]) -> str:
     reasons = {p.last_reason for p in pods.values() if p.restarts}
     codes = {p.exit_code for p in pods.values() if p.restarts}
-    crashloop = any(o.reason == "CrashLoopBackOff" for o in obs if o.source == "pod")
+    crashloop = any(o.reason == "CrashLoopBackOff" for o in obs if o.source == "pod"
+                    and not o.init)
     if "OOMKilled" in reasons:
         return "oom-killed"
     if 0 in codes or "Completed" in reasons:
         return "killed-exit-0"
+    if 137 in codes:
+        return "killed-exit-137"
+    if 255 in codes and "Unknown" in reasons:
+        return "runtime-restarted"
     return "crashloop-backoff" if crashloop else "error-exit"
 
 
 def judge(obs: list[Observation], thresholds: Thresholds | None = None,
           watched_s: float | None = None) -> tuple[Verdict, str, Evidence]:
-    """Classify a cell from its observation log."""
+    """Classify a cell (or a pasted snapshot, with ``Thresholds(snapshot=True)``)."""
     th = thresholds or Thresholds()
-    pods, timeline = _track(obs)
-    events = _events(obs)
+    pods, timeline = _track(obs, th.snapshot)
+    events = event_summaries(obs)
     for o in obs:
         if o.source == "event" and o.event_reason in KEY_EVENTS and o.app == CALICO_NODE:
             timeline.append(TimelinePoint(o.t, "event", o.pod, f"{o.event_reason}: {o.message}"))
     timeline.sort(key=lambda p: p.t)
     end = watched_s if watched_s is not None else max((o.t for o in obs), default=0.0)
     restart_times = sorted(t for p in pods.values() for t in p.restart_times)
+    n_restarts = sum(p.restarts for p in pods.values())
     intervals = [b - a for a, b in pairwise(restart_times)]
-    notes: list[str] = []
+    reruns = {f"{c} x{n} on {p.name}": n for p in pods.values()
+              for c, n in sorted(p.init_reruns.items()) if n > 0}
+    notes: list[str] = [SNAPSHOT_NOTE] if th.snapshot else []
     if any(e.reason == "SandboxChanged" for e in events):
         notes.append(SANDBOX_NOTE)
+    if reruns:
+        notes.append(INIT_NOTE.format(detail=", ".join(reruns)))
+    status = [p for p in pods.values() if p.seen]
     rows = tuple(PodRow(p.name, p.node, p.restarts, p.last_reason or p.waiting,
-                        p.exit_code, p.ready) for p in sorted(pods.values(), key=lambda x: x.name))
+                        p.exit_code, p.ready) for p in sorted(status, key=lambda x: x.name))
     exit_codes = tuple(sorted({p.exit_code for p in pods.values() if p.exit_code is not None}))
     reasons = tuple(sorted({p.last_reason for p in pods.values() if p.last_reason}))
-    fail_events = _fail_events(obs)
+    fail_events = fail_events_of(obs)
     first_failure = min([*restart_times, *(o.t for o in fail_events)], default=None)
-    base = dict(restart_times_s=tuple(restart_times), restarts=len(restart_times),
+    base = dict(restart_times_s=tuple(restart_times), restarts=n_restarts,
                 restart_interval_s=(sum(intervals) / len(intervals)) if intervals else None,
-                exit_codes=exit_codes, reasons=reasons, probe_message=_probe_message(obs),
+                exit_codes=exit_codes, reasons=reasons, probe_message=probe_message(obs),
                 events=events, pods=rows, timeline=tuple(timeline), watched_s=end)
 
     def evidence(**extra: object) -> Evidence:
@@ -188,29 +207,36 @@ def judge(obs: list[Observation], thresholds: Thresholds | None = None,
     if created:
         return Verdict.CLUSTER_FAILS, "kind-create", evidence(error=created[-1].message)
     infra = [o.message for o in obs if o.source == "infra"]
-    if len(restart_times) >= th.min_restarts:
+    crashloop = th.snapshot and n_restarts >= 1 and any(p.waiting == "CrashLoopBackOff"
+                                                        for p in status)
+    if n_restarts >= th.min_restarts or crashloop:
         subtype = _restart_subtype(pods, obs)
-        if subtype == "killed-exit-0":
-            notes.append(KILL_NOTE)
+        notes.extend({"killed-exit-0": [KILL_NOTE], "killed-exit-137": [SIGTERM_IGNORED_NOTE],
+                      "runtime-restarted": [UNKNOWN_255_NOTE]}.get(subtype, []))
         return Verdict.RESTARTS, subtype, evidence()
+    if sum(reruns.values()) >= th.min_init_reruns:
+        return Verdict.RESTARTS, "sandbox-recreated", evidence()
     stuck = _not_started(pods, fail_events, end, th.ready_grace_s)
     if stuck:
         mine = [o for o in fail_events if o.pod in {p.name for p in stuck}]
         reason = mine[-1].event_reason if mine else stuck[0].waiting
         return Verdict.NOT_STARTED, reason, evidence(error=mine[-1].message if mine else "")
-    if infra and not pods:
+    if infra and not status:
         return Verdict.UNKNOWN, "infrastructure", evidence(error=infra[-1])
-    if not pods:
+    if not status:
+        only = events_only(obs, th.min_init_reruns, th.snapshot_probe_failures)
+        if only is not None:
+            return only[0], only[1], evidence()
         return Verdict.UNKNOWN, "no-pods", evidence(error="no calico-node pod was observed")
     # A lost watch ends what we know: only what was seen before it may stand.
     seen_until = min((o.t for o in obs if o.source == "infra"), default=end)
-    never = [p for p in pods.values() if not p.ever_ready]
+    never = [p for p in status if not p.ever_ready]
     if never and seen_until >= th.ready_grace_s:
         probe = base["probe_message"]
         sub = "bird" if "BIRD is not ready" in str(probe) else "probe"
         return Verdict.NEVER_READY, sub, evidence(first_failure_s=th.ready_grace_s)
     lost = [t.t for t in timeline if t.kind == "not-ready" and t.t <= seen_until]
-    if lost and any(p.ever_ready for p in pods.values()):
+    if lost and any(p.ever_ready for p in status):
         return Verdict.FLAPPING, "readiness", evidence(first_failure_s=min(lost))
     if infra:
         # Whatever we did not see could have been a restart: no verdict about the config.
@@ -231,7 +257,7 @@ def can_stop_early(obs: list[Observation], thresholds: Thresholds | None = None)
         return True
     # Stop early on a failure that will not heal by itself: a failed waiting reason, or
     # creation failures repeated over a span (one FailedMount while a pod starts is normal).
-    fails = _fail_events(obs)
+    fails = fail_events_of(obs)
     for p in pods.values():
         if p.running:
             continue
