@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from .model import EventSummary, Evidence, Outcome, PodRow, TimelinePoint, Verdict
+from .model import Evidence, Outcome, PodRow, TimelinePoint, Verdict
 from .observe import CALICO_NODE, Observation
 from .verdict_events import (
     KEY_EVENTS,
@@ -30,8 +30,8 @@ from .verdict_notes import (
     UNKNOWN_255_NOTE,
 )
 
-__all__ = ["KEY_EVENTS", "KILL_NOTE", "NOT_STARTED_EVENTS", "SANDBOX_NOTE", "SNAPSHOT", "Thresholds", "can_stop_early", "judge",
-           "outcome", "summarize"]
+__all__ = ["KEY_EVENTS", "KILL_NOTE", "NOT_STARTED_EVENTS", "SANDBOX_NOTE", "SNAPSHOT",
+           "Thresholds", "can_stop_early", "judge", "outcome", "summarize"]
 
 # Waiting reasons that are failures by themselves, and ones that are only slow until the
 # readiness grace runs out (an image pull on a slow link is not a broken config).
