@@ -24,10 +24,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     from . import lint
+    from .analyze import cli as analyze_cli
     from .reporting import commands as report_commands
 
     lint.register(sub)
     report_commands.register(sub)
+    analyze_cli.register(sub)
     return parser
 
 

@@ -68,3 +68,7 @@ class ManifestError(ConformanceError):
 
 class ProbeError(ConformanceError):
     """The containerd probe could not run because of the host, not the config."""
+
+
+class UnreadableInput(InputError):
+    """``analyze`` input that is not kubectl output or an observation log (exit code 2)."""

@@ -163,7 +163,10 @@ def _restart_subtype(pods: dict[str, _Pod], obs: list[Observation]) -> str:
         return "killed-exit-137"
     if 255 in codes and "Unknown" in reasons:
         return "runtime-restarted"
-    return "crashloop-backoff" if crashloop else "error-exit"
+    if crashloop:
+        return "crashloop-backoff"
+    # A pasted table shows a restart count, but neither reason nor exit code.
+    return "error-exit" if reasons - {""} or codes - {None} else "cause-not-shown"
 
 
 def judge(obs: list[Observation], thresholds: Thresholds | None = None,
