@@ -236,7 +236,7 @@ def judge(obs: list[Observation], thresholds: Thresholds | None = None,
     never = [p for p in status if not p.ever_ready]
     if never and seen_until >= th.ready_grace_s:
         probe = base["probe_message"]
-        sub = "bird" if "BIRD is not ready" in str(probe) else "probe"
+        sub = "bird" if "BIRD is not ready" in " ".join(str(probe).split()) else "probe"
         return Verdict.NEVER_READY, sub, evidence(first_failure_s=th.ready_grace_s)
     lost = [t.t for t in timeline if t.kind == "not-ready" and t.t <= seen_until]
     if lost and any(p.ever_ready for p in status):

@@ -73,5 +73,6 @@ def events_only(obs: list[Observation], min_reruns: int,
         return Verdict.RESTARTS, "killed"
     if event_count(obs, "Unhealthy", "Readiness") >= probe_failures:
         return (Verdict.NEVER_READY,
-                "bird" if "BIRD is not ready" in probe_message(obs) else "probe")
+                "bird" if "BIRD is not ready" in " ".join(probe_message(obs).split())
+                else "probe")
     return None

@@ -63,7 +63,8 @@ def _objects(kind: str, convert: Any, objs: list[Any]) -> list[Observation]:
         try:
             made = convert(t, "", snap.obj)
         except (AttributeError, TypeError, ValueError, KeyError) as exc:
-            raise UnreadableInput(f"a {kind} object of an unexpected shape ({exc})") from exc
+            raise UnreadableInput(f"a {kind} object of an unexpected shape ({exc})",
+                                  path=snap.where or None) from exc
         out += made if isinstance(made, list) else [made]
     return out
 
@@ -71,10 +72,12 @@ def _objects(kind: str, convert: Any, objs: list[Any]) -> list[Observation]:
 def observations(parsed: Parsed) -> list[Observation]:
     """The observation log the inputs amount to, in the order given."""
     obs = list(parsed.watch_log)
-    obs += _objects("Pod", from_pod, parsed.pods)
-    obs += parsed.rows
-    obs += _objects("Event", from_event, parsed.events)
-    return [_checked(o, "input") for o in obs]
+    checked = [_checked(o, "observations.jsonl") for o in obs]
+    for kind, convert, snaps in (("Pod", from_pod, parsed.pods),
+                                 ("Event", from_event, parsed.events)):
+        for snap in snaps:
+            checked += [_checked(o, snap.where) for o in _objects(kind, convert, [snap])]
+    return checked + parsed.rows
 
 
 def thresholds_for(parsed: Parsed, base: Thresholds | None = None) -> Thresholds:

@@ -110,13 +110,13 @@ def _objects(path: str, docs: list[tuple[Any, tuple[int, int]]], fmt: str) -> Pa
         other = sorted({k for k, _ in items if k not in ("Pod", "Event")})
         for pod in pods:
             _check_pod(path, first, pod)
-            out.pods.append(Snapshot(pod, _pod_age(pod)))
+            out.pods.append(Snapshot(pod, _pod_age(pod), f"{path}:{first}"))
         for ev in events:
             if not isinstance(ev.get("involvedObject") or {}, dict):
                 raise UnreadableInput("an Event whose involvedObject is not an object",
                                       path=path, line=first)
             out.events.append(Snapshot(ev, _span(ev.get("firstTimestamp"),
-                                                 ev.get("lastTimestamp"))))
+                                                 ev.get("lastTimestamp")), f"{path}:{first}"))
         what = ", ".join(f"{n} {w}" for n, w in ((len(pods), "pod(s)"), (len(events),
                                                   "event(s)")) if n)
         if other:

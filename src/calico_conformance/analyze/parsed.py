@@ -40,6 +40,7 @@ class Snapshot:
 
     obj: dict[str, Any]
     age_s: float | None = None  # seconds between pod start (or first event) and the paste
+    where: str = ""  # path:line it came from, for error messages
 
 
 @dataclass

@@ -59,13 +59,19 @@ def _sandbox(v: Verdict, sub: str, ev: Evidence) -> str | None:
     return "; ".join(parts) or "sandbox re-created"
 
 
+def _flat(text: str) -> str:
+    """Pasted messages wrap anywhere: compare them with whitespace runs as one space."""
+    return " ".join(text.split())
+
+
 def _bird_peer(v: Verdict, sub: str, ev: Evidence) -> str | None:
-    m = _PEER.search(ev.probe_message)
+    m = _PEER.search(_flat(ev.probe_message))
     return f"peer {m.group(1)}" if m else None
 
 
 def _bird_socket(v: Verdict, sub: str, ev: Evidence) -> str | None:
-    return "BIRD socket refused" if "unable to connect to BIRD" in ev.probe_message else None
+    return "BIRD socket refused" if "unable to connect to BIRD" in _flat(ev.probe_message) \
+        else None
 
 
 def _unknown255(v: Verdict, sub: str, ev: Evidence) -> str | None:
@@ -82,9 +88,16 @@ def _oom(v: Verdict, sub: str, ev: Evidence) -> str | None:
 
 
 def _crash(v: Verdict, sub: str, ev: Evidence) -> str | None:
-    if v is Verdict.RESTARTS and sub in ("crashloop-backoff", "error-exit") and not (
-            0 in ev.exit_codes or "Completed" in ev.reasons):
-        return f"exit codes {list(ev.exit_codes) or 'not in the paste'}"
+    codes = [c for c in ev.exit_codes if c not in (0, 137, 255)]
+    if v is Verdict.RESTARTS and codes and "Completed" not in ev.reasons:
+        return f"exit codes {codes}"
+    return None
+
+
+def _no_cause(v: Verdict, sub: str, ev: Evidence) -> str | None:
+    if v is Verdict.RESTARTS and not ev.exit_codes and not (set(ev.reasons) - {
+            "CrashLoopBackOff"}) and sub in ("crashloop-backoff", "cause-not-shown"):
+        return "no exit code or reason in the input"
     return None
 
 
@@ -129,6 +142,9 @@ SIGNATURES: tuple[Signature, ...] = (
     Signature("crash-loop", "restarts: calico-node itself exits with an error; read "
               "`kubectl logs --previous` for the cause (a containerd config does not make "
               "calico-node exit non-zero by itself)", _crash),
+    Signature("cause-not-shown", "restarts, but the input shows no exit code or reason: "
+              "paste `kubectl describe pod` (Last State) to tell a kill (Completed/0, see "
+              "killed-exit-0) from a crash", _no_cause),
     Signature("liveness-kill", "liveness probe failures: the kubelet stops the container "
               "after failureThreshold misses, which ends as Completed/exit 0", _liveness,
               CGROUP_VARIANTS, ("CC001",)),

@@ -91,7 +91,7 @@ def _collect(path: str, reader: DescribeReader, events: list[tuple[EventRow, int
         if pod.cut:
             out.assumed.append(f"{path}:{pod.last_line}: the describe of {pod.name} stops "
                                f"{pod.cut}; nothing after that line is known")
-        out.pods.append(Snapshot(pod.api(), oldest.get(idx)))
+        out.pods.append(Snapshot(pod.api(), oldest.get(idx), f"{path}:{pod.first_line}"))
     bare = [row for row, idx in events if idx is None and not row.obj]
     owner = reader.pods[-1].name if reader.pods else "calico-node"
     if bare:
@@ -103,4 +103,4 @@ def _collect(path: str, reader: DescribeReader, events: list[tuple[EventRow, int
         if row.invalid_age:
             out.assumed.append(f"{path}:{row.line}: age <invalid> (the event's time was ahead "
                                "of kubectl's clock): its age is unknown")
-        out.events.append(Snapshot(row.to_api(name), row.first_s))
+        out.events.append(Snapshot(row.to_api(name), row.first_s, f"{path}:{row.line}"))
