@@ -40,6 +40,9 @@ FAILED_WAITING = {"ErrImagePull", "ImagePullBackOff", "CreateContainerError",
 SLOW_WAITING = {"ContainerCreating", "PodInitializing"}
 
 
+MAX_POINTS = 1000  # restart times kept per observation (a watch sees one or two at a time)
+
+
 @dataclass(frozen=True)
 class Thresholds:
     min_restarts: int = 1  # restarts of calico-node within the soak that make a cell unstable
@@ -98,11 +101,11 @@ def _track(obs: list[Observation], snapshot: bool = False
         if o.restart_count is not None:
             if p.first_restarts is None:
                 p.first_restarts = 0 if snapshot else o.restart_count
-            delta = o.restart_count - p.first_restarts
-            while p.restarts < delta:
-                p.restarts += 1
-                if snapshot:  # a count without times: no timeline point to draw
-                    continue
+            new = o.restart_count - p.first_restarts - p.restarts
+            p.restarts += max(new, 0)
+            # A count without times (a snapshot) draws no points; a watch draws one per
+            # restart, bounded so a corrupt count cannot run away with the memory.
+            for _ in range(0 if snapshot else min(new, MAX_POINTS)):
                 p.restart_times.append(o.t)
                 detail = o.last_reason + (f", exit {o.last_exit_code}"
                                           if o.last_exit_code is not None else "")
