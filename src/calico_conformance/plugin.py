@@ -20,6 +20,8 @@ from .cells import Cell, Profile, Variant
 from .clock import SystemClock, parse_duration
 from .errors import ConformanceError, InputError
 from .model import Verdict
+from .repro import cells as repro_cells
+from .repro import load_repro
 from .session import CellRunner, SessionState
 
 state_key = pytest.StashKey[SessionState]()
@@ -37,8 +39,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--clusters-dir", default=None, help="data directory (default: ./clusters)")
     g.addoption("--variant", action="append", default=[], metavar="PATH",
                 help="add a containerd config.toml as a variant (repeatable)")
-    g.addoption("--tier", choices=("kind", "probe", "all"), default="kind",
-                help="kind clusters, the containerd probe, or both (probe first)")
+    g.addoption("--tier", choices=("kind", "probe", "all"), default=None,
+                help="kind clusters, the containerd probe, or both (probe first); default "
+                     "kind, or all with --repro")
+    g.addoption("--repro", default=None, metavar="ID",
+                help="run a reported bug's scenario (clusters/repros/ID.toml): its candidate "
+                     "configs on its Calico versions, on every tier available, and say "
+                     "which reproduce its symptom")
     g.addoption("--plan", action="store_true",
                 help="write kind configs, effective containerd configs and lint per cell; "
                      "no Docker needed")
@@ -106,9 +113,15 @@ def _build_state(config: pytest.Config, root: Path) -> SessionState:
     if baseline is not None and not baseline.exists():
         raise InputError("--baseline: no such file or run directory", path=baseline)
     reports = Path(opt("reports_dir") or root / "reports")
+    repro = None
+    if opt("repro"):
+        repro = load_repro(clusters, opt("repro"))
+        profile = Profile(name=f"repro-{repro.id}", cells=repro_cells(repro, catalog, profile),
+                          soak_s=profile.soak_s, description=repro.title)
     return SessionState(
-        catalog=catalog, profile=profile, run_id=run_id, reports_dir=reports,
-        tier=opt("tier"), plan=opt("plan"), soak_s=soak_s, full_soak=opt("full_soak"),
+        catalog=catalog, profile=profile, run_id=run_id, reports_dir=reports, repro=repro,
+        tier=opt("tier") or ("all" if repro else "kind"), plan=opt("plan"), soak_s=soak_s,
+        full_soak=opt("full_soak"),
         ready_grace_s=grace, keep=opt("keep_clusters"), repeat=opt("repeat"),
         kind_bin=opt("kind_bin"), cache_dir=Path(platformdirs.user_cache_dir("calico-conformance")),
         manifest_dir=Path(opt("calico_manifest_dir")) if opt("calico_manifest_dir") else None,

@@ -166,6 +166,8 @@ def _probe_check(repro: Repro, result: CellResult) -> str:
     return NOT_APPLICABLE
 
 
+# A tier that runs calico-node (kind, and the node tier being built) compares verdicts
+# like kind; a new tier adds its entry here.
 TIER_CHECKS: dict[str, Callable[[Repro, CellResult], str]] = {
     Tier.KIND.value: _kind_check, Tier.PROBE.value: _probe_check}
 
@@ -173,3 +175,75 @@ TIER_CHECKS: dict[str, Callable[[Repro, CellResult], str]] = {
 def judge_result(repro: Repro, result: CellResult) -> str:
     check = TIER_CHECKS.get(result.axes.tier.value)
     return check(repro, result) if check else INCONCLUSIVE
+
+
+def outcomes(repro: Repro, results: tuple[CellResult, ...] | list[CellResult]
+             ) -> list[dict[str, str]]:
+    """One row per result of the repro's cells: candidate, tier, Calico, verdict, result."""
+    by_variant = {c.variant or f"{repro.id}-{c.name}": c for c in repro.candidates}
+    rows = []
+    for r in results:
+        cand = by_variant.get(r.axes.variant)
+        if cand is None or r.subtype == "no-result":
+            continue
+        rows.append({"candidate": cand.name, "variant": r.axes.variant,
+                     "tier": r.axes.tier.value, "calico": r.axes.calico,
+                     "verdict": r.verdict.value + (f" ({r.subtype})" if r.subtype else ""),
+                     "result": judge_result(repro, r), "control": str(cand.control).lower(),
+                     "cell": r.cell_id})
+    return rows
+
+
+def _fixed(repro: Repro, rows: list[dict[str, str]]) -> list[str]:
+    """Candidates that reproduce on an older Calico and not on a newer one: a fix to confirm."""
+    out = []
+    order = {v: i for i, v in enumerate(repro.calico)}
+    for cand in repro.candidates:
+        mine = sorted((r for r in rows if r["candidate"] == cand.name and r["tier"] != "probe"),
+                      key=lambda r: order.get(r["calico"], -1))
+        seen = [r["calico"] for r in mine if r["result"] == REPRODUCES]
+        later = [r["calico"] for r in mine if r["result"] == NOT_REPRODUCED
+                 and seen and order.get(r["calico"], -1) > order.get(seen[-1], -1)]
+        if seen and later:
+            out.append(f"{cand.name}: reproduces on {', '.join(seen)} but no longer on "
+                       f"{', '.join(later)} (fixed there?)")
+    return out
+
+
+def summary_lines(repro: Repro, results: tuple[CellResult, ...] | list[CellResult]
+                  ) -> list[str]:
+    rows = outcomes(repro, results)
+    sym = repro.symptom
+    lines = [f"repro {repro.id} ({repro.status}): {repro.title}", f"  {repro.link}",
+             f"  expected symptom: {sym.verdict}"
+             + (f" with {' or '.join(sym.signatures)}" if sym.signatures else "")]
+    width = max([len(r["candidate"]) for r in rows] + [9])
+    for r in rows:
+        control = " (control)" if r["control"] == "true" else ""
+        lines.append(f"  {r['candidate']:<{width}}  {r['tier']:<5}  {r['calico']:<8}  "
+                     f"{r['result']}: {r['verdict']}{control}")
+    hits = sorted({r["candidate"] for r in rows if r["result"] == REPRODUCES})
+    lines.append("  reproduce the symptom: " + (", ".join(hits) or "none"))
+    bad = [r["candidate"] for r in rows if r["control"] == "true" and r["result"] == REPRODUCES]
+    if bad:
+        lines.append(f"  warning: the control {', '.join(sorted(set(bad)))} shows the symptom "
+                     "too: the symptom is not specific to any candidate")
+    lines += [f"  {f}" for f in _fixed(repro, rows)]
+    return lines
+
+
+def summary_json(repro: Repro, results: tuple[CellResult, ...] | list[CellResult]) -> str:
+    import json
+
+    rows = outcomes(repro, results)
+    return json.dumps({"id": repro.id, "status": repro.status, "link": repro.link,
+                       "symptom": {"verdict": repro.symptom.verdict,
+                                   "signatures": list(repro.symptom.signatures)},
+                       "results": rows, "fixed": _fixed(repro, rows)}, indent=2) + "\n"
+
+
+def write_summary(repro: Repro, results: tuple[CellResult, ...], run_dir: Path) -> Path:
+    """``repro.json`` in the run folder: which candidates reproduce, on which tier."""
+    from .reporting.store import atomic_write
+
+    return atomic_write(run_dir / "repro.json", summary_json(repro, results))

@@ -84,6 +84,7 @@ class SessionState:
     command_line: str
     clock: Clock
     plan_summary: Any = None
+    repro: Any = None  # repro.Repro under --repro
     notes: list[str] = field(default_factory=list)
     kept: list[tuple[str, str]] = field(default_factory=list)
     probe_results: dict[tuple[str, str], CellResult] = field(default_factory=dict)
@@ -221,6 +222,11 @@ class SessionState:
             except OSError as exc:
                 self.notes.append(f"GITHUB_STEP_SUMMARY {step_summary}: {exc.strerror}")
         self.matrix = matrix
+        if self.repro is not None:
+            from .reporting.store import atomic_write
+            from .repro import summary_json
+
+            atomic_write(self.run_dir / "repro.json", summary_json(self.repro, matrix.cells))
         return regressions
 
     def summary_lines(self) -> list[str]:
@@ -236,6 +242,10 @@ class SessionState:
             from .reporting.text import render_text
 
             lines += ["", render_text(matrix), f"reports: {self.run_dir}"]
+            if self.repro is not None:
+                from .repro import summary_lines
+
+                lines += ["", *summary_lines(self.repro, matrix.cells)]
         lines += self.notes
         for name, kubeconfig in self.kept:
             lines.append(f"kept cluster {name}: KUBECONFIG={kubeconfig}")
