@@ -157,3 +157,30 @@ def test_an_observation_log_is_judged_as_a_watch_not_a_snapshot(
                "--ready-grace", "10s", str(log)])
     doc = json.loads(capsys.readouterr().out)
     assert (rc, doc["verdict"], doc["snapshot"]) == (0, "stable", False)
+
+
+SCHEMA = Path(__file__).resolve().parents[2] / "reports" / "schema" / "analyze.schema.json"
+
+
+def test_every_json_output_validates_against_the_schema_and_the_schema_bites(
+        capsys: pytest.CaptureFixture[str], clusters_dir: Path) -> None:
+    import jsonschema
+
+    schema = json.loads(SCHEMA.read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    for fixture in sorted(p.name for p in FIXTURES.iterdir()):
+        _, doc = analyze(capsys, clusters_dir, fixture)
+        errors = [e.message for e in validator.iter_errors(doc)]
+        assert errors == [], (fixture, errors)
+    doc["verdict"] = "exploded"
+    assert not validator.is_valid(doc)
+
+
+def test_kubectl_json_or_yaml_pasted_with_its_command_and_fences_still_reads(
+        capsys: pytest.CaptureFixture[str], clusters_dir: Path, tmp_path: Path) -> None:
+    paste = tmp_path / "paste.md"
+    paste.write_text("$ kubectl -n kube-system get pod calico-node-kq9zt -o yaml\n```yaml\n"
+                     + (FIXTURES / "pod-stable.yaml").read_text() + "```\n")
+    rc = main(["analyze", "--format", "json", "--clusters-dir", str(clusters_dir), str(paste)])
+    doc = json.loads(capsys.readouterr().out)
+    assert (rc, doc["verdict"], doc["inputs"][0]["format"]) == (0, "stable", "YAML")

@@ -16,7 +16,7 @@ from typing import BinaryIO
 from ..errors import UnreadableInput
 from .objects import parse_json, parse_yaml
 from .parsed import READ, UNREAD, Parsed
-from .text import parse_text
+from .text import NOISE, parse_text
 
 MAX_BYTES = 16 * 1024 * 1024  # far above any paste; /dev/zero must not fill memory
 YAML_START = re.compile(r"^(?:---\s*\n)?(?:#.*\n)*(?:apiVersion|kind|items|metadata):",
@@ -67,16 +67,29 @@ def sniff(text: str) -> str:
     return "text"
 
 
+def unwrap(text: str) -> str:
+    """Blank the fences and ``$ kubectl ...`` lines around a pasted document (line numbers
+    stay), so ``-o json|yaml`` output pasted with its command still reads as JSON/YAML."""
+    lines = text.split("\n")
+    edges = [i for i in range(len(lines)) if not lines[i].strip() or NOISE.match(lines[i])]
+    first = next((i for i in range(len(lines)) if i not in edges), len(lines))
+    last = next((i for i in reversed(range(len(lines))) if i not in edges), -1)
+    body = lines[first:last + 1]
+    if not body or sniff("\n".join(body)) == "text":
+        return text
+    return "\n" * first + "\n".join(body) + "\n"
+
+
 def parse_input(name: str, stdin: BinaryIO | None = None) -> Parsed:
     """One input, parsed as far as it goes; unreadable as a whole raises UnreadableInput."""
     text = decode(name, read_bytes(name, stdin))
     if not text.strip():
         raise UnreadableInput("empty input", path=name)
-    fmt = sniff(text)
+    fmt = sniff(unwrapped := unwrap(text))
     if fmt == "json":
-        parsed = parse_json(name, text)
+        parsed = parse_json(name, unwrapped)
     elif fmt == "yaml":
-        parsed = parse_yaml(name, text)
+        parsed = parse_yaml(name, unwrapped)
     else:
         parsed = parse_text(name, text)
         parsed.formats.append((name, "text"))
