@@ -184,3 +184,15 @@ def test_kubectl_json_or_yaml_pasted_with_its_command_and_fences_still_reads(
     rc = main(["analyze", "--format", "json", "--clusters-dir", str(clusters_dir), str(paste)])
     doc = json.loads(capsys.readouterr().out)
     assert (rc, doc["verdict"], doc["inputs"][0]["format"]) == (0, "stable", "YAML")
+
+
+@pytest.mark.parametrize("fixture", ["calico-9524-report.txt", "describe-completed-exit0.txt"])
+def test_the_text_report_matches_its_golden_file(
+        capsys: pytest.CaptureFixture[str], clusters_dir: Path, fixture: str,
+        monkeypatch: pytest.MonkeyPatch, update_goldens: bool) -> None:
+    from golden import check_golden
+
+    monkeypatch.chdir(FIXTURES)
+    main(["analyze", "--clusters-dir", str(clusters_dir), fixture])
+    check_golden(f"analyze/{fixture.removesuffix('.txt')}.txt", capsys.readouterr().out,
+                 update_goldens)

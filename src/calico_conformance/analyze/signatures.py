@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..model import Evidence, Verdict
-from ..verdict_notes import INIT_NOTE, KILL_NOTE, SIGTERM_IGNORED_NOTE, UNKNOWN_255_NOTE
+from ..verdict_notes import INIT_NOTE, SIGTERM_IGNORED_NOTE, UNKNOWN_255_NOTE
 
 CGROUP_VARIANTS = ("systemd-cgroup-off", "systemd-cgroup-typo", "custom-default-runtime-no-systemd")
 _PEER = re.compile(r"BGP not established with ([\d.:a-fA-F,]+)")
@@ -119,7 +119,8 @@ def _pull(v: Verdict, sub: str, ev: Evidence) -> str | None:
 SIGNATURES: tuple[Signature, ...] = (
     Signature("killed-exit-0", "restarts, killed-exit-0: Completed/exit 0 is a graceful kill "
               "(runsvdir exits 0 on SIGTERM), usually the kubelet killing the pod after a "
-              "liveness failure or a missing pod cgroup. " + KILL_NOTE, _killed0,
+              "liveness failure or a missing pod cgroup (SIGKILL would end with 137)",
+              _killed0,
               (*CGROUP_VARIANTS, "report-9524"), ("CC001", "CC009"),
               ("http://smarden.org/runit/runsvdir.8.html",
                "https://github.com/projectcalico/calico/issues/9524")),
