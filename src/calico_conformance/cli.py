@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .analyze import cli as analyze_cli
 from .errors import ConformanceError, InputError
 from .lint import cli as lint_cli
 from .reporting import commands as report_commands
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     lint_cli.register(sub)
     report_commands.register(sub)
+    analyze_cli.register(sub)
     return parser
 
 

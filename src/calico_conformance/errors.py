@@ -95,3 +95,7 @@ class ExpectedBreakage(AssertionError):
 
     An AssertionError, not a ConformanceError: it is a test outcome, not trouble.
     """
+
+
+class UnreadableInput(InputError):
+    """``analyze`` input that is not kubectl output or an observation log (exit code 2)."""

@@ -37,6 +37,7 @@ class Observation:
     event_type: str = ""
     message: str = ""
     count: int = 0
+    init: bool = False  # an init container: it re-runs only when the sandbox is re-created
 
 
 def _container_state(state: dict[str, Any] | None) -> tuple[str, str, int | None]:
@@ -49,7 +50,8 @@ def _container_state(state: dict[str, Any] | None) -> tuple[str, str, int | None
 
 
 def from_pod(t: float, at: str, pod: dict[str, Any]) -> list[Observation]:
-    """One observation per container of a pod object (API JSON, camelCase)."""
+    """One observation per container of a pod object (API JSON, camelCase), init
+    containers included: their restart counts are evidence of sandbox re-creation."""
     meta, spec, status = pod.get("metadata", {}), pod.get("spec", {}), pod.get("status", {}) or {}
     app = (meta.get("labels") or {}).get("k8s-app", "")
     out = []
@@ -58,7 +60,8 @@ def from_pod(t: float, at: str, pod: dict[str, Any]) -> list[Observation]:
         out.append(Observation(t=t, source="pod", at=at, app=app, pod=meta.get("name", ""),
                                node=spec.get("nodeName") or "", phase=status.get("phase", ""),
                                ready=False))
-    for cs in statuses:
+    inits = [(cs, True) for cs in status.get("initContainerStatuses") or []]
+    for cs, init in [*((cs, False) for cs in statuses), *inits]:
         state, reason, code = _container_state(cs.get("state"))
         _, last_reason, last_code = _container_state(cs.get("lastState"))
         out.append(Observation(
@@ -66,7 +69,7 @@ def from_pod(t: float, at: str, pod: dict[str, Any]) -> list[Observation]:
             node=spec.get("nodeName") or "", container=cs.get("name", ""),
             phase=status.get("phase", ""), restart_count=cs.get("restartCount"),
             state=state, reason=reason, exit_code=code, last_reason=last_reason,
-            last_exit_code=last_code, ready=bool(cs.get("ready")),
+            last_exit_code=last_code, ready=bool(cs.get("ready")), init=init,
         ))
     return out
 

@@ -17,11 +17,13 @@ import platformdirs
 import pytest
 
 from .catalog import Catalog
-from .cells import Cell, ProbeCell
+from .cells import Cell, ProbeCell, Profile
 from .clock import SystemClock, parse_duration
 from .datafile import load_toml
 from .errors import InputError
 from .parallel import WORKER_RUN_ID, default_max_clusters, parse_shard
+from .repro import cells as repro_cells
+from .repro import load_repro
 from .runner import CellRunner
 from .session import SESSION_PLUGIN, ConformanceSession, cell_param
 from .settings import KEEP_CHOICES, TIERS, KindSettings, ProbeSettings, RunSettings
@@ -80,9 +82,13 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     g.addoption("--with-profile-variants", action="store_true",
                 help="run the profile's shipped variants beside your --variant files "
                      "(default: off)")
-    g.addoption("--tier", choices=TIERS, default="kind",
+    g.addoption("--tier", choices=TIERS, default=None,
                 help="kind clusters, the containerd probe, or both, probe first "
-                     "(default: kind)")
+                     "(default: kind; all with --repro)")
+    g.addoption("--repro", default=None, metavar="ID",
+                help="run a reported bug's scenario (clusters/repros/ID.toml): its candidate "
+                     "configs on its Calico versions, on every tier available, and say which "
+                     "reproduce its symptom (default: none)")
     g.addoption("--plan", action="store_true",
                 help="write kind configs, effective containerd configs and lint per cell; "
                      "no Docker needed (default: off)")
@@ -209,10 +215,15 @@ def _project_root(config: pytest.Config) -> Path | None:
 def build_session(config: pytest.Config, root: Path) -> ConformanceSession:
     opt = config.getoption
     clock = SystemClock()
-    catalog = Catalog(Path(opt("clusters_dir") or root / "clusters"))
+    clusters = Path(opt("clusters_dir") or root / "clusters")
+    catalog = Catalog(clusters)
     profile = catalog.profile(opt("profile"), Path(opt("matrix")) if opt("matrix") else None,
                               opt("variant"), only_extra=not opt("with_profile_variants"),
                               as_is=opt("variant_as_is"))
+    repro = load_repro(clusters, opt("repro")) if opt("repro") else None
+    if repro is not None:
+        profile = Profile(name=f"repro-{repro.id}", cells=repro_cells(repro, catalog, profile),
+                          soak_s=profile.soak_s, description=repro.title)
     if opt("repeat") < 1:
         raise InputError("--repeat must be at least 1")
     started = clock.now()
@@ -227,7 +238,8 @@ def build_session(config: pytest.Config, root: Path) -> ConformanceSession:
         raise InputError("--baseline: no such file or run directory", path=baseline)
     run = RunSettings(
         run_id=run_id, reports_dir=Path(opt("reports_dir") or root / "reports"),
-        tier=opt("tier"), plan=opt("plan"), repeat=opt("repeat"), baseline=baseline,
+        tier=opt("tier") or ("all" if repro else "kind"), plan=opt("plan"),
+        repeat=opt("repeat"), baseline=baseline,
         command_line=shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         run_id_chosen=bool(opt("run_id")) or bool(handed),
         shard=parse_shard(opt("shard")) if opt("shard") else None, worker=bool(handed))
@@ -248,7 +260,7 @@ def build_session(config: pytest.Config, root: Path) -> ConformanceSession:
         window_s=parse_duration(opt("probe_window"), option="--probe-window"), clock=clock,
         keep_logs_dir=run.run_dir / "probe" / "logs")
     return ConformanceSession(run=run, kind=kind, probe=probe, catalog=catalog, profile=profile,
-                              clock=clock, started_at=started.isoformat())
+                              clock=clock, started_at=started.isoformat(), repro=repro)
 
 
 # --- fixtures --------------------------------------------------------------------------------

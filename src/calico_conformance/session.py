@@ -27,6 +27,7 @@ from .plan import PlanSummary, write_plan
 from .reporting.finish import against_baseline, append_step_summary
 from .reporting.store import RunStore, claim_run_dir
 from .reporting.text import plural, render_text
+from .repro import Repro, summary_lines, write_summary
 from .runner import CellRunner
 from .settings import KindSettings, ProbeSettings, RunSettings
 
@@ -77,6 +78,7 @@ class ConformanceSession:
     store: RunStore | None = None
     runner: CellRunner | None = None
     run_dir_claimed: bool = False
+    repro: Repro | None = None  # --repro: a reported bug's scenario
     image_digests: dict[str, str] = field(default_factory=dict)
 
     def claim_run_dir(self) -> None:
@@ -260,6 +262,8 @@ class ConformanceSession:
             self.notes.append(f"error: {exc}")
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
             return
+        if self.repro is not None:
+            write_summary(self.repro, self.matrix.cells, self.run.run_dir)
         problem = append_step_summary(self.matrix)
         if problem:
             self.notes.append(problem)
@@ -282,7 +286,10 @@ class ConformanceSession:
                 where += (" (incomplete: reports/latest still points at the newest complete "
                           "run)")
             colour = terminalreporter.config.get_terminal_writer().hasmarkup
-            for line in ("", render_text(self.matrix, colour=colour), where):
+            lines = ["", render_text(self.matrix, colour=colour), where]
+            if self.repro is not None:
+                lines += ["", *summary_lines(self.repro, self.matrix.cells)]
+            for line in lines:
                 terminalreporter.write_line(line)
         for line in self.notes:
             terminalreporter.write_line(line)

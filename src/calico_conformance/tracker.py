@@ -3,7 +3,8 @@
 The soak loop asks after every batch whether a cell can still become stable; re-deriving
 that from the whole log each time grew as O(n²) with the log. A :class:`Tracker` folds
 each observation in once, so a long soak of many nodes costs the same per batch at the
-end as at the start. :func:`calico_conformance.verdict.judge` uses the same fold.
+end as at the start. :func:`calico_conformance.verdict.judge` uses the same fold, for a
+watch and for a pasted snapshot alike.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from dataclasses import dataclass, field
 from .calico import CALICO_NODE
 from .model import TimelinePoint
 from .observe import Observation
+from .verdict_events import NOT_STARTED_EVENTS
 
-NOT_STARTED_EVENTS = {"FailedCreatePodSandBox", "FailedCreatePodContainer", "Failed",
-                      "ErrImagePull", "ImagePullBackOff", "InspectFailed", "FailedMount"}
-# Waiting reasons that are failures by themselves, and ones that are only slow until the
-# readiness grace runs out (an image pull on a slow link is not a broken config).
+# Waiting reasons that are failures by themselves (an image pull on a slow link is not).
 FAILED_WAITING = {"ErrImagePull", "ImagePullBackOff", "CreateContainerError",
                   "CreateContainerConfigError", "InvalidImageName", "RunContainerError"}
+MAX_POINTS = 1000  # restart times kept per observation (a watch sees one or two at a time)
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,18 @@ class Thresholds:
     early_not_started_events: int = 3  # repeated sandbox/pull failures: it will not recover
     early_not_started_span_s: float = 60.0  # ...over at least this long (kubelet backs off)
     ready_grace_s: float = 300.0  # time a pod may take to become Ready before "never-ready"
+    min_init_reruns: int = 1  # init-container re-runs (= sandbox re-creations) that are unstable
+    # A pasted snapshot, not a watch: restart counts run from pod creation (0), not from the
+    # first observation, and carry no times; readiness is only what it was at the paste.
+    snapshot: bool = False
+    snapshot_probe_failures: int = 3  # events-only input: readiness failures that mean never-ready
+
+
+# Thresholds for a snapshot (``analyze``), documented in the README ("Judging pasted output"):
+# a restart count covers the pod's whole life, so one restart (often a node reboot weeks ago)
+# is not a loop; two, or one while the kubelet backs off (CrashLoopBackOff), is. Readiness: a
+# pod not Ready at the paste and older than the grace is never-ready (its history is unknown).
+SNAPSHOT = Thresholds(min_restarts=2, snapshot=True)
 
 
 @dataclass
@@ -48,6 +60,9 @@ class PodState:
     last_reason: str = ""
     exit_code: int | None = None
     waiting: str = ""
+    seen: bool = False  # a status of calico-node itself (not only of its init containers)
+    first_init: dict[str, int] = field(default_factory=dict)  # init container: first count
+    init_reruns: dict[str, int] = field(default_factory=dict)  # init container: re-runs seen
 
 
 def is_fail_event(o: Observation) -> bool:
@@ -58,6 +73,7 @@ def is_fail_event(o: Observation) -> bool:
 class Tracker:
     """Pods, their timeline, creation failures and a failed kind create, folded in order."""
 
+    snapshot: bool = False
     pods: dict[str, PodState] = field(default_factory=dict)
     timeline: list[TimelinePoint] = field(default_factory=list)
     fail_times: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
@@ -74,17 +90,24 @@ class Tracker:
             self.cluster_failed = True
         if is_fail_event(o):
             self.fail_times[o.pod].append(o.t)
-        if o.source != "pod" or o.app != CALICO_NODE or o.container not in ("", CALICO_NODE):
+        if o.source != "pod" or o.app != CALICO_NODE:
+            return
+        if o.init:
+            self._init(self.pods.setdefault(o.pod, PodState(o.pod)), o)
+            return
+        if o.container not in ("", CALICO_NODE):
             return
         p = self.pods.setdefault(o.pod, PodState(o.pod))
-        p.node = o.node or p.node
+        p.node, p.seen = o.node or p.node, True
         if o.restart_count is not None:
             if p.first_restarts is None:
-                p.first_restarts = o.restart_count
-            delta = o.restart_count - p.first_restarts
-            while p.restarts < delta:
-                p.restarts += 1
-                self.restarts += 1
+                p.first_restarts = 0 if self.snapshot else o.restart_count
+            new = max(o.restart_count - p.first_restarts - p.restarts, 0)
+            p.restarts += new
+            self.restarts += new
+            # A count without times (a snapshot) draws no points; a watch draws one per
+            # restart, bounded so a corrupt count cannot run away with the memory.
+            for _ in range(0 if self.snapshot else min(new, MAX_POINTS)):
                 p.restart_times.append(o.t)
                 detail = o.last_reason + (f", exit {o.last_exit_code}"
                                           if o.last_exit_code is not None else "")
@@ -104,6 +127,14 @@ class Tracker:
                 p.lost_ready = True
         p.ready = ready
         p.ever_ready = p.ever_ready or ready
+
+    def _init(self, p: PodState, o: Observation) -> None:
+        """Init containers run again only when the sandbox is re-created: count re-runs."""
+        if o.restart_count is None:
+            return
+        first = p.first_init.setdefault(o.container, 0 if self.snapshot else o.restart_count)
+        p.init_reruns[o.container] = max(p.init_reruns.get(o.container, 0),
+                                         o.restart_count - first)
 
     def summary(self) -> tuple[int, int, int]:
         """Restarts so far, pods Ready now, pods seen: for progress lines."""

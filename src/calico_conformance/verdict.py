@@ -8,105 +8,92 @@ trouble on our side and never reported as a property of the config.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import replace
 from itertools import pairwise
 
 from .calico import CALICO_NODE
-from .model import CellResult, EventSummary, Evidence, Outcome, PodRow, TimelinePoint, Verdict
+from .model import CellResult, Evidence, Outcome, PodRow, TimelinePoint, Verdict
 from .observe import Observation
-from .tracker import (
-    FAILED_WAITING,
-    PodState,
-    Thresholds,
-    Tracker,
-    is_fail_event,
+from .tracker import FAILED_WAITING, PodState, Thresholds, Tracker
+from .verdict_events import (
+    KEY_EVENTS,
+    event_summaries,
+    events_only,
+    fail_events_of,
+    probe_message,
+)
+from .verdict_notes import (
+    INIT_NOTE,
+    KILL_NOTE,
+    SANDBOX_NOTE,
+    SIGTERM_IGNORED_NOTE,
+    SNAPSHOT_NOTE,
+    UNKNOWN_255_NOTE,
 )
 
 SLOW_WAITING = {"ContainerCreating", "PodInitializing"}
-KEY_EVENTS = {"Unhealthy", "Killing", "BackOff", "SandboxChanged", "FailedCreatePodSandBox",
-              "OOMKilling", "Failed", "ErrImagePull", "ImagePullBackOff", "FailedMount"}
-
-# runsvdir (calico/node's init) exits 0 when it gets SIGKILL, so "Completed, exit 0" on a
-# calico-node container is a kill, not a clean exit (projectcalico/calico#5157).
-KILL_NOTE = ("exit 0 / Completed is a kill, not a clean exit: calico-node runs under runsvdir, "
-             "which exits 0 on SIGKILL (projectcalico/calico#5157); usually a liveness-probe "
-             "kill or a sandbox re-creation")
-# A sandbox re-created under a running pod is the classic cgroup-driver mismatch symptom
-# (kubernetes/kubernetes#110177, containerd/containerd#7276).
-SANDBOX_NOTE = ("SandboxChanged events: the pod sandbox was re-created, which points to a "
-                "cgroup driver mismatch between containerd (SystemdCgroup) and the kubelet")
 
 
 def _not_started(pods: dict[str, PodState], fails: list[Observation], end: float,
                  grace_s: float) -> list[PodState]:
     """Pods that never ran and have a reason to believe they will not."""
     failed_pods = {o.pod for o in fails}
-    return [p for p in pods.values() if not p.running and (
+    return [p for p in pods.values() if p.seen and not p.running and (
         p.waiting in FAILED_WAITING
         or (end >= grace_s and (p.name in failed_pods or p.waiting in SLOW_WAITING)))]
-
-
-def _events(obs: list[Observation]) -> tuple[EventSummary, ...]:
-    counts: Counter[tuple[str, str, str]] = Counter()
-    for o in obs:
-        if o.source == "event" and o.event_reason in KEY_EVENTS and o.app == CALICO_NODE:
-            counts[(o.event_reason, o.message, o.pod)] += 1
-    merged: Counter[tuple[str, str]] = Counter()
-    objects: dict[tuple[str, str], str] = {}
-    for (reason, message, pod), n in counts.items():
-        merged[(reason, message)] += n
-        objects.setdefault((reason, message), pod)
-    return tuple(EventSummary(r, m, n, objects[(r, m)]) for (r, m), n in merged.most_common(8))
-
-
-def _probe_message(obs: list[Observation]) -> str:
-    for o in reversed(obs):
-        if o.source == "event" and o.event_reason == "Unhealthy" and "Readiness" in o.message:
-            return o.message
-    for o in reversed(obs):
-        if o.source == "event" and o.event_reason == "Unhealthy":
-            return o.message
-    return ""
 
 
 def _restart_subtype(pods: dict[str, PodState], obs: list[Observation]) -> str:
     reasons = {p.last_reason for p in pods.values() if p.restarts}
     codes = {p.exit_code for p in pods.values() if p.restarts}
-    crashloop = any(o.reason == "CrashLoopBackOff" for o in obs if o.source == "pod")
+    crashloop = any(o.reason == "CrashLoopBackOff" for o in obs if o.source == "pod"
+                    and not o.init)
     if "OOMKilled" in reasons:
         return "oom-killed"
     if 0 in codes or "Completed" in reasons:
         return "killed-exit-0"
-    return "crashloop-backoff" if crashloop else "error-exit"
+    if 137 in codes:
+        return "killed-exit-137"
+    if 255 in codes and "Unknown" in reasons:
+        return "runtime-restarted"
+    if crashloop:
+        return "crashloop-backoff"
+    # A pasted table shows a restart count, but neither reason nor exit code.
+    return "error-exit" if reasons - {""} or codes - {None} else "cause-not-shown"
 
 
 def judge(obs: list[Observation], thresholds: Thresholds | None = None,
           watched_s: float | None = None) -> tuple[Verdict, str, Evidence]:
-    """Classify a cell from its observation log."""
+    """Classify a cell (or a pasted snapshot, with ``Thresholds(snapshot=True)``)."""
     th = thresholds or Thresholds()
-    tracked = Tracker().feed(obs)
+    tracked = Tracker(snapshot=th.snapshot).feed(obs)
     pods, timeline = tracked.pods, list(tracked.timeline)
-    events = _events(obs)
+    events = event_summaries(obs)
     for o in obs:
         if o.source == "event" and o.event_reason in KEY_EVENTS and o.app == CALICO_NODE:
             timeline.append(TimelinePoint(o.t, "event", o.pod, f"{o.event_reason}: {o.message}"))
     timeline.sort(key=lambda p: p.t)
     end = watched_s if watched_s is not None else max((o.t for o in obs), default=0.0)
     restart_times = sorted(t for p in pods.values() for t in p.restart_times)
+    n_restarts = sum(p.restarts for p in pods.values())
     intervals = [b - a for a, b in pairwise(restart_times)]
-    notes: list[str] = []
+    reruns = {f"{c} x{n} on {p.name}": n for p in pods.values()
+              for c, n in sorted(p.init_reruns.items()) if n > 0}
+    notes: list[str] = [SNAPSHOT_NOTE] if th.snapshot else []
     if any(e.reason == "SandboxChanged" for e in events):
         notes.append(SANDBOX_NOTE)
+    if reruns:
+        notes.append(INIT_NOTE.format(detail=", ".join(reruns)))
+    status = [p for p in pods.values() if p.seen]
     rows = tuple(PodRow(p.name, p.node, p.restarts, p.last_reason or p.waiting,
-                        p.exit_code, p.ready) for p in sorted(pods.values(), key=lambda x: x.name))
+                        p.exit_code, p.ready) for p in sorted(status, key=lambda x: x.name))
     exit_codes = tuple(sorted({p.exit_code for p in pods.values() if p.exit_code is not None}))
     reasons = tuple(sorted({p.last_reason for p in pods.values() if p.last_reason}))
-    fail_events = [o for o in obs if is_fail_event(o)]
+    fail_events = fail_events_of(obs)
     first_failure = min([*restart_times, *(o.t for o in fail_events)], default=None)
-    base = dict(restart_times_s=tuple(restart_times), restarts=len(restart_times),
+    base = dict(restart_times_s=tuple(restart_times), restarts=n_restarts,
                 restart_interval_s=(sum(intervals) / len(intervals)) if intervals else None,
-                exit_codes=exit_codes, reasons=reasons, probe_message=_probe_message(obs),
+                exit_codes=exit_codes, reasons=reasons, probe_message=probe_message(obs),
                 events=events, pods=rows, timeline=tuple(timeline), watched_s=end)
 
     def evidence(**extra: object) -> Evidence:
@@ -117,29 +104,36 @@ def judge(obs: list[Observation], thresholds: Thresholds | None = None,
     if created:
         return Verdict.CLUSTER_FAILS, "kind-create", evidence(error=created[-1].message)
     infra = [o.message for o in obs if o.source == "infra"]
-    if len(restart_times) >= th.min_restarts:
+    crashloop = th.snapshot and n_restarts >= 1 and any(p.waiting == "CrashLoopBackOff"
+                                                        for p in status)
+    if n_restarts >= th.min_restarts or crashloop:
         subtype = _restart_subtype(pods, obs)
-        if subtype == "killed-exit-0":
-            notes.append(KILL_NOTE)
+        notes.extend({"killed-exit-0": [KILL_NOTE], "killed-exit-137": [SIGTERM_IGNORED_NOTE],
+                      "runtime-restarted": [UNKNOWN_255_NOTE]}.get(subtype, []))
         return Verdict.RESTARTS, subtype, evidence()
+    if sum(reruns.values()) >= th.min_init_reruns:
+        return Verdict.RESTARTS, "sandbox-recreated", evidence()
     stuck = _not_started(pods, fail_events, end, th.ready_grace_s)
     if stuck:
         mine = [o for o in fail_events if o.pod in {p.name for p in stuck}]
         reason = mine[-1].event_reason if mine else stuck[0].waiting
         return Verdict.NOT_STARTED, reason, evidence(error=mine[-1].message if mine else "")
-    if infra and not pods:
+    if infra and not status:
         return Verdict.UNKNOWN, "infrastructure", evidence(error=infra[-1])
-    if not pods:
+    if not status:
+        only = events_only(obs, th.min_init_reruns, th.snapshot_probe_failures)
+        if only is not None:
+            return only[0], only[1], evidence()
         return Verdict.UNKNOWN, "no-pods", evidence(error="no calico-node pod was observed")
     # A lost watch ends what we know: only what was seen before it may stand.
     seen_until = min((o.t for o in obs if o.source == "infra"), default=end)
-    never = [p for p in pods.values() if not p.ever_ready]
+    never = [p for p in status if not p.ever_ready]
     if never and seen_until >= th.ready_grace_s:
         probe = base["probe_message"]
-        sub = "bird" if "BIRD is not ready" in str(probe) else "probe"
+        sub = "bird" if "BIRD is not ready" in " ".join(str(probe).split()) else "probe"
         return Verdict.NEVER_READY, sub, evidence(first_failure_s=th.ready_grace_s)
     lost = [t.t for t in timeline if t.kind == "not-ready" and t.t <= seen_until]
-    if lost and any(p.ever_ready for p in pods.values()):
+    if lost and any(p.ever_ready for p in status):
         return Verdict.FLAPPING, "readiness", evidence(first_failure_s=min(lost))
     if infra:
         # Whatever we did not see could have been a restart: no verdict about the config.

@@ -110,7 +110,7 @@ def restart_evidence(name: str) -> Evidence:
                   TimelinePoint(190.0, "restart", pod), TimelinePoint(22.0, "ready",
                                                                       "calico-node-b2")),
         watched_s=240.0,
-        notes=("exit 0 is a kill: calico-node runs under runsvdir, which exits 0 on SIGKILL",))
+        notes=("exit 0 is a kill: calico-node runs runsvdir as PID 1, which exits 0 on SIGTERM",))
 
 
 def sample_cells() -> list[CellResult]:

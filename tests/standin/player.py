@@ -245,6 +245,9 @@ class Player:
             st["started"] = False
         if step.ready is not None:
             st["ready"] = step.ready and "running" in st["state"]
+        if step.sandbox_recreated:  # the kubelet runs the init containers again
+            for init in pod["status"]["initContainerStatuses"]:
+                init["restartCount"] += 1
         self.set_conditions(pod)
         pod = self.c.store.put(rt, pod)
         for ev in step.events:

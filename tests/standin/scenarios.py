@@ -45,6 +45,7 @@ class Step:
     events: tuple[EventSpec, ...] = ()
     log: tuple[str, ...] = ()  # lines appended to the current container log
     every: int = 1  # in a cycle: only on cycles n where n % every == 0
+    sandbox_recreated: bool = False  # a new sandbox: every init container runs again
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ register(Scenario(
         Step(at=14.0, terminated=Termination("Completed", 0, SIGTERM_LOG), running=True,
              events=(EventSpec("Killing", "Container {container} failed liveness probe, will "
                                           "be restarted", "Normal"), *STARTED)),
-        Step(at=14.5, every=2, events=(EventSpec(
+        Step(at=14.5, every=2, sandbox_recreated=True, events=(EventSpec(
             "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.",
             "Normal"),)),
         Step(at=18.0, ready=True, log=STARTUP_LOG),

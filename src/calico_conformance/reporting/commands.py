@@ -7,10 +7,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from ..analyze.cli import add_threshold_options, thresholds
 from ..errors import InputError
 from ..model import to_json
+from ..tracker import Thresholds
 from .diff import diff_matrices, render_diff_markdown, render_diff_text
 from .merge import merge_runs
+from .rejudge import changes_text, describe, rejudge
 from .store import (
     CELLS_DIR,
     RUN_FILE,
@@ -35,6 +38,14 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise InputError("not a run directory", path=run_dir)
     matrix = assemble(run_dir)
     out = Path(args.output) if args.output else run_dir
+    if not args.rejudge and (args.max_restarts is not None or args.ready_grace is not None):
+        raise InputError("--max-restarts and --ready-grace only apply with --rejudge")
+    if args.rejudge:
+        th = thresholds(args, Thresholds())
+        matrix, changes, kept, used = rejudge(run_dir, th,
+                                              grace_given=args.ready_grace is not None)
+        out = Path(args.output) if args.output else run_dir / "rejudged"
+        print(changes_text(changes, kept, describe(used)), end="")
     print(render_text(matrix), end="")
     _print_paths(write_all(matrix, out))
     return 0
@@ -73,6 +84,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("run_dir", metavar="RUN_DIR", help="reports/<run-id> or reports/latest")
     p.add_argument("-o", "--output", metavar="OUT",
                    help="write the reports here instead of into RUN_DIR")
+    p.add_argument("--rejudge", action="store_true",
+                   help="judge every kind cell again from its stored observations.jsonl with "
+                   "the thresholds below (no cluster); reports go to RUN_DIR/rejudged")
+    add_threshold_options(p, "with --rejudge; the matrix's default is 0")
     p.set_defaults(func=cmd_report)
 
     d = subparsers.add_parser("diff", help="compare a baseline matrix with a new one; "

@@ -1,0 +1,68 @@
+"""``calico-conformance analyze FILE... [-]``: judge pasted kubectl output.
+
+Exit codes: 0 stable, 1 unstable, 2 unreadable input (one line naming the file and
+line), 3 read but inconclusive (``unknown``: e.g. not Ready, but too young to say).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..clock import parse_duration
+from ..errors import InputError
+from ..tracker import SNAPSHOT, Thresholds
+from .engine import analyze
+from .parsed import Parsed
+from .report import build, exit_code, load_context, render_json, render_text
+from .sniff import parse_input
+
+
+def thresholds(args: argparse.Namespace, base: Thresholds) -> Thresholds:
+    """``--max-restarts N`` (unstable above N) and ``--ready-grace`` over ``base``."""
+    th = base
+    if args.max_restarts is not None:
+        if args.max_restarts < 0:
+            raise InputError("--max-restarts must be 0 or more")
+        th = dataclasses.replace(th, min_restarts=args.max_restarts + 1)
+    if args.ready_grace is not None:
+        th = dataclasses.replace(th, ready_grace_s=parse_duration(args.ready_grace,
+                                                                  option="--ready-grace"))
+    return th
+
+
+def add_threshold_options(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--max-restarts", type=int, metavar="N", default=None,
+                   help=f"restarts tolerated before a pod counts as restarting ({what})")
+    p.add_argument("--ready-grace", metavar="DURATION", default=None,
+                   help="how long calico-node may take to become Ready, e.g. 5m (default 5m)")
+
+
+def run(args: argparse.Namespace) -> int:
+    names = args.files or ["-"]
+    parsed = Parsed()
+    for name in names:
+        parsed.extend(parse_input(name))
+    snapshot = bool(parsed.pods or parsed.events or parsed.rows)
+    result = analyze(parsed, thresholds(args, SNAPSHOT if snapshot else Thresholds()))
+    doc = build(result, parsed, load_context(Path(args.clusters_dir)))
+    text = render_json(doc) if args.format == "json" else render_text(doc, result)
+    sys.stdout.write(text)
+    return exit_code(result)
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "analyze", help="judge pasted kubectl output (describe pod, get pods/events tables, "
+        "-o json|yaml) or an observations.jsonl with the matrix's verdict engine; exit 0 "
+        "stable, 1 unstable, 2 unreadable, 3 inconclusive")
+    p.add_argument("files", metavar="FILE", nargs="*",
+                   help="inputs, any mix, format detected by content; - or none: stdin")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--clusters-dir", default="clusters", metavar="DIR",
+                   help="matrix data, to name matching variants and repro scenarios")
+    add_threshold_options(p, "snapshot default 1: a count covers the pod's whole life")
+    p.set_defaults(func=run)

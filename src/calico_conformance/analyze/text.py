@@ -1,0 +1,106 @@
+"""Pasted text: any mix of ``describe pod``, ``get pods`` tables and event tables.
+
+Each line is offered, in order, to the describe reader, the pod-table and event-row
+matchers, and as the wrapped continuation of the previous event's message. What none of
+them takes is kept as a "not read" part with its first line, so the report can say so.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import events_text, tables
+from .describe import DescribeReader
+from .events_text import EventRow
+from .parsed import READ, SKIPPED, UNREAD, Parsed, Part, Snapshot
+
+# Lines that carry nothing: code fences, shell prompts with the kubectl command, blanks.
+NOISE = re.compile(r"^\s*(?:```\w*|~~~|\$\s.*|[\w.@:~/-]*[#$%>]\s*kubectl\b.*|kubectl\s.*|"
+                   r"<details>|</details>|<summary>.*|)\s*$")
+
+
+def parse_text(path: str, text: str) -> Parsed:
+    out = Parsed()
+    reader = DescribeReader()
+    events: list[tuple[EventRow, int | None]] = []  # row, index of its describe pod
+    last: EventRow | None = None
+    statuses: list[tuple[int, str, str, str]] = []  # lineno, status, what, sample
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.rstrip().replace("\t", "    ")
+        in_events = reader.section == "Events"
+        if events_text.DESCRIBE_HEADER.match(line) or events_text.RULE.match(line):
+            statuses.append((lineno, SKIPPED, "events header", ""))
+            continue
+        row = events_text.match_row(line, lineno)
+        if row is not None:
+            events.append((row, len(reader.pods) - 1 if in_events else None))
+            last = row
+            statuses.append((lineno, READ, "events" if in_events else "event rows", ""))
+            continue
+        used = reader.feed(lineno, line)
+        if used is not None:
+            last = None
+            statuses.append((lineno, used, _describe_what(reader), ""))
+            continue
+        prow = tables.match_row(line, lineno)
+        if prow is not None:
+            out.rows.append(tables.to_observation(prow))
+            last = None
+            statuses.append((lineno, READ, "kubectl get pods table", ""))
+            continue
+        if tables.HEADER.match(line) or events_text.HEADER.match(line):
+            last = None
+            statuses.append((lineno, SKIPPED, "table header", ""))
+            continue
+        if last is not None and events_text.continues(line) and not NOISE.match(line):
+            last.message += "\n" + line.strip()
+            statuses.append((lineno, READ, f"wrapped message of the event on line {last.line}",
+                             ""))
+            continue
+        if NOISE.match(line):
+            statuses.append((lineno, SKIPPED, "blank, fence or command line", ""))
+            continue
+        last = None
+        statuses.append((lineno, UNREAD, "not kubectl output", line.strip()[:80]))
+    out.assumed += [f"{path}: {a}" for a in reader.finish()]
+    _collect(path, reader, events, out)
+    out.parts += [Part(path, n, n, st, what, sample) for n, st, what, sample in statuses]
+    return out
+
+
+def _describe_what(reader: DescribeReader) -> str:
+    pod = reader.pod
+    name = pod.name if pod is not None and pod.name else "(name not in the paste)"
+    return f"kubectl describe pod {name}"
+
+
+def _collect(path: str, reader: DescribeReader, events: list[tuple[EventRow, int | None]],
+             out: Parsed) -> None:
+    """Pods and events as API objects, each pod aged by its oldest event."""
+    oldest: dict[int, float] = {}
+    for row, idx in events:
+        if idx is not None and row.first_s is not None:
+            oldest[idx] = max(oldest.get(idx, 0.0), row.first_s)
+    for idx, pod in enumerate(reader.pods):
+        if not pod.name:
+            pod.name = "calico-node"
+            out.assumed.append(f"{path}:{pod.first_line}: the describe has no Name: line; "
+                               "assumed to be a calico-node pod")
+        if "k8s-app" not in pod.labels and tables.app_of(pod.name):
+            pod.labels["k8s-app"] = tables.app_of(pod.name)
+        if pod.cut:
+            out.assumed.append(f"{path}:{pod.last_line}: the describe of {pod.name} stops "
+                               f"{pod.cut}; nothing after that line is known")
+        out.pods.append(Snapshot(pod.api(), oldest.get(idx), f"{path}:{pod.first_line}"))
+    bare = [row for row, idx in events if idx is None and not row.obj]
+    owner = reader.pods[-1].name if reader.pods else "calico-node"
+    if bare:
+        out.assumed.append(f"{path}:{bare[0].line}: {len(bare)} event row(s) without an "
+                           f"Events: block or an OBJECT column; taken as events of {owner}"
+                           + ("" if reader.pods else " (assumed: no pod is named)"))
+    for row, idx in events:
+        name = reader.pods[idx].name if idx is not None else owner
+        if row.invalid_age:
+            out.assumed.append(f"{path}:{row.line}: age <invalid> (the event's time was ahead "
+                               "of kubectl's clock): its age is unknown")
+        out.events.append(Snapshot(row.to_api(name), row.first_s, f"{path}:{row.line}"))

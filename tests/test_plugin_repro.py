@@ -1,0 +1,40 @@
+"""`pytest --repro ID` at collection: the scenario's cells on every tier, or one clear line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester) -> pytest.Pytester:
+    for name in ("test_kind_matrix.py", "test_probe_tier.py"):
+        shutil.copy(REPO / "suites" / name, pytester.path / name)
+    shutil.copytree(REPO / "clusters", pytester.path / "clusters")
+    return pytester
+
+
+def test_repro_collects_each_candidate_on_each_reported_version_on_both_tiers(
+        suite: pytest.Pytester) -> None:
+    result = suite.runpytest("--collect-only", "-q", "--repro", "calico-9524")
+    out = result.stdout.str()
+    assert "test_calico_node_stays_ready[v3.26.4-report-9524-k8s1.28]" in out
+    assert "test_calico_node_stays_ready[v3.28.2-baseline-k8s1.28]" in out
+    assert "test_containerd_runs_a_pod_with[probe-systemd-cgroup-off-v0.24.0]" in out
+    assert "15 tests collected" in out  # 2 versions x 5 candidates on kind, 5 on the probe
+
+
+def test_tier_still_narrows_a_repro(suite: pytest.Pytester) -> None:
+    result = suite.runpytest("--collect-only", "-q", "--repro", "calico-9524", "--tier", "kind")
+    result.stdout.fnmatch_lines(["*10/11 tests collected (1 deselected)*"])
+
+
+def test_an_unknown_repro_is_a_usage_error_naming_the_known_ones(
+        suite: pytest.Pytester) -> None:
+    result = suite.runpytest("--collect-only", "--repro", "calico-1")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--repro calico-1: no *calico-1.toml (known: calico-9524)*"])
