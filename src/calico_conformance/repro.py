@@ -234,6 +234,9 @@ def summary_lines(repro: Repro, results: tuple[CellResult, ...] | list[CellResul
                      f"{r['result']}: {r['verdict']}{control}")
     hits = sorted({r["candidate"] for r in rows if r["result"] == REPRODUCES})
     lines.append("  reproduce the symptom: " + (", ".join(hits) or "none"))
+    if hits and repro.status == "open":
+        lines.append(f"  {repro.path.name} says status = \"open\": this run reproduced it; "
+                     "record the evidence and set status = \"reproduced\"")
     bad = [r["candidate"] for r in rows if r["control"] == "true" and r["result"] == REPRODUCES]
     if bad:
         lines.append(f"  warning: the control {', '.join(sorted(set(bad)))} shows the symptom "
