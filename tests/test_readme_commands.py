@@ -65,7 +65,8 @@ def _substitute(cmd: str, root: Path) -> list[str]:
     text = (cmd.replace("/path/to/config.toml", str(mine))
             .replace("/etc/containerd/config.toml", str(mine))
             .replace("--kind-bin PATH", f"--kind-bin {kind}")
-            .replace("DIR", str(root / "manifests")))
+            .replace("DIR", str(root / "manifests"))
+            .replace("tests/analyze/", f"{REPO / 'tests' / 'analyze'}/"))
     return shlex.split(text)
 
 
