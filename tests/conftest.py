@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,12 @@ def shared_fixtures() -> Path:
 @pytest.fixture
 def update_goldens(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-goldens"))
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A throw-away project holding the real suites/ and clusters/."""
+    for path in (REPO_ROOT / "suites").glob("test_*.py"):
+        shutil.copy(path, pytester.path / path.name)
+    shutil.copytree(REPO_ROOT / "clusters", pytester.path / "clusters")
+    return pytester

@@ -14,14 +14,6 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def suite(pytester: pytest.Pytester) -> pytest.Pytester:
-    """A throw-away project holding the real suites/ and clusters/."""
-    for name in ("test_kind_matrix.py", "test_probe_tier.py"):
-        shutil.copy(REPO / "suites" / name, pytester.path / name)
-    shutil.copytree(REPO / "clusters", pytester.path / "clusters")
-    return pytester
-
 
 def test_every_cell_of_the_profile_is_an_item_with_a_readable_id(suite: pytest.Pytester) -> None:
     result = suite.runpytest("--collect-only", "-q", "--profile", "default")

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
-
-@pytest.fixture
-def suite(pytester: pytest.Pytester) -> pytest.Pytester:
-    for name in ("test_kind_matrix.py", "test_probe_tier.py"):
-        shutil.copy(REPO / "suites" / name, pytester.path / name)
-    shutil.copytree(REPO / "clusters", pytester.path / "clusters")
-    return pytester
 
 
 def test_repro_collects_each_candidate_on_each_reported_version_on_both_tiers(
