@@ -20,6 +20,7 @@ from .cells import Cell, ProbeCell
 from .clock import SystemClock, parse_duration
 from .datafile import load_toml
 from .errors import InputError
+from .reporting.store import load_matrix
 from .runner import CellRunner
 from .session import SESSION_PLUGIN, ConformanceSession, cell_param
 from .settings import KEEP_CHOICES, TIERS, KindSettings, ProbeSettings, RunSettings
@@ -149,8 +150,13 @@ def build_session(config: pytest.Config, root: Path) -> ConformanceSession:
     baseline = Path(opt("baseline")) if opt("baseline") else None
     if baseline is not None and not baseline.exists():
         raise InputError("--baseline: no such file or run directory", path=baseline)
+    if baseline is not None:  # a garbage baseline is found now, not after the whole run
+        load_matrix(baseline)
+    reports_dir = Path(opt("reports_dir") or root / "reports")
+    if reports_dir.exists() and not reports_dir.is_dir():
+        raise InputError("--reports-dir: exists and is not a directory", path=reports_dir)
     run = RunSettings(
-        run_id=run_id, reports_dir=Path(opt("reports_dir") or root / "reports"),
+        run_id=run_id, reports_dir=reports_dir,
         tier=opt("tier"), plan=opt("plan"), repeat=opt("repeat"), baseline=baseline,
         command_line=shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]))
     kind = KindSettings(

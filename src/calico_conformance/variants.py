@@ -6,6 +6,7 @@ unedited); what containerd would not understand lives in the sidecar.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from .datafile import (
     known_keys,
     load_toml,
     parse_toml,
+    read_text,
     string,
     strs,
 )
@@ -37,6 +39,22 @@ PROBE_VERDICTS = frozenset(v.value for v in (
 CGROUP_DRIVERS = ("systemd", "cgroupfs")
 # RFC 6902 section 4: the six operations a JSON patch may hold.
 JSON6902_OPS = ("add", "remove", "replace", "move", "copy", "test")
+# One rule for every variant name: it names cell ids, pytest ids, kind cluster configs,
+# work folders and report files, so it must be a safe path component (no "..", glob
+# characters, spaces, markup or terminal controls), and two names must never map to one
+# file (``p q`` and ``p_q`` did).
+VARIANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+
+
+def check_name(name: str, *, path: Path | str | None = None) -> str:
+    """``name`` if it obeys :data:`VARIANT_NAME`, else one line saying the rule."""
+    if not VARIANT_NAME.fullmatch(name) or ".." in name:
+        raise InputError(f"variant name {name[:64]!r} is not usable: use letters, digits, "
+                         "'.', '_' and '-' (starting with a letter or digit, no '..', at most "
+                         "63 characters); rename the file", path=path)
+    return name
+
+
 SIDECAR_KEYS = frozenset({"description", "expected", "expected_by_calico", "expected_probe",
                           "references", "fix", "kubelet", "json6902"})
 
@@ -58,15 +76,13 @@ def load_variant(path: Path) -> Variant:
     config.toml works unedited); what containerd would not understand lives in
     the sidecar, checked key by key here so a typo fails the load, not the run.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read variant: {exc}", path=path) from exc
+    text = read_text(path, "cannot read variant")
 
     parse_toml(text, path=path)  # fail early, with the line
     name = path.name.removesuffix(".toml")
     if name == "config":  # a dropped-in /etc/containerd/config.toml: name it by its folder
         name = path.parent.name
+    check_name(name, path=path)
     mpath = meta_path(path)
     meta: dict[str, Any] = load_toml(mpath) if mpath.exists() else {}
     what = "sidecar"

@@ -45,7 +45,7 @@ def test_report_on_a_wrongly_typed_cell_file_is_one_line_and_writes_nothing(
     out = tmp_path / "out"
     assert main(["report", str(src), "-o", str(out)]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and victim.name in err and list(change)[0] in err
+    assert len(err.splitlines()) == 1 and victim.name in err and next(iter(change)) in err
     assert not out.exists()
 
 
@@ -57,7 +57,7 @@ def test_report_and_merge_on_a_wrongly_typed_run_json_exit_2(
     assert main(["report", str(src), "-o", str(tmp_path / "out")]) == 2
     assert main(["merge", str(src), "-o", str(tmp_path / "m")]) == 2
     err = capsys.readouterr().err
-    assert "run.json" in err and list(change)[0] in err
+    assert "run.json" in err and next(iter(change)) in err
     assert not (tmp_path / "out").exists() and not (tmp_path / "m").exists()
 
 

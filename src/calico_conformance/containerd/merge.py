@@ -106,7 +106,8 @@ def apply_kind_patches(
         try:
             data = jsonpatch.apply_patch(data, parse_json6902(text, source=src))
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
-            raise InputError(f"JSON6902 patch does not apply: {exc}", path=src) from exc
+            why = str(exc).split(" in {")[0][:160]  # jsonpatch appends the whole document
+            raise InputError(f"JSON6902 patch does not apply: {why}", path=src) from exc
     return EffectiveConfig(data=data, skipped=tuple(skipped))
 
 

@@ -8,10 +8,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..catalog import Catalog
 from ..cells import KindRelease
+from ..datafile import parse_yaml, read_text
 from ..errors import InputError
 from ..model import Finding, to_dict
 from ..variants import CGROUP_DRIVERS
@@ -62,8 +61,8 @@ def _expand(paths: Iterable[Path]) -> list[Path]:
 
 def _is_cluster_config(path: Path) -> bool:
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        doc = parse_yaml(read_text(path), path=path)
+    except InputError:
         return False
     return isinstance(doc, dict) and doc.get("kind") == "Cluster"
 
