@@ -56,9 +56,22 @@ NO_RESULT = "no result: the run stopped before this cell finished"
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]")
 
 
-def clean(text: str) -> str:
+def clean(text: object) -> str:
     """Cluster text without terminal escapes or control characters (newlines and tabs kept)."""
-    return _ANSI.sub("", text)
+    return _BIDI.sub("?", _ANSI.sub("", "" if text is None else str(text)))
+
+
+# What a terminal, a log viewer or a code review would act on rather than show: C0/C1
+# controls (ESC starts ANSI sequences), DEL, and the Unicode bidi controls that reorder
+# what is displayed (Trojan Source, CVE-2021-42574).
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\x80-\x9f]")
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                        "\u2066-\u2069]")
+
+
+def visible(text: object) -> str:
+    """One line of text that cannot drive a terminal: every control shown as ``?``."""
+    return _INVISIBLE.sub("?", clean(text))
 
 
 _NICE = {

@@ -29,26 +29,36 @@ SUITE = "calico-conformance"
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def xml_safe(text: str) -> str:
-    return _NOT_XML.sub("\ufffd", text)
+def xml_safe(text: object) -> str:
+    """Any value as text XML 1.0 can hold (``None`` is empty): every attribute and body
+    goes through here, so a control character in a name cannot break the document."""
+    return _NOT_XML.sub("\ufffd", "" if text is None else str(text))
 
 
 def classname(cell: CellResult) -> str:
     calico = cell.axes.calico if cell.axes.calico not in ("", "-") else "probe"
-    return f"{SUITE}.{calico}.{cell.axes.point}"
+    return xml_safe(f"{SUITE}.{calico}.{cell.axes.point}")
 
 
 def testcase_name(cell: CellResult) -> str:
-    return cell.cell_id if cell.repeat <= 1 else f"{cell.cell_id}~r{cell.repeat}"
+    return xml_safe(cell.cell_id if cell.repeat <= 1 else f"{cell.cell_id}~r{cell.repeat}")
+
+
+def _when(text: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _seconds(cell: CellResult) -> float:
-    try:
-        start = datetime.fromisoformat(cell.started_at.replace("Z", "+00:00"))
-        end = datetime.fromisoformat(cell.finished_at.replace("Z", "+00:00"))
-        return max((end - start).total_seconds(), 0.0)
-    except ValueError:
-        return cell.evidence.watched_s
+    start, end = _when(cell.started_at), _when(cell.finished_at)
+    if start is not None and end is not None:
+        try:
+            return max((end - start).total_seconds(), 0.0)
+        except TypeError:  # one naive, one aware
+            pass
+    return float(cell.evidence.watched_s or 0.0)
 
 
 def _testcase(cell: CellResult) -> ET.Element:
@@ -68,12 +78,13 @@ def _testcase(cell: CellResult) -> ET.Element:
     body = "\n".join(facts.evidence_lines(cell) + facts.config_lines(cell))
     if cell.fix:
         body += f"\nsuggested fix: {cell.fix}"
+    expected = xml_safe(cell.expected or "stable")
     body, fact = xml_safe(body), xml_safe(facts.short_fact(cell))
     if cell.outcome in (Outcome.FAIL, Outcome.XPASS):
         kind = "xpass" if cell.outcome is Outcome.XPASS else "fail"
-        msg = (f"{kind}: expected {cell.expected or 'stable'}, observed "
+        msg = (f"{kind}: expected {expected}, observed "
                f"{cell.verdict.value}: {fact}")
-        ET.SubElement(case, "failure", message=msg, type=kind).text = body
+        ET.SubElement(case, "failure", message=xml_safe(msg), type=kind).text = body
     elif cell.outcome is Outcome.UNKNOWN:
         ET.SubElement(case, "skipped", message=f"unknown: infrastructure trouble, says "
                       f"nothing about the configuration: {fact}").text = body
@@ -93,8 +104,10 @@ def render_junit(matrix: Matrix) -> str:
     for cell in matrix.cells:
         name = classname(cell)
         if name not in suites:
-            suites[name] = ET.SubElement(root, "testsuite", name=name,
-                                         timestamp=matrix.run.started_at)
+            suites[name] = ET.SubElement(root, "testsuite", name=name)
+            when = _when(matrix.run.started_at)
+            if when is not None:
+                suites[name].set("timestamp", when.isoformat())
             counts[name] = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         case = _testcase(cell)
         suites[name].append(case)

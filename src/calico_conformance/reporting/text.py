@@ -14,7 +14,7 @@ MAX_CELL = 36
 
 
 def _ascii(text: str) -> str:
-    return (text.replace("·", "/").replace(facts.TIMES, "x").replace("†", "+")
+    return (facts.visible(text).replace("·", "/").replace(facts.TIMES, "x").replace("†", "+")
             .encode("ascii", "replace").decode("ascii"))
 
 
