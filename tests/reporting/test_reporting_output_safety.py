@@ -134,3 +134,21 @@ def test_diff_fails_on_gone_or_new_cells_only_with_the_flag(
     assert main(["diff", str(tmp_path / "old.json"), str(tmp_path / "old.json"),
                  "--fail-on-gone-or-new"]) == 0
     assert "| gone" in capsys.readouterr().out
+
+
+def test_html_references_are_safe_links_and_other_schemes_stay_text() -> None:
+    from calico_conformance.reporting import render_html
+    page = render_html(hostile_matrix())
+    assert (f'<a href="{GUIDE}" rel="noopener noreferrer" target="_blank">{GUIDE}</a>'
+            in page)
+    assert 'href="javascript' not in page and "<a href=\"http://x/y.png" not in page
+
+
+def test_html_shows_readable_times_and_each_cells_duration() -> None:
+    from calico_conformance.reporting import render_html
+    page = render_html(sample_matrix())
+    stamps = re.findall(r'<time datetime="([^"]+)">([^<]+)</time>', page)
+    assert stamps and all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", text)
+                          for _, text in stamps)
+    assert "took 1m30s" in page  # the sample cells ran 90 s each
+    assert "toLocaleString" in page  # shown in the reader's local time in a browser

@@ -8,6 +8,7 @@ lines live here and the renderers only decorate them.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 from ..model import CellResult, Evidence, Outcome, Tier, Verdict
 
@@ -72,6 +73,36 @@ _INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
 def visible(text: object) -> str:
     """One line of text that cannot drive a terminal: every control shown as ``?``."""
     return _INVISIBLE.sub("?", clean(text))
+
+
+# A reference URL rendered as a link: plain http(s), nothing that could end an autolink,
+# an attribute or a table cell (anything else stays text).
+SAFE_URL = re.compile(r"https?://[A-Za-z0-9._~:/?#@!$&'*+,;=%-]+")
+
+
+def parse_time(text: object) -> datetime | None:
+    """An ISO timestamp from a stored result, or None when it is not one."""
+    try:
+        when = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+
+
+def cell_seconds(cell: CellResult) -> float | None:
+    """How long the cell took, from its own start and finish stamps."""
+    start, end = parse_time(cell.started_at), parse_time(cell.finished_at)
+    return None if start is None or end is None else max((end - start).total_seconds(), 0.0)
+
+
+def duration(seconds: float) -> str:
+    """``45s``, ``1m30s``, ``1h02m``: a cell's duration at a glance."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
 _NICE = {

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from datetime import datetime
 
 from ..model import CellResult, Matrix, Outcome
 from . import facts
@@ -44,21 +43,9 @@ def testcase_name(cell: CellResult) -> str:
     return xml_safe(cell.cell_id if cell.repeat <= 1 else f"{cell.cell_id}~r{cell.repeat}")
 
 
-def _when(text: object) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def _seconds(cell: CellResult) -> float:
-    start, end = _when(cell.started_at), _when(cell.finished_at)
-    if start is not None and end is not None:
-        try:
-            return max((end - start).total_seconds(), 0.0)
-        except TypeError:  # one naive, one aware
-            pass
-    return float(cell.evidence.watched_s or 0.0)
+    took = facts.cell_seconds(cell)
+    return took if took is not None else float(cell.evidence.watched_s or 0.0)
 
 
 def _testcase(cell: CellResult) -> ET.Element:
@@ -105,7 +92,7 @@ def render_junit(matrix: Matrix) -> str:
         name = classname(cell)
         if name not in suites:
             suites[name] = ET.SubElement(root, "testsuite", name=name)
-            when = _when(matrix.run.started_at)
+            when = facts.parse_time(matrix.run.started_at)
             if when is not None:
                 suites[name].set("timestamp", when.isoformat())
             counts[name] = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}

@@ -21,9 +21,6 @@ MAX_DETAILS_PER_VARIANT = 3
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
 _MD_START = re.compile(r"^([-+])(?=\s|$)|^(\d+)([.)])(?=\s|$)")
 _PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+:/@=~-]*")
-# An autolink (CommonMark 6.5) takes no escapes, so a URL stays byte for byte what it is
-# and GitHub links it whole; anything that could end or break it is refused.
-_URL = re.compile(r"https?://[A-Za-z0-9._~:/?#@!$&'*+,;=%-]+")
 
 
 def md(text: object) -> str:
@@ -43,8 +40,9 @@ def code(text: object) -> str:
 
 
 def link(url: str) -> str:
-    """A reference URL as an autolink when it is a plain http(s) URL, else escaped text."""
-    return f"<{url}>" if _URL.fullmatch(url) else md(url)
+    """A reference URL as an autolink when it is a plain http(s) URL, else escaped text:
+    an autolink (CommonMark 6.5) takes no escapes, so GitHub links the URL whole."""
+    return f"<{url}>" if facts.SAFE_URL.fullmatch(url) else md(url)
 
 
 def fenced(text: str) -> str:
