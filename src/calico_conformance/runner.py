@@ -62,6 +62,7 @@ class CellRunner:
             return s.record(build_result(cell, verdict, subtype=subtype, evidence=evidence,
                                          findings=findings, repeat=repeat,
                                          outcome=Outcome.PREDICTED))
+        s.started(cell.id, repeat)
         kind_bin = s.kind_tools.bins.get(cell.point.kind.version) or s.kind.kind_bin or "kind"
         result, kept = kind.run_cell(
             cell, kind_bin=kind_bin, run_id=s.run.run_id,
@@ -80,6 +81,7 @@ class CellRunner:
         reason = probe_available(s.probe)
         if reason:
             pytest.skip(f"probe tier unavailable here: {reason}")
+        s.started(cell.id, repeat)
         result = probe_cell(cell, s.probe, repeat)
         s.probe_results[(cell.variant.name, cell.target.kind.version)] = result
         return s.record(result)

@@ -156,6 +156,11 @@ class ConformanceSession:
             planned_ids=tuple(c.id for c in planned),
         )
 
+    def started(self, cell_id: str, repeat: int) -> None:
+        """Mark a cell in flight in the run folder (see ``RunStore.mark_running``)."""
+        if self.store is not None:
+            self.store.mark_running(cell_id, repeat, self.clock.now().isoformat())
+
     def record(self, result: CellResult) -> CellResult:
         if self.store is None:  # a suite item run without collection_finish (e.g. -p)
             self.store = RunStore.create(self.run.reports_dir, self.meta([], []))

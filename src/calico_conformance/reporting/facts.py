@@ -51,7 +51,8 @@ ALARMS = frozenset({FAIL, XPASS, FLAKY})
 UNTESTED_MARK = "†"
 UNTESTED_NOTE = ("outside the Kubernetes range upstream tests this Calico release on; "
                  "untested upstream, not known incompatible")
-NO_RESULT = "no result: the run stopped before this cell finished"
+NO_RESULT = "no result: the run stopped before this cell started"
+INTERRUPTED = "interrupted: the run stopped while this cell was running"
 
 # kind's stderr is coloured; ANSI escapes and other C0 controls are noise in every format.
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]")
@@ -150,7 +151,8 @@ def short_fact(cell: CellResult, *, ascii_only: bool = False) -> str:
         drops = sum(1 for p in ev.timeline if p.kind == "not-ready")
         text = f"flapping {times}{drops}" if drops else "flapping"
     elif v is Verdict.UNKNOWN:
-        text = "no result" if NO_RESULT in ev.notes else (
+        text = "no result" if NO_RESULT in ev.notes else "interrupted" \
+            if INTERRUPTED in ev.notes else (
             f"unknown: {cell.subtype}" if cell.subtype else "unknown")
     else:
         text = _NICE.get(v, v.value)

@@ -8,6 +8,8 @@ Mapping, decided once:
   timeout), not a property of the containerd configuration, so it must not turn
   a configuration red; the message says so and the run's summary still counts it.
 * PREDICTED is ``<skipped>`` too: it never ran on kind.
+* A planned cell without a result (the run stopped before it, or while it ran) is an
+  ``<error>``: an incomplete run must never read ``failures="0" errors="0"``.
 * PASS, XFAIL and OBSERVED pass: XFAIL is the expectation holding, and OBSERVED
   has no expectation to break. The outcome is in ``<properties>`` either way.
 
@@ -72,6 +74,10 @@ def _testcase(cell: CellResult) -> ET.Element:
         msg = (f"{kind}: expected {expected}, observed "
                f"{cell.verdict.value}: {fact}")
         ET.SubElement(case, "failure", message=xml_safe(msg), type=kind).text = body
+    elif facts.NO_RESULT in cell.evidence.notes or facts.INTERRUPTED in cell.evidence.notes:
+        # Not run to the end: an error, so an incomplete run never reads as all clear.
+        ET.SubElement(case, "error", type="incomplete",
+                      message=xml_safe(f"{fact}: {cell.evidence.notes[-1]}")).text = body
     elif cell.outcome is Outcome.UNKNOWN:
         ET.SubElement(case, "skipped", message=f"unknown: infrastructure trouble, says "
                       f"nothing about the configuration: {fact}").text = body
@@ -102,6 +108,7 @@ def render_junit(matrix: Matrix) -> str:
         c["tests"] += 1
         c["failures"] += case.find("failure") is not None
         c["skipped"] += case.find("skipped") is not None
+        c["errors"] += case.find("error") is not None
     total_time = 0.0
     for name, suite in suites.items():
         for key, value in counts[name].items():

@@ -83,7 +83,8 @@ def _summary(matrix: Matrix, grid: Grid) -> list[str]:
              + (f" · repeat {facts.TIMES}{run.repeat}" if run.repeat > 1 else ""),
              "",
              f"{len(grid.cells)} cells: " + ", ".join(parts) + ". "
-             + ("**No alarms.**" if not alarms else f"**{alarms} need attention.**")]
+             + (f"**{alarms} need attention.**" if alarms else "**No alarms.**"
+                if matrix.complete else "**No alarms among the cells that finished.**")]
     if not matrix.complete:
         lines += ["", "> **Incomplete run:** the run stopped before every planned cell "
                   "finished; missing cells are shown as unknown."]

@@ -31,7 +31,7 @@ from ..model import (
     matrix_to_json,
     to_json,
 )
-from .facts import NO_RESULT
+from .facts import INTERRUPTED, NO_RESULT
 from .html import render_html
 from .junit import render_junit
 from .markdown import render_markdown
@@ -39,6 +39,7 @@ from .markdown import render_markdown
 RUN_FILE = "run.json"
 CELLS_DIR = "cells"
 LATEST = "latest"
+RUNNING_DIR = "running"  # one marker per cell in flight; removed when its result is written
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
 
 
@@ -106,14 +107,26 @@ def read_cells(run_dir: Path) -> list[tuple[Path, CellResult]]:
     return out
 
 
-def placeholder(cell_id: str, axes: Axes, repeat: int = 1) -> CellResult:
+def placeholder(cell_id: str, axes: Axes, repeat: int = 1,
+                interrupted: bool = False) -> CellResult:
+    """A planned cell without a result: never started, or running when the run stopped."""
     return CellResult(cell_id=cell_id, axes=axes, expected="", verdict=Verdict.UNKNOWN,
-                      subtype="no-result", outcome=Outcome.UNKNOWN, repeat=repeat,
-                      evidence=Evidence(notes=(NO_RESULT,)))
+                      subtype="interrupted" if interrupted else "no-result",
+                      outcome=Outcome.UNKNOWN, repeat=repeat,
+                      evidence=Evidence(notes=(INTERRUPTED if interrupted else NO_RESULT,)))
 
 
-def build_matrix(meta: RunMeta, cells: Iterable[CellResult]) -> Matrix:
-    """Planned order first, then unplanned extras; missing planned repeats become UNKNOWN."""
+def read_running(run_dir: Path) -> set[str]:
+    """Cell files (by name) whose cell started and never finished."""
+    folder = run_dir / RUNNING_DIR
+    return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+
+
+def build_matrix(meta: RunMeta, cells: Iterable[CellResult],
+                 running: set[str] | None = None) -> Matrix:
+    """Planned order first, then unplanned extras; missing planned repeats become UNKNOWN
+    (``interrupted`` when their marker in ``running/`` says they were in flight)."""
+    running = running or set()
     by_key = {(c.cell_id, c.repeat): c for c in cells}
     planned = dict(zip(meta.planned_ids, meta.planned_cells, strict=False))
     order = {cid: i for i, cid in enumerate(meta.planned_ids)}
@@ -121,7 +134,8 @@ def build_matrix(meta: RunMeta, cells: Iterable[CellResult]) -> Matrix:
     for cid, axes in planned.items():
         for r in range(1, max(meta.repeat, 1) + 1):
             if (cid, r) not in by_key:
-                by_key[(cid, r)] = placeholder(cid, axes, r)
+                by_key[(cid, r)] = placeholder(cid, axes, r,
+                                               cell_filename(cid, r) in running)
                 complete = False
     ordered = sorted(by_key.values(),
                      key=lambda c: (order.get(c.cell_id, len(order)), c.cell_id, c.repeat))
@@ -131,7 +145,8 @@ def build_matrix(meta: RunMeta, cells: Iterable[CellResult]) -> Matrix:
 def assemble(run_dir: Path) -> Matrix:
     """The matrix of a run directory, from ``run.json`` and whatever cells finished."""
     run_dir = resolve_run_dir(run_dir)
-    return build_matrix(read_meta(run_dir), (c for _, c in read_cells(run_dir)))
+    return build_matrix(read_meta(run_dir), (c for _, c in read_cells(run_dir)),
+                        read_running(run_dir))
 
 
 def resolve_run_dir(path: Path) -> Path:
@@ -242,9 +257,16 @@ class RunStore:
     def reports_root(self) -> Path:
         return self.run_dir.parent
 
+    def mark_running(self, cell_id: str, repeat: int, started_at: str) -> None:
+        """Say a cell is in flight, so a kill shows it as interrupted, not as never run."""
+        atomic_write(self.run_dir / RUNNING_DIR / cell_filename(cell_id, repeat),
+                     started_at + "\n")
+
     def write_cell(self, result: CellResult) -> Path:
-        path = self.run_dir / CELLS_DIR / cell_filename(result.cell_id, result.repeat)
-        return atomic_write(path, to_json(result))
+        name = cell_filename(result.cell_id, result.repeat)
+        path = atomic_write(self.run_dir / CELLS_DIR / name, to_json(result))
+        (self.run_dir / RUNNING_DIR / name).unlink(missing_ok=True)
+        return path
 
     def assemble(self) -> Matrix:
         return assemble(self.run_dir)
