@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .. import tools
 from ..clock import Clock
+from ..redact import redact_config, redact_text
 from .host import CGROUP_ROOT
 from .overrides import IsolationPaths
 
@@ -246,9 +247,9 @@ def teardown(dirs: ProbeDirs, daemon: tools.Daemon | None, clock: Clock,
     if keep_logs_dir is not None:
         with contextlib.suppress(OSError):
             keep_logs_dir.mkdir(parents=True, exist_ok=True)
-            for f in (dirs.log, dirs.config):
-                if f.exists():
-                    shutil.copy2(f, keep_logs_dir / f.name)
+            for f, redact in ((dirs.log, redact_text), (dirs.config, redact_config)):
+                if f.exists():  # kept as evidence: without credentials
+                    (keep_logs_dir / f.name).write_text(redact(f.read_text(errors="replace")))
     for root in dirs.roots():
         if stuck:  # never rmtree through a mount that is still attached
             problems.append(f"directory {root} kept: mounts remain under it")

@@ -22,6 +22,7 @@ from ..clock import Clock
 from ..containerd.config import CRI_PLUGINS, view
 from ..errors import CriCallError, InputError, ProbeError, ToolError
 from ..model import CellResult, ConfigCheck, Evidence, Verdict
+from ..redact import write_private
 from ..results import build_result
 from ..settings import ProbeSettings
 from ..versions import parse_version
@@ -141,12 +142,12 @@ def _steps(config: dict[str, Any] | str, driver: str, facts: HostFacts, settings
         if adapted.needs_base_spec:
             spec = tools.run([facts.ctr_bin, "oci", "spec"], timeout=30).stdout
             dirs.isolation().base_spec.write_text(spec)
-        dirs.config.write_text(tomli_w.dumps(adapted.data))
+        write_private(dirs.config, tomli_w.dumps(adapted.data))  # removed at tear-down
         if adapted.kubelet_driver != driver:
             obs.notes.append(f"kubelet cgroup driver {driver} emulated as "
                              f"{adapted.kubelet_driver} (sandbox cgroup_parent format)")
     else:
-        dirs.config.write_text(config)
+        write_private(dirs.config, config)
 
     daemon = live.daemon = d.start_containerd(facts.containerd_bin, dirs)
     if not d.wait_for_socket(daemon, dirs.address, clock, START_TIMEOUT_S):
