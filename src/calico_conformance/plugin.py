@@ -99,6 +99,9 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
                 help="containerd for the probe tier (default: containerd on PATH)")
     g.addoption("--probe-window", default="20s",
                 help="how long the probe container must keep running (default: 20s)")
+    g.addoption("--probe-allow-binary", action="append", default=[], metavar="PATH",
+                help="let the host probe run this runtime or shim binary as root, "
+                     "repeatable (default: only known runtimes and shims in system dirs)")
 
 
 # --- configure -------------------------------------------------------------------------------
@@ -169,7 +172,8 @@ def build_session(config: pytest.Config, root: Path) -> ConformanceSession:
     probe = ProbeSettings(
         workdir=run.run_dir / "probe", containerd_bin=opt("containerd_bin"),
         window_s=parse_duration(opt("probe_window"), option="--probe-window"), clock=clock,
-        keep_logs_dir=run.run_dir / "probe" / "logs")
+        keep_logs_dir=run.run_dir / "probe" / "logs",
+        allowed_binaries=tuple(opt("probe_allow_binary")))
     return ConformanceSession(run=run, kind=kind, probe=probe, catalog=catalog, profile=profile,
                               clock=clock, started_at=started.isoformat())
 

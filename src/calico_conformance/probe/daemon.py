@@ -158,7 +158,7 @@ class ProbeDirs:
         return IsolationPaths(grpc=Path(self.address), ttrpc=Path(self.address + ".ttrpc"),
                               opt=self.base / "opt", cni_conf=self.base / "cni/net.d",
                               cni_bin=self.base / "cni/bin", runc_root=self.base / "runc",
-                              base_spec=self.base / "cri-base.json")
+                              base_spec=self.base / "cri-base.json", tree=self.base)
 
     def roots(self) -> list[Path]:
         return [self.base] if self.sock_dir == self.base else [self.base, self.sock_dir]

@@ -30,6 +30,7 @@ from . import daemon as d
 from .cri import CriClient
 from .diagnose import cri_load_error, exit_error, host_explanation
 from .host import HostFacts, host_facts, unavailable_reason
+from .hostpaths import RefusedBinary, copy_into_tree, raw_config, refuse_foreign_binaries
 from .image import IMAGE_REF, SLEEP_FOREVER, write_archive
 from .overrides import adapt
 
@@ -82,7 +83,7 @@ def probe_cell(cell: ProbeCell, settings: ProbeSettings, repeat: int = 1) -> Cel
         obs.error = reason
     else:
         keep = settings.keep_logs_dir / cell.slug(repeat) if settings.keep_logs_dir else None
-        _observe(config, driver, facts, settings, obs, keep)
+        _observe(config, driver, facts, settings, obs, keep, cell.variant.path.parent)
     return build_result(
         cell, obs.verdict, subtype=obs.subtype, repeat=repeat,
         evidence=Evidence(error=obs.error, notes=tuple(obs.notes), watched_s=obs.watched_s,
@@ -103,12 +104,15 @@ class _Live:
 
 
 def _observe(config: dict[str, Any] | str, driver: str, facts: HostFacts,
-             settings: ProbeSettings, obs: ProbeRun, keep_logs: Path | None) -> None:
+             settings: ProbeSettings, obs: ProbeRun, keep_logs: Path | None,
+             variant_dir: Path | None = None) -> None:
     """Run one throw-away containerd and fill ``obs``; tear-down is total, always."""
     dirs = d.ProbeDirs.create(settings.workdir)
     live = _Live()
     try:
-        _steps(config, driver, facts, settings, obs, dirs, live)
+        _steps(config, driver, facts, settings, obs, dirs, live, variant_dir)
+    except RefusedBinary as exc:
+        obs.verdict, obs.subtype, obs.error = Verdict.UNKNOWN, "refused-binary", str(exc)
     except (ProbeError, ToolError) as exc:
         obs.verdict, obs.error = Verdict.UNKNOWN, f"probe host trouble: {exc}"
     finally:
@@ -121,7 +125,7 @@ def _observe(config: dict[str, Any] | str, driver: str, facts: HostFacts,
 
 
 def _steps(config: dict[str, Any] | str, driver: str, facts: HostFacts, settings: ProbeSettings,
-           obs: ProbeRun, dirs: d.ProbeDirs, live: _Live) -> None:
+           obs: ProbeRun, dirs: d.ProbeDirs, live: _Live, variant_dir: Path | None) -> None:
     clock = settings.clock
     assert facts.busybox and facts.ctr_bin and facts.containerd_bin  # unavailable_reason checked
     write_archive(dirs.image_tar, Path(facts.busybox))
@@ -135,7 +139,9 @@ def _steps(config: dict[str, Any] | str, driver: str, facts: HostFacts, settings
         overlay_ok = facts.overlay_supported and d.fs_type(dirs.base) != "overlay"
         adapted = adapt(config, facts, dirs.isolation(), image_ref=IMAGE_REF,
                         kubelet_driver=driver, overlay_usable=overlay_ok,
-                        emulate_systemd=settings.emulate_systemd)
+                        emulate_systemd=settings.emulate_systemd, variant_dir=variant_dir)
+        refuse_foreign_binaries(adapted.data, settings.allowed_binaries)
+        copy_into_tree(adapted.copies)
         obs.overrides, obs.kubelet_driver = adapted.overrides, adapted.kubelet_driver
         systemd_requested = adapted.systemd_requested
         snapshotter = _snapshotter(adapted.data)
@@ -147,7 +153,9 @@ def _steps(config: dict[str, Any] | str, driver: str, facts: HostFacts, settings
             obs.notes.append(f"kubelet cgroup driver {driver} emulated as "
                              f"{adapted.kubelet_driver} (sandbox cgroup_parent format)")
     else:
-        write_private(dirs.config, config)
+        text, notes = raw_config(config, dirs.base, variant_dir, settings.allowed_binaries)
+        obs.overrides = (*obs.overrides, *notes)
+        write_private(dirs.config, text)
 
     daemon = live.daemon = d.start_containerd(facts.containerd_bin, dirs)
     if not d.wait_for_socket(daemon, dirs.address, clock, START_TIMEOUT_S):
