@@ -22,6 +22,7 @@ from .datafile import load_toml
 from .errors import InputError
 from .reporting.store import load_matrix
 from .runner import CellRunner
+from .runrecord import RECORD_FILE
 from .session import SESSION_PLUGIN, ConformanceSession, cell_param
 from .settings import KEEP_CHOICES, TIERS, KindSettings, ProbeSettings, RunSettings
 
@@ -173,7 +174,8 @@ def build_session(config: pytest.Config, root: Path) -> ConformanceSession:
         workdir=run.run_dir / "probe", containerd_bin=opt("containerd_bin"),
         window_s=parse_duration(opt("probe_window"), option="--probe-window"), clock=clock,
         keep_logs_dir=run.run_dir / "probe" / "logs",
-        allowed_binaries=tuple(opt("probe_allow_binary")))
+        allowed_binaries=tuple(opt("probe_allow_binary")),
+        record=run.run_dir / RECORD_FILE)
     return ConformanceSession(run=run, kind=kind, probe=probe, catalog=catalog, profile=profile,
                               clock=clock, started_at=started.isoformat())
 

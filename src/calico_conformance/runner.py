@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import kind
+from . import kind, runrecord
 from .cells import Cell, ProbeCell
 from .errors import ExpectedBreakage
 from .lint import lint_cell
@@ -64,9 +64,13 @@ class CellRunner:
                                          outcome=Outcome.PREDICTED))
         s.started(cell.id, repeat)
         kind_bin = s.kind_tools.bins.get(cell.point.kind.version) or s.kind.kind_bin or "kind"
+        cell_dir = s.run.run_dir / "cells" / cell.slug(repeat)
+        runrecord.append(s.probe.record, "cluster", kind_bin=kind_bin,
+                         name=kind.cluster_name(s.run.run_id, cell, repeat),
+                         kubeconfig=str(cell_dir / "kubeconfig"))
         result, kept = kind.run_cell(
             cell, kind_bin=kind_bin, run_id=s.run.run_id,
-            cell_dir=s.run.run_dir / "cells" / cell.slug(repeat), settings=s.kind,
+            cell_dir=cell_dir, settings=s.kind,
             clock=s.clock, repeat=repeat, progress=self._progress(cell.id))
         if kept:
             s.kept.append((kind.cluster_name(s.run.run_id, cell, repeat), kept))

@@ -23,12 +23,15 @@ from .errors import ConformanceError, ExpectedBreakage, InputError
 from .kind.binary import KindTools
 from .model import CellResult, Matrix, RunMeta, Verdict
 from .plan import PlanSummary, write_plan
+from .reap import reap
 from .reporting.diff import diff_matrices, render_diff_text
 from .reporting.markdown import render_markdown
 from .reporting.store import RunStore, load_matrix
 from .reporting.text import render_text
 from .runner import CellRunner
+from .runrecord import RECORD_FILE, append, open_record
 from .settings import KindSettings, ProbeSettings, RunSettings
+from .signals import install, restore, shielded
 
 SESSION_PLUGIN = "calico-conformance-session"
 CELL_FIXTURES = ("matrix_cell", "probe_cell")
@@ -77,6 +80,12 @@ class ConformanceSession:
 
     def probe_cells(self) -> list[ProbeCell]:
         return [ProbeCell(t) for t in self.profile.targets()]
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self._signals = install()  # SIGTERM too: CI runners and `timeout` stop jobs with it
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        restore(getattr(self, "_signals", {}))
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         # A tier that is not selected is not parametrized; its bare item is deselected later.
@@ -128,8 +137,10 @@ class ConformanceSession:
                                                         key=lambda r: r.version),
                                                  self.kind.kind_bin, self.kind.cache_dir)
                 self.notes += self.kind_tools.notes
+            self.notes += reap(self.run.reports_dir)  # what killed runs left behind
             self.store = RunStore.create(self.run.reports_dir, self.meta(
                 [cells[k] for k in sorted(cells)], [probes[k] for k in sorted(probes)]))
+            open_record(self.store.run_dir)
         except InputError as exc:
             pytest.exit(exc.one_line(), returncode=pytest.ExitCode.USAGE_ERROR)
 
@@ -182,7 +193,9 @@ class ConformanceSession:
         if self.store is None:
             return
         try:
-            self.matrix = self.store.finish(self.clock.now().isoformat())
+            with shielded():  # the report is written whole, even on a second Ctrl-C
+                self.matrix = self.store.finish(self.clock.now().isoformat())
+                append(self.store.run_dir / RECORD_FILE, "closed", by="run")
             regressions = self._against_baseline(self.matrix)
         except ConformanceError as exc:
             self.notes.append(f"error: {exc}")

@@ -86,3 +86,4 @@ class ProbeSettings:
     emulate_systemd: bool = True
     # Runtime/shim binaries the user lets the host probe run as root (probe/hostpaths.py).
     allowed_binaries: tuple[str, ...] = ()
+    record: Path | None = None  # the run's started.jsonl (runrecord.py), if any

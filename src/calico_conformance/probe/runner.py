@@ -16,7 +16,7 @@ from typing import Any
 
 import tomli_w
 
-from .. import tools
+from .. import runrecord, tools
 from ..cells import ProbeCell
 from ..clock import Clock
 from ..containerd.config import CRI_PLUGINS, view
@@ -25,6 +25,7 @@ from ..model import CellResult, ConfigCheck, Evidence, Verdict
 from ..redact import write_private
 from ..results import build_result
 from ..settings import ProbeSettings
+from ..signals import shielded
 from ..versions import parse_version
 from . import daemon as d
 from .cri import CriClient
@@ -108,6 +109,8 @@ def _observe(config: dict[str, Any] | str, driver: str, facts: HostFacts,
              variant_dir: Path | None = None) -> None:
     """Run one throw-away containerd and fill ``obs``; tear-down is total, always."""
     dirs = d.ProbeDirs.create(settings.workdir)
+    runrecord.append(settings.record, "probe", base=str(dirs.base), sock_dir=str(dirs.sock_dir),
+                     token=dirs.token)
     live = _Live()
     try:
         _steps(config, driver, facts, settings, obs, dirs, live, variant_dir)
@@ -116,12 +119,14 @@ def _observe(config: dict[str, Any] | str, driver: str, facts: HostFacts,
     except (ProbeError, ToolError) as exc:
         obs.verdict, obs.error = Verdict.UNKNOWN, f"probe host trouble: {exc}"
     finally:
-        if live.client is not None:
-            if live.sandbox_id and live.daemon is not None and live.daemon.alive():
-                live.client.remove_sandbox(live.sandbox_id)
-            live.client.close()
-        problems = d.teardown(dirs, live.daemon, settings.clock, keep_logs)
-        obs.notes.extend(f"tear-down: {p}" for p in problems)
+        with shielded():  # a second Ctrl-C or SIGTERM waits for the tear-down
+            if live.client is not None:
+                if live.sandbox_id and live.daemon is not None and live.daemon.alive():
+                    with contextlib.suppress(CriCallError):
+                        live.client.remove_sandbox(live.sandbox_id)
+                live.client.close()
+            problems = d.teardown(dirs, live.daemon, settings.clock, keep_logs)
+            obs.notes.extend(f"tear-down: {p}" for p in problems)
 
 
 def _steps(config: dict[str, Any] | str, driver: str, facts: HostFacts, settings: ProbeSettings,
@@ -158,6 +163,8 @@ def _steps(config: dict[str, Any] | str, driver: str, facts: HostFacts, settings
         write_private(dirs.config, text)
 
     daemon = live.daemon = d.start_containerd(facts.containerd_bin, dirs)
+    runrecord.append(settings.record, "daemon", pid=daemon.pid,
+                     ticks=runrecord.start_ticks(daemon.pid))
     if not d.wait_for_socket(daemon, dirs.address, clock, START_TIMEOUT_S):
         if daemon.alive():
             raise ProbeError(f"containerd did not open its socket in {START_TIMEOUT_S:.0f}s")
