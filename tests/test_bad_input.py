@@ -193,3 +193,11 @@ def test_names_that_obey_the_rule_map_to_distinct_cell_files() -> None:
     from calico_conformance.reporting.store import cell_filename
     names = ["p_q", "p-q", "p.q", "pq", "P_q"]
     assert len({cell_filename(f"probe-{n}-v1") for n in names}) == len(names)
+
+
+def test_lint_output_neutralises_terminal_controls_in_paths_and_values(tmp_path: Path) -> None:
+    bad = tmp_path / "e\x1b[2Jvil\u202e.toml"
+    bad.write_text('version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n'
+                   '  sandbox_image = "x\\u001b[31m"\n')
+    proc = cli("lint", "--containerd-version", "1.7.18", str(bad))
+    assert "\x1b" not in proc.stdout + proc.stderr and "\u202e" not in proc.stdout

@@ -25,6 +25,7 @@ from .model import CellResult, Matrix, RunMeta, Verdict
 from .plan import PlanSummary, write_plan
 from .reap import reap
 from .reporting.diff import diff_matrices, render_diff_text
+from .reporting.facts import visible
 from .reporting.markdown import render_markdown
 from .reporting.store import RunStore, load_matrix
 from .reporting.text import render_text
@@ -232,9 +233,9 @@ class ConformanceSession:
                 f"warnings); agrees with {plan.agree} expectations, differs from "
                 f"{plan.disagree}; see {plan.path / 'summary.md'}")
         if self.matrix is not None:
-            for line in ("", render_text(self.matrix), f"reports: {self.run.run_dir}"):
+            for line in ("", render_text(self.matrix), f"reports: {visible(self.run.run_dir)}"):
                 terminalreporter.write_line(line)
-        for line in self.notes:
-            terminalreporter.write_line(line)
+        for note in self.notes:
+            terminalreporter.write_line("\n".join(visible(x) for x in note.splitlines()))
         for name, kubeconfig in self.kept:
-            terminalreporter.write_line(f"kept cluster {name}: KUBECONFIG={kubeconfig}")
+            terminalreporter.write_line(f"kept cluster {name}: KUBECONFIG={visible(kubeconfig)}")

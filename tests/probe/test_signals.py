@@ -148,8 +148,9 @@ def test_an_interrupted_probe_run_leaves_nothing_behind(project: Path, moment: s
         assert "interrupted" in cells
 
 
-def test_after_kill_9_containerd_dies_with_pytest_and_clean_removes_the_rest(
-        project: Path) -> None:
+@pytest.mark.parametrize("reaper", ["clean", "next-run"])
+def test_after_kill_9_containerd_dies_with_pytest_and_the_reaper_removes_the_rest(
+        project: Path, reaper: str) -> None:
     proc = start(project)
     try:
         base = wait_for(lambda: tree(project))
@@ -165,6 +166,14 @@ def test_after_kill_9_containerd_dies_with_pytest_and_clean_removes_the_rest(
                           and p.argv and p.argv[0].endswith("containerd")
                           and any(token in a or str(base) in a for a in p.argv)], timeout=10)
     assert ours(project, token), "a kill -9 should leave something for clean to find"
+    if reaper == "next-run":  # the next run reaps the dead one before it starts
+        nxt = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                              "--tier", "probe", "-k", "baseline", "--probe-window", "1s",
+                              "--run-id", "next"], cwd=project, env=ENV, capture_output=True,
+                             text=True, timeout=300, check=False)
+        assert "sig: probe" in nxt.stdout, nxt.stdout
+        assert ours(project, token) == []
+        return
     clean = subprocess.run([sys.executable, "-m", "calico_conformance.cli", "clean",
                             "--reports-dir", str(project / "reports")], env=ENV,
                            capture_output=True, text=True, timeout=120, check=False)

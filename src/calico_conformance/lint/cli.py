@@ -13,6 +13,7 @@ from ..cells import KindRelease
 from ..datafile import parse_yaml, read_text
 from ..errors import InputError
 from ..model import Finding, to_dict
+from ..reporting.facts import visible
 from ..variants import CGROUP_DRIVERS
 from ..versions import parse_version
 from .engine import lint_cluster_config, lint_file
@@ -123,7 +124,8 @@ def format_text(findings: Sequence[Finding]) -> str:
         if f.fix:
             lines.append(f"    fix: {f.fix}")
         lines.extend(f"    see: {ref}" for ref in f.references)
-    return "".join(line + "\n" for line in lines)
+    # Paths, table names and values come from the user's file: no terminal controls.
+    return "".join(visible(line) + "\n" for line in lines)
 
 
 def format_json(findings: Sequence[Finding]) -> str:
