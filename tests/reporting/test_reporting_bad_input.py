@@ -125,3 +125,16 @@ def test_reports_dir_that_is_a_regular_file_is_one_line(tmp_path: Path) -> None:
     afile.write_text("")
     with pytest.raises(InputError, match="not a directory"):
         RunStore.create(afile, sample_meta(sample_cells(), "r1"))
+
+
+def test_a_run_folder_appears_whole_and_a_plans_folder_is_filled_in_place(
+        tmp_path: Path) -> None:
+    meta = sample_meta(sample_cells(), "r1")
+    (tmp_path / "r1" / "plan").mkdir(parents=True)  # `pytest --plan --run-id r1` was first
+    st = RunStore.create(tmp_path, meta)
+    assert (st.run_dir / "run.json").is_file() and (st.run_dir / "plan").is_dir()
+    with pytest.raises(InputError, match="already exists"):
+        RunStore.create(tmp_path, meta)
+    fresh = RunStore.create(tmp_path, sample_meta(sample_cells(), "r2"))
+    assert sorted(p.name for p in fresh.run_dir.iterdir()) == ["cells", "run.json"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

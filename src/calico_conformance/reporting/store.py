@@ -233,9 +233,13 @@ class RunStore:
         if not meta.run_id or _UNSAFE.search(meta.run_id) or meta.run_id.startswith("."):
             raise InputError(f"run id {meta.run_id!r} is not usable as a directory name")
         run_dir = reports_root / meta.run_id
-        if run_dir.exists() or run_dir.is_symlink():
+        if (run_dir / RUN_FILE).exists() or run_dir.is_symlink():
             raise InputError("a run with this id already exists", path=run_dir)
         ensure_dir(reports_root, "reports directory")
+        if run_dir.is_dir():  # e.g. a plan's folder: fill it in place, run.json last
+            ensure_dir(run_dir / CELLS_DIR)
+            atomic_write(run_dir / RUN_FILE, to_json(meta))
+            return cls(run_dir, meta)
         tmp = reports_root / f".{meta.run_id}.tmp-{os.getpid()}"
         try:
             ensure_dir(tmp / CELLS_DIR)
