@@ -126,7 +126,7 @@ def bad_op(tmp: Path) -> None:
     (tmp / "badop.toml").write_text("version = 2\n")
     (tmp / "badop.meta.toml").write_text('[[json6902]]\nop = "remove"\npath = "/nope/x"\n')
     one_line(pytest_run(project(tmp), "--plan", f"--variant={tmp / 'badop.toml'}"), 4,
-             "JSON6902 patch does not apply")
+             f"{tmp / 'badop.meta.toml'}: JSON6902 patch does not apply")
 
 
 def reports_file(tmp: Path) -> None:

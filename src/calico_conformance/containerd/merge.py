@@ -85,6 +85,7 @@ def apply_kind_patches(
     *,
     base_source: str = "<base>",
     patch_sources: list[str] | None = None,
+    patch6902_sources: list[str] | None = None,
 ) -> EffectiveConfig:
     """The config a kind node will run: ``base_text`` plus kind's patches."""
     data = parse_toml(base_text, path=base_source)
@@ -102,7 +103,8 @@ def apply_kind_patches(
             continue
         data = merge_patch(data, patch)
     for j, text in enumerate(patches6902 or []):
-        src = f"containerdConfigPatchesJSON6902[{j}]"
+        src = (patch6902_sources[j] if patch6902_sources and j < len(patch6902_sources)
+               else f"containerdConfigPatchesJSON6902[{j}]")
         try:
             data = jsonpatch.apply_patch(data, parse_json6902(text, source=src))
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
