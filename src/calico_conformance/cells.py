@@ -123,7 +123,10 @@ class Target:
         return apply_kind_patches(self.kind.base_config_text(), self.variant.patches,
                                   self.variant.patches6902,
                                   base_source=str(self.kind.base_config),
-                                  patch_sources=[str(self.variant.path)])
+                                  patch_sources=[str(self.variant.path)],
+                                  patch6902_sources=[str(self.variant.path.with_name(
+                                      self.variant.path.name.removesuffix(".toml")
+                                      + ".meta.toml"))])
 
     @property
     def kubelet_cgroup_driver(self) -> str:

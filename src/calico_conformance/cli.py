@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import __version__
+from . import __version__, cleancli
 from .analyze import cli as analyze_cli
 from .errors import ConformanceError, InputError
 from .lint import cli as lint_cli
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     lint_cli.register(sub)
+    cleancli.register(sub)
     report_commands.register(sub)
     analyze_cli.register(sub)
     return parser

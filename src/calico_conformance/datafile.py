@@ -24,13 +24,50 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 MISSING: Any = object()
+# Real containerd configs and kind Cluster configs are a few KiB and a dozen tables deep;
+# these caps turn /dev/zero or a 500-deep inline table into one line, not a MemoryError
+# or a RecursionError somewhere downstream.
+MAX_INPUT_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 64
+
+
+def read_text(path: Path, what: str = "cannot read") -> str:
+    """A UTF-8 input file, at most :data:`MAX_INPUT_BYTES` (devices and FIFOs included)."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_INPUT_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"{what}: {exc.strerror}", path=path) from exc
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError(f"larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB; not a config "
+                         "file this suite reads", path=path)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{what}: not UTF-8 text", path=path) from exc
+
+
+def check_depth(data: Any, *, path: Path | str, what: str) -> None:
+    """Refuse documents nested deeper than :data:`MAX_DEPTH` (checked without recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise InputError(f"invalid {what}: nested more than {MAX_DEPTH} levels deep",
+                             path=path)
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
 
 
 def parse_toml(text: str, *, path: Path | str = "<string>") -> dict[str, Any]:
     """Parse TOML, turning a syntax error into an :class:`InputError` with its line."""
     try:
         data: dict[str, Any] = tomllib.loads(text)
-        return data
+    except RecursionError as exc:
+        raise InputError(f"invalid TOML: nested more than {MAX_DEPTH} levels deep",
+                         path=path) from exc
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None)
         msg = str(exc)
@@ -40,25 +77,27 @@ def parse_toml(text: str, *, path: Path | str = "<string>") -> dict[str, Any]:
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", msg)
         msg = getattr(exc, "msg", msg)
         raise InputError(f"invalid TOML: {msg}", path=path, line=line) from exc
+    check_depth(data, path=path, what="TOML")
+    return data
 
 
 def parse_yaml(text: str, *, path: Path | str, what: str = "YAML") -> Any:
     """Parse YAML, turning a syntax error into an :class:`InputError` with its line."""
     try:
-        return yaml.safe_load(text)
+        data = yaml.safe_load(text)
+    except RecursionError as exc:
+        raise InputError(f"invalid {what}: nested more than {MAX_DEPTH} levels deep",
+                         path=path) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(f"invalid {what}: {getattr(exc, 'problem', None) or exc}", path=path,
                          line=mark.line + 1 if mark else None) from exc
+    check_depth(data, path=path, what=what)
+    return data
 
 
 def load_toml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc.strerror if isinstance(exc, OSError) else exc}",
-                         path=path) from exc
-    return parse_toml(text, path=path)
+    return parse_toml(read_text(path), path=path)
 
 
 def is_str(v: Any) -> bool:

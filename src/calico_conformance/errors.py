@@ -35,6 +35,11 @@ class InputError(ConformanceError):
         return f"calico-conformance: {self.one_line()}"
 
 
+class ModelError(InputError):
+    """A stored result (``run.json``, a cell file, ``matrix.json``) does not fit the model;
+    the message names the field, the caller adds the file."""
+
+
 class ToolError(ConformanceError):
     """A kind, docker or containerd command failed or could not be run."""
 

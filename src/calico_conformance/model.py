@@ -8,13 +8,14 @@ JUnit can be rebuilt from stored files without a cluster.
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import types
-import typing
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, TypeVar, Union
+from typing import Any
+
+from .typedjson import from_dict as from_dict
+from .typedjson import loads as loads
+from .typedjson import to_dict as to_dict
 
 SCHEMA_VERSION = 1
 
@@ -195,60 +196,14 @@ class Matrix:
     schema_version: int = SCHEMA_VERSION
 
 
-# --- JSON ----------------------------------------------------------------------
-
-T = TypeVar("T")
-
-
-def to_dict(obj: Any) -> Any:
-    """Plain JSON-ready data; enums become their values."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, Enum):
-        return obj.value
-    if isinstance(obj, (list, tuple)):
-        return [to_dict(v) for v in obj]
-    if isinstance(obj, dict):
-        return {str(k): to_dict(v) for k, v in obj.items()}
-    return obj
-
-
-def _build(tp: Any, data: Any) -> Any:
-    origin = typing.get_origin(tp)
-    if origin in (Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return None if data is None else _build(args[0], data)
-    if origin is tuple:
-        (inner, *_rest) = typing.get_args(tp)
-        return tuple(_build(inner, v) for v in data)
-    if origin is dict:
-        _k, v_tp = typing.get_args(tp)
-        return {k: _build(v_tp, v) for k, v in data.items()}
-    if isinstance(tp, type) and issubclass(tp, Enum):
-        return tp(data)
-    if dataclasses.is_dataclass(tp):
-        return from_dict(tp, data)  # type: ignore[arg-type]
-    if tp is float and isinstance(data, int):
-        return float(data)
-    return data
-
-
-def from_dict(cls: type[T], data: dict[str, Any]) -> T:
-    """Inverse of :func:`to_dict`; unknown keys are ignored for forward compatibility."""
-    hints = typing.get_type_hints(cls)
-    kwargs = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if f.name in data:
-            kwargs[f.name] = _build(hints[f.name], data[f.name])
-    return cls(**kwargs)
-
+# --- JSON (the typed reader lives in typedjson; re-exported here) ------------------------
 
 def to_json(obj: Any) -> str:
     return json.dumps(to_dict(obj), indent=2, sort_keys=False) + "\n"
 
 
 def cell_from_json(text: str) -> CellResult:
-    return from_dict(CellResult, json.loads(text))
+    return from_dict(CellResult, loads(text))
 
 
 def matrix_to_json(matrix: Matrix) -> str:
@@ -259,5 +214,4 @@ def matrix_to_json(matrix: Matrix) -> str:
 
 
 def matrix_from_json(text: str) -> Matrix:
-    data = json.loads(text)
-    return from_dict(Matrix, data)
+    return from_dict(Matrix, loads(text))

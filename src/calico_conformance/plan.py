@@ -17,6 +17,7 @@ from .errors import InputError
 from .kind.config import dump_kind_config, render_kind_config
 from .lint import format_json, format_text, lint_cell
 from .model import SCHEMA_VERSION, Finding, Verdict
+from .redact import redact_config, redact_kind_config
 from .reporting.text import plural
 
 if TYPE_CHECKING:
@@ -75,9 +76,10 @@ def write_plan(cells: Sequence[Cell], out_dir: Path, *,
             raise InputError(f"cannot create plan directory: {exc.strerror}",
                              path=cell_dir) from exc
         findings = lint_cell(cell)
+        # A plan is for reading and sharing: credentials are redacted.
         _write(cell_dir / "kind-config.yaml",
-               dump_kind_config(render_kind_config(cell, cluster_name(cell))))
-        _write(cell_dir / "containerd-config.toml", cell.effective.text)
+               dump_kind_config(redact_kind_config(render_kind_config(cell, cluster_name(cell)))))
+        _write(cell_dir / "containerd-config.toml", redact_config(cell.effective.text))
         _write(cell_dir / "lint.json", format_json(findings))
         _write(cell_dir / "lint.txt", format_text(findings) or "no findings\n")
         predicted = predicted_verdict(findings)

@@ -7,7 +7,6 @@ plugin object whose methods are the session's hooks; ``pytest_unconfigure`` remo
 
 from __future__ import annotations
 
-import inspect
 import re
 import shlex
 import sys
@@ -21,11 +20,16 @@ from .cells import Cell, ProbeCell, Profile
 from .clock import SystemClock, parse_duration
 from .datafile import load_toml
 from .errors import InputError
+from .items import cell_param
 from .parallel import WORKER_RUN_ID, default_max_clusters, parse_shard
+from .reporting.store import load_matrix
 from .repro import cells as repro_cells
 from .repro import load_repro
+from .rootdir import MATRIX
+from .rootdir import pytest_load_initial_conftests as pytest_load_initial_conftests
 from .runner import CellRunner
-from .session import SESSION_PLUGIN, ConformanceSession, cell_param
+from .runrecord import RECORD_FILE
+from .session import SESSION_PLUGIN, ConformanceSession
 from .settings import KEEP_CHOICES, TIERS, KindSettings, ProbeSettings, RunSettings
 from .xdist_controller import CONTROLLER_PLUGIN, XdistController
 
@@ -33,7 +37,6 @@ session_key = pytest.StashKey[ConformanceSession]()
 # Why the plugin is idle: installed (pytest11) but run in a project without clusters/.
 idle_key = pytest.StashKey[str]()
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-MATRIX = Path("clusters") / "matrix.toml"
 
 
 # --- options ---------------------------------------------------------------------------------
@@ -135,46 +138,12 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
                 help="containerd for the probe tier (default: containerd on PATH)")
     g.addoption("--probe-window", default="20s",
                 help="how long the probe container must keep running (default: 20s)")
+    g.addoption("--probe-allow-binary", action="append", default=[], metavar="PATH",
+                help="let the host probe run this runtime or shim binary as root, "
+                     "repeatable (default: only known runtimes and shims in system dirs)")
 
 
 # --- configure -------------------------------------------------------------------------------
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser,
-                                  args: list[str]) -> None:
-    """``--variant /etc/containerd/config.toml`` (with a space) must mean what
-    ``--variant=/etc/...`` means. pytest finds its rootdir and ini file before any plugin
-    has added options, so there it takes the path for a test path, and the project's
-    pyproject (testpaths, markers) is lost. Now that our options are known, find them
-    again from the real positional arguments."""
-    invocation = Path(str(early_config.invocation_params.dir))
-    if not (invocation / MATRIX).is_file() or Path(str(early_config.rootpath)) == invocation:
-        return
-    ns = parser.parse_known_args(args)
-    try:
-        from _pytest.config.findpaths import determine_setup
-
-        kwargs: dict[str, object] = {
-            "inifile": ns.inifilename, "args": ns.file_or_dir,
-            "rootdir_cmd_arg": ns.rootdir or None, "invocation_dir": invocation}
-        if "override_ini" in inspect.signature(determine_setup).parameters:
-            kwargs["override_ini"] = ns.override_ini
-        rootpath, inipath, inicfg, *_ = determine_setup(**kwargs)  # type: ignore[arg-type]
-        if rootpath == early_config.rootpath:
-            return
-        for name, value in (("_rootpath", rootpath), ("_inipath", inipath),
-                            ("_inicfg", inicfg)):
-            if not hasattr(early_config, name):
-                raise AttributeError(name)
-            setattr(early_config, name, value)
-        early_config._inicache.clear()
-        early_config.known_args_namespace.confcutdir = str((inipath or rootpath).parent
-                                                           if inipath else rootpath)
-    except (ImportError, AttributeError, TypeError, ValueError) as exc:
-        raise pytest.UsageError(
-            f"calico-conformance: this pytest lays out its configuration differently "
-            f"({exc}); write options with '=', e.g. --variant=PATH") from exc
-
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cc_cell(cell): a calico-conformance matrix cell")
@@ -236,8 +205,13 @@ def build_session(config: pytest.Config, root: Path) -> ConformanceSession:
     baseline = Path(opt("baseline")) if opt("baseline") else None
     if baseline is not None and not baseline.exists():
         raise InputError("--baseline: no such file or run directory", path=baseline)
+    if baseline is not None:  # a garbage baseline is found now, not after the whole run
+        load_matrix(baseline)
+    reports_dir = Path(opt("reports_dir") or root / "reports")
+    if reports_dir.exists() and not reports_dir.is_dir():
+        raise InputError("--reports-dir: exists and is not a directory", path=reports_dir)
     run = RunSettings(
-        run_id=run_id, reports_dir=Path(opt("reports_dir") or root / "reports"),
+        run_id=run_id, reports_dir=reports_dir,
         tier=opt("tier") or ("all" if repro else "kind"), plan=opt("plan"),
         repeat=opt("repeat"), baseline=baseline,
         command_line=shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
@@ -258,7 +232,9 @@ def build_session(config: pytest.Config, root: Path) -> ConformanceSession:
     probe = ProbeSettings(
         workdir=run.run_dir / "probe", containerd_bin=opt("containerd_bin"),
         window_s=parse_duration(opt("probe_window"), option="--probe-window"), clock=clock,
-        keep_logs_dir=run.run_dir / "probe" / "logs")
+        keep_logs_dir=run.run_dir / "probe" / "logs",
+        allowed_binaries=tuple(opt("probe_allow_binary")),
+        record=run.run_dir / RECORD_FILE)
     return ConformanceSession(run=run, kind=kind, probe=probe, catalog=catalog, profile=profile,
                               clock=clock, started_at=started.isoformat(), repro=repro)
 

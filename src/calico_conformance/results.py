@@ -7,10 +7,12 @@ again and the outcome is always derived by the same rule.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Protocol
 
 from .cells import Variant
 from .model import Axes, CellResult, ConfigCheck, Evidence, Finding, Outcome, Verdict
+from .redact import redact_text
 from .verdict import outcome as outcome_of
 
 
@@ -40,11 +42,14 @@ def build_result(cell: Declared, verdict: Verdict, *, subtype: str = "",
         outcome = outcome_of(cell.expected, verdict)
         if not_tested and outcome is not Outcome.UNKNOWN:
             outcome = Outcome.NOT_TESTED
+    ev = evidence or Evidence()
+    # containerd logs its whole config (registry auth included) and errors quote it.
+    ev = replace(ev, error=redact_text(ev.error), probe_message=redact_text(ev.probe_message),
+                 notes=tuple(redact_text(n) for n in ev.notes))
     return CellResult(
         cell_id=cell.id, axes=cell.axes(), expected=cell.expected, verdict=verdict,
-        subtype=subtype,
-        outcome=outcome, not_tested=not_tested,
-        untested_upstream=cell.untested_upstream, evidence=evidence or Evidence(),
+        subtype=subtype, outcome=outcome, not_tested=not_tested,
+        untested_upstream=cell.untested_upstream, evidence=ev,
         config_check=config_check or ConfigCheck(), findings=findings, artifacts=artifacts,
         started_at=started_at, finished_at=finished_at, repeat=repeat,
         references=cell.variant.references, fix=cell.variant.fix,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from . import kind
+from . import kind, runrecord
 from .cells import Cell, ProbeCell
 from .errors import ExpectedBreakage
 from .lint import lint_cell
@@ -76,12 +76,17 @@ class CellRunner:
             return s.record(build_result(cell, verdict, subtype=subtype, evidence=evidence,
                                          findings=findings, repeat=repeat,
                                          outcome=Outcome.PREDICTED))
+        s.started(cell.id, repeat)
         kind_bin = s.kind_tools.bins.get(cell.point.kind.version) or s.kind.kind_bin or "kind"
+        cell_dir = s.run.run_dir / "cells" / cell.slug(repeat)
+        runrecord.append(s.probe.record, "cluster", kind_bin=kind_bin,
+                         name=kind.cluster_name(s.run.run_id, cell, repeat),
+                         kubeconfig=str(cell_dir / "kubeconfig"))
         with slot(s.run.run_dir / ".slots", s.kind.max_clusters, s.clock):
             result, kept = kind.run_cell(
-                cell, kind_bin=kind_bin, run_id=s.run.run_id,
-                cell_dir=s.run.run_dir / "cells" / cell.slug(repeat), settings=s.kind,
-                clock=s.clock, repeat=repeat, progress=self._progress(cell.id))
+                cell, kind_bin=kind_bin, run_id=s.run.run_id, cell_dir=cell_dir,
+                settings=s.kind, clock=s.clock, repeat=repeat,
+                progress=self._progress(cell.id))
         if kept:
             s.kept.append((kind.cluster_name(s.run.run_id, cell, repeat), kept))
         return s.record(replace(result, findings=findings))
@@ -108,6 +113,7 @@ class CellRunner:
         reason = probe_available(s.probe)
         if reason:
             pytest.skip(f"probe tier unavailable here: {reason}")
+        s.started(cell.id, repeat)
         self._say(f"{cell.slug(repeat)}: probing under containerd (window "
                   f"{s.probe.window_s:.0f}s)")
         t0 = s.clock.monotonic()

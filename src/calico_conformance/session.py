@@ -18,46 +18,26 @@ from . import __version__, kind
 from .catalog import Catalog
 from .cells import Cell, ProbeCell, Profile
 from .clock import Clock
-from .errors import ConformanceError, ExpectedBreakage, InputError
+from .errors import ConformanceError, InputError
+from .items import _EMPTY, cell_param, expectation_marks, xdist_active
 from .kind.binary import KindTools
 from .kind.images import calico_images, preload
-from .model import CellResult, Matrix, RunMeta, Verdict
+from .model import CellResult, Matrix, RunMeta
 from .parallel import KIND_OVERHEAD_S, PROBE_OVERHEAD_S, inotify_warnings, shard_out
 from .plan import PlanSummary, write_plan
+from .reap import reap
+from .reporting.facts import visible
 from .reporting.finish import against_baseline, append_step_summary
-from .reporting.store import RunStore, claim_run_dir
+from .reporting.runs import claim_run_dir
+from .reporting.store import RunStore
 from .reporting.text import plural, render_text
 from .repro import Repro, summary_lines, write_summary
 from .runner import CellRunner
+from .runrecord import RECORD_FILE, append, open_record
 from .settings import KindSettings, ProbeSettings, RunSettings
+from .signals import install, restore, shielded
 
 SESSION_PLUGIN = "calico-conformance-session"
-CELL_FIXTURES = ("matrix_cell", "probe_cell")
-_EMPTY = object()  # the param of a tier's item when that tier is not selected
-
-
-def cell_param(item: pytest.Item) -> object:
-    """The cell an item runs (``_EMPTY`` for an unselected tier), or None for other tests."""
-    names = set(CELL_FIXTURES) & set(getattr(item, "fixturenames", ()))
-    if not names:
-        return None
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    return params.get(names.pop(), _EMPTY)
-
-
-def _xdist(config: pytest.Config) -> bool:
-    return str(getattr(config.option, "dist", "no")) != "no"
-
-
-def expectation_marks(expected: str, name: str) -> list[pytest.MarkDecorator]:
-    """Known-bad cells are strict xfails: they pass by breaking the expected way."""
-    if not expected or expected == Verdict.STABLE.value:
-        return []
-    return [pytest.mark.xfail(
-        strict=True, raises=ExpectedBreakage,
-        reason=f"known-bad: expected {expected}. If this XPASSes, the configuration no "
-               f"longer breaks this Calico version and the expectation for {name} needs "
-               f"updating")]
 
 
 @dataclass(eq=False)  # a plugin object: pluggy keys plugins by identity
@@ -79,6 +59,7 @@ class ConformanceSession:
     runner: CellRunner | None = None
     run_dir_claimed: bool = False
     repro: Repro | None = None  # --repro: a reported bug's scenario
+    _signals: dict[int, Any] = field(default_factory=dict)
     image_digests: dict[str, str] = field(default_factory=dict)
 
     def claim_run_dir(self) -> None:
@@ -92,7 +73,8 @@ class ConformanceSession:
         if run_id != self.run.run_id:
             self.run = replace(self.run, run_id=run_id)
             self.probe = replace(self.probe, workdir=self.run.run_dir / "probe",
-                                 keep_logs_dir=self.run.run_dir / "probe" / "logs")
+                                 keep_logs_dir=self.run.run_dir / "probe" / "logs",
+                                 record=self.run.run_dir / RECORD_FILE)
 
     # --- the cells --------------------------------------------------------------------------
 
@@ -102,6 +84,7 @@ class ConformanceSession:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         """No Docker, no kind cell: say so before collection, in one line and with no
         summary that suggests something ran (pytest prints none when this raises)."""
+        self._signals = install()  # SIGTERM too: CI runners and `timeout` stop jobs with it
         config = session.config
         if not self.run.runs_kind or self.run.plan or config.option.collectonly:
             return
@@ -109,8 +92,11 @@ class ConformanceSession:
             self.kind_tools = kind.preflight([], None, self.kind.cache_dir)
         except InputError as exc:
             raise pytest.UsageError(exc.usage()) from exc
-        if not self.run.worker and (self.kind.max_clusters > 1 or _xdist(config)):
+        if not self.run.worker and (self.kind.max_clusters > 1 or xdist_active(config)):
             self.notes += inotify_warnings()
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        restore(self._signals)
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         # A tier that is not selected is not parametrized; its bare item is deselected later.
@@ -172,9 +158,11 @@ class ConformanceSession:
             if self.run.worker:  # the controller wrote run.json; cells go beside it
                 self.store = RunStore(self.run.run_dir, self.meta([], []))
                 return
+            self.notes += reap(self.run.reports_dir)  # what killed runs left behind
             self.claim_run_dir()
             self.store = RunStore.create(self.run.reports_dir, self.meta(
                 [cells[k] for k in sorted(cells)], [probes[k] for k in sorted(probes)]))
+            open_record(self.store.run_dir)
         except InputError as exc:
             raise pytest.UsageError(exc.usage()) from exc
 
@@ -238,6 +226,11 @@ class ConformanceSession:
         self.store.write_cell(result)
         return result
 
+    def started(self, cell_id: str, repeat: int) -> None:
+        """Mark a cell in flight in the run folder (see ``RunStore.mark_running``)."""
+        if self.store is not None:
+            self.store.mark_running(cell_id, repeat, self.clock.now().isoformat())
+
     def cell_runner(self, config: pytest.Config) -> CellRunner:
         if self.runner is None:
             self.runner = CellRunner(self, config)
@@ -253,7 +246,9 @@ class ConformanceSession:
         if self.store is None or self.run.worker:
             return
         try:
-            self.matrix = self.store.finish(self.clock.now().isoformat())
+            with shielded():  # the report is written whole, even on a second Ctrl-C
+                self.matrix = self.store.finish(self.clock.now().isoformat())
+                append(self.store.run_dir / RECORD_FILE, "closed", by="run")
             regressions: list[str] = []
             if self.run.baseline is not None:
                 regressions, text = against_baseline(self.run.baseline, self.matrix)
@@ -281,7 +276,7 @@ class ConformanceSession:
                 + (f"; {plan.not_tested} NOT TESTED (kind would skip the patch)"
                    if plan.not_tested else "") + f"; see {plan.path / 'summary.md'}")
         if self.matrix is not None:
-            where = f"reports: {self.run.run_dir}"
+            where = f"reports: {visible(self.run.run_dir)}"
             if not self.matrix.complete:
                 where += (" (incomplete: reports/latest still points at the newest complete "
                           "run)")
@@ -291,7 +286,7 @@ class ConformanceSession:
                 lines += ["", *summary_lines(self.repro, self.matrix.cells)]
             for line in lines:
                 terminalreporter.write_line(line)
-        for line in self.notes:
-            terminalreporter.write_line(line)
+        for note in self.notes:
+            terminalreporter.write_line("\n".join(visible(x) for x in note.splitlines()))
         for name, kubeconfig in self.kept:
-            terminalreporter.write_line(f"kept cluster {name}: KUBECONFIG={kubeconfig}")
+            terminalreporter.write_line(f"kept cluster {name}: KUBECONFIG={visible(kubeconfig)}")

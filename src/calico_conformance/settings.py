@@ -89,3 +89,6 @@ class ProbeSettings:
     keep_logs_dir: Path | None = None
     # False shows the raw truth on a host without systemd (see probe/overrides.py).
     emulate_systemd: bool = True
+    # Runtime/shim binaries the user lets the host probe run as root (probe/hostpaths.py).
+    allowed_binaries: tuple[str, ...] = ()
+    record: Path | None = None  # the run's started.jsonl (runrecord.py), if any

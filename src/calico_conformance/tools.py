@@ -11,6 +11,7 @@ itself only there.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import shutil
@@ -71,6 +72,19 @@ def last_line(text: str) -> str:
     return lines[-1] if lines else "(no output)"
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL it when we die (Linux PR_SET_PDEATHSIG), so a
+    ``kill -9`` of pytest never leaves the daemon running; the next run reaps the rest."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+PR_SET_PDEATHSIG = 1
+
+
 class Daemon:
     """A long-running child (containerd) we own: logs to a file, killed by PID."""
 
@@ -84,7 +98,8 @@ class Daemon:
             # and so killpg reaches every shim the daemon started.
             self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, env=env,
-                                         start_new_session=True)
+                                         start_new_session=True,
+                                         preexec_fn=_die_with_parent)
         except FileNotFoundError as exc:
             self._log.close()
             raise ToolMissing(f"{argv[0]}: not found", argv=argv) from exc
@@ -216,3 +231,12 @@ def docker_image_digest(image: str, docker: str = "docker") -> str | None:
 
 def kind_load_images(kind: str, name: str, images: list[str]) -> Result:
     return run([kind, "load", "docker-image", *images, "--name", name], check=False, timeout=900)
+
+
+def docker_remove_labelled(label: str, docker: str = "docker") -> list[str]:
+    """Remove the containers carrying ``label`` (``key=value``): ours, by our own label."""
+    res = run([docker, "ps", "-aq", "--filter", f"label={label}"], check=False, timeout=60)
+    ids = res.stdout.split() if res.ok else []
+    if ids:
+        run([docker, "rm", "-f", *ids], check=False, timeout=120)
+    return ids

@@ -18,6 +18,7 @@ from .datafile import (
     known_keys,
     load_toml,
     parse_toml,
+    read_text,
     string,
     strs,
 )
@@ -38,6 +39,22 @@ PROBE_VERDICTS = frozenset(v.value for v in (
 CGROUP_DRIVERS = ("systemd", "cgroupfs")
 # RFC 6902 section 4: the six operations a JSON patch may hold.
 JSON6902_OPS = ("add", "remove", "replace", "move", "copy", "test")
+# One rule for every variant name: it names cell ids, pytest ids, kind cluster configs,
+# work folders and report files, so it must be a safe path component (no "..", glob
+# characters, spaces, markup or terminal controls), and two names must never map to one
+# file (``p q`` and ``p_q`` did).
+VARIANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+
+
+def check_name(name: str, *, path: Path | str | None = None) -> str:
+    """``name`` if it obeys :data:`VARIANT_NAME`, else one line saying the rule."""
+    if not VARIANT_NAME.fullmatch(name) or ".." in name:
+        raise InputError(f"variant name {name[:64]!r} is not usable: use letters, digits, "
+                         "'.', '_' and '-' (starting with a letter or digit, no '..', at most "
+                         "63 characters); rename the file", path=path)
+    return name
+
+
 SIDECAR_KEYS = frozenset({"description", "expected", "expected_by_calico", "expected_probe",
                           "references", "fix", "kubelet", "json6902"})
 
@@ -52,10 +69,6 @@ def _json6902_op(op: Any) -> bool:
             and isinstance(op.get("path"), str))
 
 
-# One rule for every variant name: it names files, cluster names and report anchors.
-NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
-
-
 def user_variant_name(spec: str) -> tuple[str, Path]:
     """``--variant [NAME=]PATH``: the name given, else the file's stem; a file called
     ``config.toml`` says nothing by its name, so it is ``<folder>-config``."""
@@ -67,9 +80,11 @@ def user_variant_name(spec: str) -> tuple[str, Path]:
         stem = path.name.removesuffix(".toml")
         name = f"{path.resolve().parent.name}-config" if stem == "config" else stem
         name = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.")
-    if not NAME.fullmatch(name):
-        raise InputError(f"--variant {spec}: the name {name!r} is not usable; name it with "
-                         f"--variant NAME=PATH (lowercase letters, digits, '.', '_', '-')")
+    try:
+        check_name(name)
+    except InputError as exc:
+        raise InputError(f"--variant {spec}: {exc.message.split(': use')[0]}; name it with "
+                         f"--variant NAME=PATH (letters, digits, '.', '_', '-')") from exc
     return name, path
 
 
@@ -80,13 +95,11 @@ def load_variant(path: Path, name: str | None = None, as_is: bool = False) -> Va
     config.toml works unedited); what containerd would not understand lives in
     the sidecar, checked key by key here so a typo fails the load, not the run.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read variant: {exc}", path=path) from exc
+    text = read_text(path, "cannot read variant")
 
     parse_toml(text, path=path)  # fail early, with the line
     name = name or path.name.removesuffix(".toml")
+    check_name(name, path=path)
     mpath = meta_path(path)
     meta: dict[str, Any] = load_toml(mpath) if mpath.exists() else {}
     what = "sidecar"

@@ -34,7 +34,7 @@ HOSTILE = '<script>alert("pwned")</script> & <img src=x onerror=alert(1)> | `tic
 POINTS = {"k8s1.28": ("1.28", "v0.24.0", "1.7.18"), "k8s1.31": ("1.31", "v0.24.0", "1.7.18")}
 UNTESTED = {("v3.26.4", "k8s1.31"), ("v3.28.2", "k8s1.31")}
 
-_TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?")
+_TS = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d| UTC)?")
 _CLUSTER = re.compile(r"\bcc-[0-9a-f]{6}\b")  # our kind cluster names
 _POD = re.compile(r"\bcalico-node-[a-z0-9]{5}\b")  # a DaemonSet pod's random suffix
 

@@ -79,7 +79,7 @@ def test_a_passing_cell_that_now_fails_is_a_regression() -> None:
     cells[i] = dataclasses.replace(cells[i], verdict=Verdict.RESTARTS, outcome=Outcome.FAIL)
     report = diff_matrices(old, with_cells(old, cells))
     assert [c.key for c in report.regressions] == ["v3.28.2-baseline-k8s1.28"]
-    assert "REGRESSION" in render_diff_text(report)
+    assert "| regression" in render_diff_text(report)
     assert "Regressions found" in render_diff_markdown(report)
 
 

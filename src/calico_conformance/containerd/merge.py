@@ -85,6 +85,7 @@ def apply_kind_patches(
     *,
     base_source: str = "<base>",
     patch_sources: list[str] | None = None,
+    patch6902_sources: list[str] | None = None,
 ) -> EffectiveConfig:
     """The config a kind node will run: ``base_text`` plus kind's patches."""
     data = parse_toml(base_text, path=base_source)
@@ -102,11 +103,13 @@ def apply_kind_patches(
             continue
         data = merge_patch(data, patch)
     for j, text in enumerate(patches6902 or []):
-        src = f"containerdConfigPatchesJSON6902[{j}]"
+        src = (patch6902_sources[j] if patch6902_sources and j < len(patch6902_sources)
+               else f"containerdConfigPatchesJSON6902[{j}]")
         try:
             data = jsonpatch.apply_patch(data, parse_json6902(text, source=src))
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
-            raise InputError(f"JSON6902 patch does not apply: {exc}", path=src) from exc
+            why = str(exc).split(" in {")[0][:160]  # jsonpatch appends the whole document
+            raise InputError(f"JSON6902 patch does not apply: {why}", path=src) from exc
     return EffectiveConfig(data=data, skipped=tuple(skipped))
 
 

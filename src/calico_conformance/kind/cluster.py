@@ -50,6 +50,8 @@ class Cluster:
         self.attempted = True
         res = tools.kind_create_cluster(self.kind_bin, self.name, self.kubeconfig, config_file)
         self.create_stderr = res.stderr
+        if self.kubeconfig.exists():  # cluster-admin credentials: the owner's only
+            self.kubeconfig.chmod(0o600)
         if not res.ok:
             raise ToolError(f"kind create cluster {self.name} failed: "
                             f"{tools.last_line(res.stderr)}", argv=list(res.argv),

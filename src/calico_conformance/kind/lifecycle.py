@@ -22,6 +22,7 @@ from ..errors import ConformanceError, ToolError, ToolMissing
 from ..kube import Kube
 from ..model import CellResult, ConfigCheck, Evidence, Verdict
 from ..observe import ObservationLog, cluster_failed, infra
+from ..redact import private_file, redact_kind_config, redact_text
 from ..results import build_result
 from ..settings import KindSettings
 from ..verdict import judge
@@ -57,7 +58,9 @@ class _CellLife:
             try:
                 self.cluster.create(config_file)
             finally:
-                (self.dir / "kind-create.stderr").write_text(self.cluster.create_stderr)
+                config_file.unlink(missing_ok=True)  # kind has read its credentials
+                (self.dir / "kind-create.stderr").write_text(
+                    redact_text(self.cluster.create_stderr))
         except ToolError as exc:
             if isinstance(exc, ToolMissing) or exc.returncode is None:
                 raise  # kind missing or timed out: our trouble, not the config's
@@ -143,12 +146,15 @@ def run_cell(cell: Cell, *, kind_bin: str, run_id: str, cell_dir: Path,
     """One cell, start to finish. Returns the result and the kept kubeconfig, if kept."""
     name = cluster_name(run_id, cell, repeat)
     cell_dir.mkdir(parents=True, exist_ok=True)
-    cfg_path = cell_dir / "kind-config.yaml"
-    cfg_path.write_text(dump_kind_config(render_kind_config(cell, name)))
+    cfg = render_kind_config(cell, name)
+    (cell_dir / "kind-config.yaml").write_text(dump_kind_config(redact_kind_config(cfg)))
+    # kind itself gets the credentials: 0600, in the run folder, removed once created.
+    cfg_path = cell_dir / ".kind-config.private.yaml"
     started = clock.now().isoformat()
     life = _CellLife(cell, cell_dir, Cluster(name, cell_dir / "kubeconfig", kind_bin),
                      settings, clock)
     with contextlib.ExitStack() as stack:
+        stack.enter_context(private_file(cfg_path, dump_kind_config(cfg)))
         stack.push(life.release)
         stack.callback(life.judge)
         stack.push(life.our_trouble)

@@ -16,6 +16,7 @@ from ..cells import Cell
 from ..datafile import parse_toml
 from ..errors import InputError
 from ..model import ConfigCheck
+from ..redact import redact_config
 from ..versions import parse_version
 
 
@@ -27,7 +28,7 @@ def check_nodes(cell: Cell, nodes: list[str], docker: str, out_dir: Path) -> Con
     drivers: set[str] = set()
     for node in nodes:
         res = tools.docker_exec(node, "cat", "/etc/containerd/config.toml", docker=docker)
-        (out_dir / f"{node}.containerd-config.toml").write_text(res.stdout)
+        (out_dir / f"{node}.containerd-config.toml").write_text(redact_config(res.stdout))
         if not res.ok:
             differences.append(f"{node}: cannot read /etc/containerd/config.toml: "
                                f"{tools.last_line(res.stderr)}")

@@ -9,13 +9,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .. import tools
 from ..catalog import Catalog
 from ..cells import KindRelease, Target
+from ..datafile import parse_yaml, read_text
 from ..errors import InputError
 from ..model import Finding, to_dict
+from ..reporting.facts import visible
 from ..variants import CGROUP_DRIVERS, META_SUFFIX, load_variant, meta_path
 from ..versions import parse_version
 from .engine import lint_cluster_config, lint_file, lint_target
@@ -73,8 +73,8 @@ def _expand(paths: Iterable[Path]) -> list[Path]:
 
 def _is_cluster_config(path: Path) -> bool:
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        doc = parse_yaml(read_text(path), path=path)
+    except InputError:
         return False
     return isinstance(doc, dict) and doc.get("kind") == "Cluster"
 
@@ -184,7 +184,8 @@ def format_text(findings: Sequence[Finding]) -> str:
         if f.fix:
             lines.append(f"    fix: {f.fix}")
         lines.extend(f"    see: {ref}" for ref in f.references)
-    return "".join(line + "\n" for line in lines)
+    # Paths, table names and values come from the user's file: no terminal controls.
+    return "".join(visible(line) + "\n" for line in lines)
 
 
 def format_json(findings: Sequence[Finding]) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..containerd import ContainerdView, SkippedPatch, apply_kind_patches, view
 from ..containerd.config import CRI_V1
-from ..datafile import parse_toml, parse_yaml
+from ..datafile import parse_toml, parse_yaml, read_text
 from ..errors import InputError
 from ..model import Finding
 from ..variants import CGROUP_DRIVERS
@@ -100,14 +100,6 @@ def lint_cell(cell: Cell) -> tuple[Finding, ...]:
     return lint_target(cell.target)
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise InputError(f"cannot read: {reason}", path=path) from exc
-
-
 def lint_file(path: Path, *, kubelet_cgroup_driver: str = "systemd",
               containerd_version: str | None = None, on_kind: KindRelease | None = None,
               pinned_pause: str | None = None) -> list[Finding]:
@@ -118,7 +110,7 @@ def lint_file(path: Path, *, kubelet_cgroup_driver: str = "systemd",
     over its base config exactly as kind would, and the base's sandbox image is the
     pinned pause image; standalone, ``pinned_pause`` is compared only when given.
     """
-    text = _read(path)
+    text = read_text(path)
     if on_kind is None:
         if containerd_version is None:
             raise InputError("--containerd-version: needed to lint a whole config.toml",
@@ -147,7 +139,7 @@ def _lint_patches(kind: KindRelease, patches: list[str], patches6902: list[str],
 def lint_cluster_config(path: Path, *, kind: KindRelease,
                         kubelet_cgroup_driver: str = "systemd") -> list[Finding]:
     """Lint the ``containerdConfigPatches`` of a kind Cluster config (YAML) over ``kind``."""
-    text = _read(path)
+    text = read_text(path)
     doc = parse_yaml(text, path=path)
     if not isinstance(doc, dict) or doc.get("kind") != "Cluster":
         raise InputError("not a kind Cluster config (kind: Cluster)", path=path)

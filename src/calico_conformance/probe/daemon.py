@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .. import tools
 from ..clock import Clock
+from ..redact import redact_config, redact_text
 from .host import CGROUP_ROOT
 from .overrides import IsolationPaths
 
@@ -157,7 +158,7 @@ class ProbeDirs:
         return IsolationPaths(grpc=Path(self.address), ttrpc=Path(self.address + ".ttrpc"),
                               opt=self.base / "opt", cni_conf=self.base / "cni/net.d",
                               cni_bin=self.base / "cni/bin", runc_root=self.base / "runc",
-                              base_spec=self.base / "cri-base.json")
+                              base_spec=self.base / "cri-base.json", tree=self.base)
 
     def roots(self) -> list[Path]:
         return [self.base] if self.sock_dir == self.base else [self.base, self.sock_dir]
@@ -246,9 +247,9 @@ def teardown(dirs: ProbeDirs, daemon: tools.Daemon | None, clock: Clock,
     if keep_logs_dir is not None:
         with contextlib.suppress(OSError):
             keep_logs_dir.mkdir(parents=True, exist_ok=True)
-            for f in (dirs.log, dirs.config):
-                if f.exists():
-                    shutil.copy2(f, keep_logs_dir / f.name)
+            for f, redact in ((dirs.log, redact_text), (dirs.config, redact_config)):
+                if f.exists():  # kept as evidence: without credentials
+                    (keep_logs_dir / f.name).write_text(redact(f.read_text(errors="replace")))
     for root in dirs.roots():
         if stuck:  # never rmtree through a mount that is still attached
             problems.append(f"directory {root} kept: mounts remain under it")

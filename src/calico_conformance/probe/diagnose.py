@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from ..cells import Target
+from ..lint import lint_target
 from ..model import Verdict
 from .host import HostFacts
 
@@ -72,3 +74,13 @@ def exit_error(log: str) -> str:
         if line.startswith("containerd:"):
             return line.strip()
     return lines[-1].strip() if lines else "containerd exited without a word"
+
+
+def untestable_here(target: Target, facts: HostFacts) -> str:
+    """A variant about the kubelet's systemd driver against runc's cgroupfs (lint CC001)
+    needs systemd as PID 1: here the probe runs CRI and runc, not that pairing."""
+    if facts.systemd_pid1 or not any(f.code == "CC001" for f in lint_target(target)):
+        return ""
+    return (f"the kubelet's systemd cgroup driver against runc's cgroupfs needs systemd as "
+            f"PID 1; here PID 1 is {facts.init_comm!r}, so the probe ran CRI and runc but "
+            f"not that pairing (the node tier can)")

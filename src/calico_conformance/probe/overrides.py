@@ -35,6 +35,7 @@ from typing import Any
 
 from ..containerd.config import table_name, view
 from .host import HostFacts
+from .hostpaths import isolate
 
 RUNC_V2 = "io.containerd.runc.v2"
 # kind's node images install runc here (kind images/base/Dockerfile); Debian's is /usr/sbin.
@@ -52,6 +53,7 @@ class IsolationPaths:
     cni_bin: Path
     runc_root: Path
     base_spec: Path
+    tree: Path | None = None  # the whole throw-away tree: imports, root, state, ...
 
 
 @dataclass(frozen=True)
@@ -61,11 +63,13 @@ class Adapted:
     kubelet_driver: str  # the cgroup driver the probe emulates for the kubelet
     systemd_requested: bool  # the sandbox's runtime still asks runc for systemd cgroups
     needs_base_spec: bool  # some runtime now points at IsolationPaths.base_spec
+    copies: tuple[tuple[Path, Path], ...] = ()  # imports to copy from the variant's folder
 
 
 def adapt(data: dict[str, Any], facts: HostFacts, paths: IsolationPaths, *, image_ref: str,
           kubelet_driver: str, overlay_usable: bool, emulate_systemd: bool = True,
-          exists: Callable[[str], bool] = os.path.exists) -> Adapted:
+          exists: Callable[[str], bool] = os.path.exists,
+          variant_dir: Path | None = None) -> Adapted:
     """The config the probe really runs, and what was changed to get there."""
     cfg = view(copy.deepcopy(data))  # every read and write goes through the layout
     out, lay = cfg.data, cfg.layout
@@ -81,6 +85,11 @@ def adapt(data: dict[str, Any], facts: HostFacts, paths: IsolationPaths, *, imag
     cfg.set((*lay.cni, "bin_dir"), str(paths.cni_bin))
     notes.append("isolation: grpc/ttrpc address, opt path, CNI conf/bin dirs and runc state "
                  "root moved into the probe's temp dir")
+    copies: tuple[tuple[Path, Path], ...] = ()
+    if paths.tree is not None:
+        iso = isolate(out, paths.tree, variant_dir)
+        notes += iso.notes
+        copies = tuple(iso.copies)
 
     old_image = cfg.set(lay.sandbox_image, image_ref)
     notes.append(f"[{table_name(*lay.sandbox_image[:-1])}] {lay.sandbox_image[-1]}: "
@@ -117,11 +126,13 @@ def adapt(data: dict[str, Any], facts: HostFacts, paths: IsolationPaths, *, imag
             continue
         rt_name = f"[{table_name(*lay.runtime(name))}]"
         spec = rt.get("base_runtime_spec")
-        if isinstance(spec, str) and spec and not exists(spec):
+        if isinstance(spec, str) and spec:  # never a host file, present or not
             rt["base_runtime_spec"] = str(paths.base_spec)
             needs_base_spec = True
+            why = "a host file is never read" if exists(spec) else \
+                "the kind node's file does not exist here"
             notes.append(f"{rt_name} base_runtime_spec: {spec} -> a `ctr oci spec` default "
-                         "(the kind node's file does not exist here)")
+                         f"({why})")
         if rt.get("runtime_type") != RUNC_V2:
             continue
         opts = rt.get("options")
@@ -150,4 +161,5 @@ def adapt(data: dict[str, Any], facts: HostFacts, paths: IsolationPaths, *, imag
                              "systemd/systemd pair is emulated as cgroupfs/cgroupfs)")
         driver, systemd_requested = "cgroupfs", False
     return Adapted(data=out, overrides=tuple(notes), kubelet_driver=driver,
-                   systemd_requested=systemd_requested, needs_base_spec=needs_base_spec)
+                   systemd_requested=systemd_requested, needs_base_spec=needs_base_spec,
+                   copies=copies)

@@ -16,20 +16,22 @@ from typing import Any
 
 import tomli_w
 
-from .. import tools
+from .. import runrecord, tools
 from ..cells import ProbeCell
 from ..clock import Clock
 from ..containerd.config import CRI_PLUGINS, view
 from ..errors import CriCallError, InputError, ProbeError, ToolError
-from ..lint import lint_target
 from ..model import CellResult, ConfigCheck, Evidence, Verdict
+from ..redact import write_private
 from ..results import build_result
 from ..settings import ProbeSettings
+from ..signals import shielded
 from ..versions import parse_version
 from . import daemon as d
 from .cri import CriClient
-from .diagnose import cri_load_error, exit_error, host_explanation
+from .diagnose import cri_load_error, exit_error, host_explanation, untestable_here
 from .host import HostFacts, host_facts, unavailable_reason
+from .hostpaths import RefusedBinary, copy_into_tree, raw_config, refuse_foreign_binaries
 from .image import IMAGE_REF, SLEEP_FOREVER, write_archive
 from .overrides import adapt
 
@@ -73,7 +75,7 @@ def probe_cell(cell: ProbeCell, settings: ProbeSettings, repeat: int = 1) -> Cel
     try:
         eff = cell.target.effective
         config, skipped = eff.data, tuple(s.describe() for s in eff.skipped)
-        not_tested = cell.target.skipped_by_kind() or _untestable_here(cell, facts)
+        not_tested = cell.target.skipped_by_kind() or untestable_here(cell.target, facts)
     except InputError as exc:
         # kind itself would refuse this patch; hand containerd the text as written.
         config = cell.variant.text
@@ -84,7 +86,7 @@ def probe_cell(cell: ProbeCell, settings: ProbeSettings, repeat: int = 1) -> Cel
         obs.error = reason
     else:
         keep = settings.keep_logs_dir / cell.slug(repeat) if settings.keep_logs_dir else None
-        _observe(config, driver, facts, settings, obs, keep)
+        _observe(config, driver, facts, settings, obs, keep, cell.variant.path.parent)
     return build_result(
         cell, obs.verdict, subtype=obs.subtype, repeat=repeat,
         not_tested=not_tested,
@@ -94,16 +96,6 @@ def probe_cell(cell: ProbeCell, settings: ProbeSettings, repeat: int = 1) -> Cel
                                  kubelet_cgroup_driver=driver, skipped_patches=skipped,
                                  overrides=obs.overrides, host=facts.as_dict()),
         started_at=started, finished_at=clock.now().isoformat())
-
-
-def _untestable_here(cell: ProbeCell, facts: HostFacts) -> str:
-    """A variant about the kubelet's systemd driver against runc's cgroupfs (lint CC001)
-    needs systemd as PID 1: here the probe runs CRI and runc, not that pairing."""
-    if facts.systemd_pid1 or not any(f.code == "CC001" for f in lint_target(cell.target)):
-        return ""
-    return (f"the kubelet's systemd cgroup driver against runc's cgroupfs needs systemd as "
-            f"PID 1; here PID 1 is {facts.init_comm!r}, so the probe ran CRI and runc but "
-            f"not that pairing (the node tier can)")
 
 
 @dataclass
@@ -116,25 +108,32 @@ class _Live:
 
 
 def _observe(config: dict[str, Any] | str, driver: str, facts: HostFacts,
-             settings: ProbeSettings, obs: ProbeRun, keep_logs: Path | None) -> None:
+             settings: ProbeSettings, obs: ProbeRun, keep_logs: Path | None,
+             variant_dir: Path | None = None) -> None:
     """Run one throw-away containerd and fill ``obs``; tear-down is total, always."""
     dirs = d.ProbeDirs.create(settings.workdir)
+    runrecord.append(settings.record, "probe", base=str(dirs.base), sock_dir=str(dirs.sock_dir),
+                     token=dirs.token)
     live = _Live()
     try:
-        _steps(config, driver, facts, settings, obs, dirs, live)
+        _steps(config, driver, facts, settings, obs, dirs, live, variant_dir)
+    except RefusedBinary as exc:
+        obs.verdict, obs.subtype, obs.error = Verdict.UNKNOWN, "refused-binary", str(exc)
     except (ProbeError, ToolError) as exc:
         obs.verdict, obs.error = Verdict.UNKNOWN, f"probe host trouble: {exc}"
     finally:
-        if live.client is not None:
-            if live.sandbox_id and live.daemon is not None and live.daemon.alive():
-                live.client.remove_sandbox(live.sandbox_id)
-            live.client.close()
-        problems = d.teardown(dirs, live.daemon, settings.clock, keep_logs)
-        obs.notes.extend(f"tear-down: {p}" for p in problems)
+        with shielded():  # a second Ctrl-C or SIGTERM waits for the tear-down
+            if live.client is not None:
+                if live.sandbox_id and live.daemon is not None and live.daemon.alive():
+                    with contextlib.suppress(CriCallError):
+                        live.client.remove_sandbox(live.sandbox_id)
+                live.client.close()
+            problems = d.teardown(dirs, live.daemon, settings.clock, keep_logs)
+            obs.notes.extend(f"tear-down: {p}" for p in problems)
 
 
 def _steps(config: dict[str, Any] | str, driver: str, facts: HostFacts, settings: ProbeSettings,
-           obs: ProbeRun, dirs: d.ProbeDirs, live: _Live) -> None:
+           obs: ProbeRun, dirs: d.ProbeDirs, live: _Live, variant_dir: Path | None) -> None:
     clock = settings.clock
     assert facts.busybox and facts.ctr_bin and facts.containerd_bin  # unavailable_reason checked
     write_archive(dirs.image_tar, Path(facts.busybox))
@@ -148,21 +147,27 @@ def _steps(config: dict[str, Any] | str, driver: str, facts: HostFacts, settings
         overlay_ok = facts.overlay_supported and d.fs_type(dirs.base) != "overlay"
         adapted = adapt(config, facts, dirs.isolation(), image_ref=IMAGE_REF,
                         kubelet_driver=driver, overlay_usable=overlay_ok,
-                        emulate_systemd=settings.emulate_systemd)
+                        emulate_systemd=settings.emulate_systemd, variant_dir=variant_dir)
+        refuse_foreign_binaries(adapted.data, settings.allowed_binaries)
+        copy_into_tree(adapted.copies)
         obs.overrides, obs.kubelet_driver = adapted.overrides, adapted.kubelet_driver
         systemd_requested = adapted.systemd_requested
         snapshotter = _snapshotter(adapted.data)
         if adapted.needs_base_spec:
             spec = tools.run([facts.ctr_bin, "oci", "spec"], timeout=30).stdout
             dirs.isolation().base_spec.write_text(spec)
-        dirs.config.write_text(tomli_w.dumps(adapted.data))
+        write_private(dirs.config, tomli_w.dumps(adapted.data))  # removed at tear-down
         if adapted.kubelet_driver != driver:
             obs.notes.append(f"kubelet cgroup driver {driver} emulated as "
                              f"{adapted.kubelet_driver} (sandbox cgroup_parent format)")
     else:
-        dirs.config.write_text(config)
+        text, notes = raw_config(config, dirs.base, variant_dir, settings.allowed_binaries)
+        obs.overrides = (*obs.overrides, *notes)
+        write_private(dirs.config, text)
 
     daemon = live.daemon = d.start_containerd(facts.containerd_bin, dirs)
+    runrecord.append(settings.record, "daemon", pid=daemon.pid,
+                     ticks=runrecord.start_ticks(daemon.pid))
     if not d.wait_for_socket(daemon, dirs.address, clock, START_TIMEOUT_S):
         if daemon.alive():
             raise ProbeError(f"containerd did not open its socket in {START_TIMEOUT_S:.0f}s")

@@ -11,7 +11,7 @@ from ..analyze.cli import add_threshold_options, thresholds
 from ..errors import InputError
 from ..model import to_json
 from ..tracker import Thresholds
-from .diff import diff_matrices, render_diff_markdown, render_diff_text
+from .diff import Change, diff_matrices, render_diff_markdown, render_diff_text
 from .merge import merge_runs
 from .rejudge import changes_text, describe, rejudge
 from .store import (
@@ -56,7 +56,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
                            ignore_calico=args.across_calico)
     text = render_diff_markdown(report) if args.markdown else render_diff_text(report)
     print(text, end="")
-    return 1 if report.regressions else 0
+    if report.regressions:
+        return 1
+    moved = len(report.of(Change.GONE)) + len(report.of(Change.NEW))
+    return 1 if args.fail_on_gone_or_new and moved else 0
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
@@ -90,14 +93,17 @@ def register(subparsers: Any) -> None:
     add_threshold_options(p, "with --rejudge; the matrix's default is 0")
     p.set_defaults(func=cmd_report)
 
-    d = subparsers.add_parser("diff", help="compare a baseline matrix with a new one; "
-                              "exit 1 on regressions")
+    d = subparsers.add_parser("diff", help="compare a baseline matrix with a new one as a "
+                              "table (cell, before, after, change); exit 1 on regressions")
     d.add_argument("old", metavar="OLD", help="baseline matrix.json or run directory")
     d.add_argument("new", metavar="NEW", help="new matrix.json or run directory")
     d.add_argument("--markdown", action="store_true", help="print Markdown (PR comment)")
     d.add_argument("--across-calico", action="store_true",
                    help="match cells by variant and point, ignoring the Calico version "
                    "(qualifying a new Calico release against the previous one)")
+    d.add_argument("--fail-on-gone-or-new", action="store_true",
+                   help="exit 1 also when a cell is in only one of the two matrices "
+                   "(a cell that stopped being tested is not a pass)")
     d.set_defaults(func=cmd_diff)
 
     m = subparsers.add_parser("merge", help="merge shard/machine run directories into one")

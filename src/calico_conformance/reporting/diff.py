@@ -14,9 +14,9 @@ from enum import Enum
 
 from ..errors import InputError
 from ..model import CellResult, Matrix
-from .facts import TIMES, short_fact
+from .facts import TIMES, short_fact, visible
 from .flake import FlakeClass, FlakeSummary, classify, group_repeats
-from .markdown import md
+from .markdown import code, md
 
 
 class Change(str, Enum):
@@ -99,27 +99,47 @@ def diff_matrices(old: Matrix, new: Matrix, *, ignore_calico: bool = False) -> D
     return DiffReport(tuple(changes))
 
 
-_ORDER = (Change.REGRESSION, Change.FIXED, Change.NEW, Change.GONE, Change.INCONCLUSIVE)
+_ORDER = (Change.REGRESSION, Change.FIXED, Change.NEW, Change.GONE, Change.INCONCLUSIVE,
+          Change.UNCHANGED)
+_HEAD = ("cell", "before", "after", "change")
+MAX_TEXT = 48
+
+
+def _rows(report: DiffReport) -> list[CellChange]:
+    return [c for change in _ORDER for c in report.of(change)]
+
+
+def counts_line(report: DiffReport) -> str:
+    """``1 regression, 0 fixed, ..., 2 gone, 1 new``: every class, always, in one line."""
+    return ", ".join(f"{len(report.of(c))} {c.value}" for c in Change)
+
+
+def _clip(text: str) -> str:
+    text = visible(text).replace(TIMES, "x").encode("ascii", "replace").decode("ascii")
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "~"
 
 
 def render_diff_text(report: DiffReport) -> str:
-    counts = ", ".join(f"{len(report.of(c))} {c.value}" for c in Change)
-    lines = [f"baseline diff: {counts}"]
-    for change in _ORDER:
-        items = report.of(change)
-        if items:
-            lines.append(f"{change.value.upper()}:")
-            lines += [f"  {c.key}: {c.old or '-'} -> {c.new or '-'}" for c in items]
-    return "\n".join(lines).replace(TIMES, "x") + "\n"
+    """A small aligned table (cell, before, after, change) under one line of counts;
+    unchanged cells are counted but not listed."""
+    lines = [f"baseline diff: {counts_line(report)}"]
+    rows = [[_clip(c.key), _clip(c.old or "-"), _clip(c.new or "-"), c.change.value]
+            for c in _rows(report) if c.change is not Change.UNCHANGED]
+    if rows:
+        table = [list(_HEAD), *rows]
+        widths = [max(len(r[i]) for r in table) for i in range(len(_HEAD))]
+        fmt = [" | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip()
+               for r in table]
+        lines += ["", fmt[0], "-+-".join("-" * w for w in widths), *fmt[1:]]
+    return "\n".join(lines) + "\n"
 
 
 def render_diff_markdown(report: DiffReport) -> str:
-    counts = " · ".join(f"{len(report.of(c))} {c.value}" for c in Change)
     head = "❌ **Regressions found.**" if report.regressions else "✅ No regressions."
-    lines = ["## Baseline diff", "", f"{head} {counts}", ""]
-    rows = [c for change in _ORDER for c in report.of(change)]
+    lines = ["## Baseline diff", "", f"{head} {md(counts_line(report))}", ""]
+    rows = [c for c in _rows(report) if c.change is not Change.UNCHANGED]
     if rows:
-        lines += ["| change | cell | before | after |", "|---|---|---|---|"]
-        lines += [f"| {c.change.value} | `{md(c.key)}` | {md(c.old) or '-'} | "
-                  f"{md(c.new) or '-'} |" for c in rows]
+        lines += ["| cell | before | after | change |", "|---|---|---|---|"]
+        lines += [f"| {code(c.key)} | {md(c.old) or '-'} | {md(c.new) or '-'} | "
+                  f"{c.change.value} |" for c in rows]
     return "\n".join(lines) + "\n"

@@ -8,6 +8,7 @@ lines live here and the renderers only decorate them.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 from ..model import CellResult, Evidence, Matrix, Outcome, RunMeta, Tier, Verdict
 
@@ -54,15 +55,59 @@ ALARMS = frozenset({FAIL, XPASS, FLAKY})
 UNTESTED_MARK = "†"
 UNTESTED_NOTE = ("outside the Kubernetes range upstream tests this Calico release on; "
                  "untested upstream, not known incompatible")
-NO_RESULT = "no result: the run stopped before this cell finished"
+NO_RESULT = "no result: the run stopped before this cell started"
+INTERRUPTED = "interrupted: the run stopped while this cell was running"
 
 # kind's stderr is coloured; ANSI escapes and other C0 controls are noise in every format.
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]")
 
 
-def clean(text: str) -> str:
+def clean(text: object) -> str:
     """Cluster text without terminal escapes or control characters (newlines and tabs kept)."""
-    return _ANSI.sub("", text)
+    return _BIDI.sub("?", _ANSI.sub("", "" if text is None else str(text)))
+
+
+# What a terminal, a log viewer or a code review would act on rather than show: C0/C1
+# controls (ESC starts ANSI sequences), DEL, and the Unicode bidi controls that reorder
+# what is displayed (Trojan Source, CVE-2021-42574).
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\x80-\x9f]")
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                        "\u2066-\u2069]")
+
+
+def visible(text: object) -> str:
+    """One line of text that cannot drive a terminal: every control shown as ``?``."""
+    return _INVISIBLE.sub("?", clean(text))
+
+
+# A reference URL rendered as a link: plain http(s), nothing that could end an autolink,
+# an attribute or a table cell (anything else stays text).
+SAFE_URL = re.compile(r"https?://[A-Za-z0-9._~:/?#@!$&'*+,;=%-]+")
+
+
+def parse_time(text: object) -> datetime | None:
+    """An ISO timestamp from a stored result, or None when it is not one."""
+    try:
+        when = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+
+
+def cell_seconds(cell: CellResult) -> float | None:
+    """How long the cell took, from its own start and finish stamps."""
+    start, end = parse_time(cell.started_at), parse_time(cell.finished_at)
+    return None if start is None or end is None else max((end - start).total_seconds(), 0.0)
+
+
+def duration(seconds: float) -> str:
+    """``45s``, ``1m30s``, ``1h02m``: a cell's duration at a glance."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
 _NICE = {
@@ -110,7 +155,8 @@ def short_fact(cell: CellResult, *, ascii_only: bool = False) -> str:
         drops = sum(1 for p in ev.timeline if p.kind == "not-ready")
         text = f"flapping {times}{drops}" if drops else "flapping"
     elif v is Verdict.UNKNOWN:
-        text = "no result" if NO_RESULT in ev.notes else (
+        text = "no result" if NO_RESULT in ev.notes else "interrupted" \
+            if INTERRUPTED in ev.notes else (
             f"unknown: {cell.subtype}" if cell.subtype else "unknown")
     else:
         text = _NICE.get(v, v.value)

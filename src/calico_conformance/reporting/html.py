@@ -7,6 +7,7 @@ through :func:`e` (``html.escape``): event messages are attacker-controllable.
 
 from __future__ import annotations
 
+from datetime import timezone
 from html import escape
 
 from ..model import CellResult, Matrix
@@ -55,14 +56,38 @@ SCRIPT = """
     var el=id?document.getElementById(id):null;
     if(el&&el.tagName==="DETAILS"){el.open=true;el.scrollIntoView();}
   }
+  function localTimes(){
+    var ts=document.querySelectorAll("time[datetime]");
+    for(var i=0;i<ts.length;i++){
+      var d=new Date(ts[i].getAttribute("datetime"));
+      if(!isNaN(d.getTime())){ts[i].textContent=d.toLocaleString();}
+    }
+  }
   window.addEventListener("hashchange",openHash);
-  document.addEventListener("DOMContentLoaded",openHash);
+  document.addEventListener("DOMContentLoaded",function(){localTimes();openHash();});
 })();
 """
 
 
 def e(text: object) -> str:
     return escape(str(text), quote=True)
+
+
+def link(url: str) -> str:
+    """A reference as a link when it is a plain http(s) URL (escaped; the page opened
+    from it gets neither this page's window nor its address), else text."""
+    if not facts.SAFE_URL.fullmatch(url):
+        return e(url)
+    return f'<a href="{e(url)}" rel="noopener noreferrer" target="_blank">{e(url)}</a>'
+
+
+def when(iso: str, missing: str = "?") -> str:
+    """A readable time (UTC here, the reader's local time once the page's script runs)."""
+    t = facts.parse_time(iso)
+    if t is None:
+        return e(iso or missing)
+    return (f'<time datetime="{e(t.isoformat())}">'
+            f"{e(t.astimezone(timezone.utc).strftime('%Y-%m-%d %H:%M:%S UTC'))}</time>")
 
 
 def _anchor(cell_id: str) -> str:
@@ -122,8 +147,15 @@ def _repeat(cell: CellResult) -> str:
     parts.append(_table(["code", "severity", "table", "key", "message"],
                         [[f.code, f.severity, f.table, f.key, f.message]
                          for f in cell.findings]))
-    if cell.references:
-        parts.append("<p>References: " + ", ".join(e(r) for r in cell.references) + "</p>")
+    refs = list(dict.fromkeys([*cell.references, *(r for f in cell.findings
+                                                     for r in f.references)]))
+    if refs:
+        parts.append("<p>References: " + ", ".join(link(r) for r in refs) + "</p>")
+    took = facts.cell_seconds(cell)
+    if cell.started_at:
+        parts.append(f'<p class="meta">Started {when(cell.started_at)}'
+                     + (f" · took {facts.duration(took)}" if took is not None else "")
+                     + "</p>")
     if cell.fix:
         parts.append(f"<p><strong>Suggested fix:</strong> {e(cell.fix)}</p>")
     if cell.artifacts:
@@ -152,8 +184,8 @@ def render_html(matrix: Matrix) -> str:
     grid = build_grid(matrix)
     run = matrix.run
     meta = (f"run {e(run.run_id)} · profile {e(run.profile)} · tier {e(run.tier)} · suite "
-            f"{e(run.suite_version)} · started {e(run.started_at or '?')} · finished "
-            f"{e(run.finished_at or 'not finished')}")
+            f"{e(run.suite_version)} · started {when(run.started_at)} · finished "
+            f"{when(run.finished_at, 'not finished')}")
     banner = ("" if matrix.complete else '<p class="banner"><strong>Incomplete run:</strong> '
               "the run stopped before every planned cell finished; missing cells are "
               "unknown.</p>")

@@ -9,6 +9,8 @@ Mapping, decided once:
   a configuration red; the message says so and the run's summary still counts it.
 * PREDICTED is ``<skipped>`` too: it never ran on kind; so is NOT_TESTED: it could not
   exercise what the variant is about.
+* A planned cell without a result (the run stopped before it, or while it ran) is an
+  ``<error>``: an incomplete run must never read ``failures="0" errors="0"``.
 * PASS, XFAIL and OBSERVED pass: XFAIL is the expectation holding, and OBSERVED
   has no expectation to break. The outcome is in ``<properties>`` either way.
 
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from datetime import datetime
 
 from ..model import CellResult, Matrix, Outcome
 from . import facts
@@ -30,26 +31,24 @@ SUITE = "calico-conformance"
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def xml_safe(text: str) -> str:
-    return _NOT_XML.sub("\ufffd", text)
+def xml_safe(text: object) -> str:
+    """Any value as text XML 1.0 can hold (``None`` is empty): every attribute and body
+    goes through here, so a control character in a name cannot break the document."""
+    return _NOT_XML.sub("\ufffd", "" if text is None else str(text))
 
 
 def classname(cell: CellResult) -> str:
     calico = cell.axes.calico if cell.axes.calico not in ("", "-") else "probe"
-    return f"{SUITE}.{calico}.{cell.axes.point}"
+    return xml_safe(f"{SUITE}.{calico}.{cell.axes.point}")
 
 
 def testcase_name(cell: CellResult) -> str:
-    return cell.cell_id if cell.repeat <= 1 else f"{cell.cell_id}~r{cell.repeat}"
+    return xml_safe(cell.cell_id if cell.repeat <= 1 else f"{cell.cell_id}~r{cell.repeat}")
 
 
 def _seconds(cell: CellResult) -> float:
-    try:
-        start = datetime.fromisoformat(cell.started_at.replace("Z", "+00:00"))
-        end = datetime.fromisoformat(cell.finished_at.replace("Z", "+00:00"))
-        return max((end - start).total_seconds(), 0.0)
-    except ValueError:
-        return cell.evidence.watched_s
+    took = facts.cell_seconds(cell)
+    return took if took is not None else float(cell.evidence.watched_s or 0.0)
 
 
 def _testcase(cell: CellResult) -> ET.Element:
@@ -69,12 +68,17 @@ def _testcase(cell: CellResult) -> ET.Element:
     body = "\n".join(facts.evidence_lines(cell) + facts.config_lines(cell))
     if cell.fix:
         body += f"\nsuggested fix: {cell.fix}"
+    expected = xml_safe(cell.expected or "stable")
     body, fact = xml_safe(body), xml_safe(facts.short_fact(cell))
     if cell.outcome in (Outcome.FAIL, Outcome.XPASS):
         kind = "xpass" if cell.outcome is Outcome.XPASS else "fail"
-        msg = (f"{kind}: expected {cell.expected or 'stable'}, observed "
+        msg = (f"{kind}: expected {expected}, observed "
                f"{cell.verdict.value}: {fact}")
-        ET.SubElement(case, "failure", message=msg, type=kind).text = body
+        ET.SubElement(case, "failure", message=xml_safe(msg), type=kind).text = body
+    elif facts.NO_RESULT in cell.evidence.notes or facts.INTERRUPTED in cell.evidence.notes:
+        # Not run to the end: an error, so an incomplete run never reads as all clear.
+        ET.SubElement(case, "error", type="incomplete",
+                      message=xml_safe(f"{fact}: {cell.evidence.notes[-1]}")).text = body
     elif cell.outcome is Outcome.UNKNOWN:
         ET.SubElement(case, "skipped", message=f"unknown: infrastructure trouble, says "
                       f"nothing about the configuration: {fact}").text = body
@@ -97,8 +101,10 @@ def render_junit(matrix: Matrix) -> str:
     for cell in matrix.cells:
         name = classname(cell)
         if name not in suites:
-            suites[name] = ET.SubElement(root, "testsuite", name=name,
-                                         timestamp=matrix.run.started_at)
+            suites[name] = ET.SubElement(root, "testsuite", name=name)
+            when = facts.parse_time(matrix.run.started_at)
+            if when is not None:
+                suites[name].set("timestamp", when.isoformat())
             counts[name] = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         case = _testcase(cell)
         suites[name].append(case)
@@ -106,6 +112,7 @@ def render_junit(matrix: Matrix) -> str:
         c["tests"] += 1
         c["failures"] += case.find("failure") is not None
         c["skipped"] += case.find("skipped") is not None
+        c["errors"] += case.find("error") is not None
     total_time = 0.0
     for name, suite in suites.items():
         for key, value in counts[name].items():

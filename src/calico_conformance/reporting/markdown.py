@@ -17,13 +17,33 @@ from .text import plural
 
 # GitHub caps a comment at 65536 characters: past this, point at matrix.html instead.
 MAX_DETAILS_PER_VARIANT = 3
+# Inline markup: emphasis, code, links, images, tables, strikethrough (``<>&`` become
+# entities); and what would start a list, a heading or a quote at the start of an item.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
+_MD_START = re.compile(r"^([-+])(?=\s|$)|^(\d+)([.)])(?=\s|$)")
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+:/@=~-]*")
 
 
-def md(text: str) -> str:
-    """Escape text for inline Markdown (tables included), HTML first."""
-    flat = " ".join(str(text).split())
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
+def md(text: object) -> str:
+    """Escape text for inline Markdown (tables included): entities for ``<>&``, a
+    backslash before every markup character, controls shown as ``?``, one line."""
+    flat = " ".join(facts.visible(" ".join(str(text).split())).split())
+    escaped = html.escape(flat, quote=False)
+    escaped = _MD_SPECIAL.sub(r"\\\1", escaped)
+    return _MD_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", escaped)
+
+
+def code(text: object) -> str:
+    """A name as inline code when it is plain; escaped text otherwise (a backtick or
+    a pipe in a name must not end the code span or the table cell)."""
+    flat = str(text)
+    return f"`{flat}`" if _PLAIN.fullmatch(flat) else md(flat)
+
+
+def link(url: str) -> str:
+    """A reference URL as an autolink when it is a plain http(s) URL, else escaped text:
+    an autolink (CommonMark 6.5) takes no escapes, so GitHub links the URL whole."""
+    return f"<{url}>" if facts.SAFE_URL.fullmatch(url) else md(url)
 
 
 def fenced(text: str) -> str:
@@ -37,7 +57,7 @@ def _grid_table(grid: Grid) -> list[str]:
         f"{md(c.label)}<br>{md(c.detail)}" if c.detail else md(c.label) for c in grid.columns]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in grid.rows:
-        out = [f"`{row}`"]
+        out = [code(row)]
         for col in grid.columns:
             gc = grid.at(row, col)
             if gc is None:
@@ -58,13 +78,14 @@ def _summary(matrix: Matrix, grid: Grid) -> list[str]:
     parts = [f"{facts.SYMBOL[s]} {counts[s]} {s}" for s in facts.STATUS_ORDER if s in counts]
     alarms = sum(counts.get(s, 0) for s in facts.ALARMS)
     run = matrix.run
-    lines = [f"**Run** `{md(run.run_id)}` · profile `{md(run.profile)}` · tier {md(run.tier)}"
+    lines = [f"**Run** {code(run.run_id)} · profile {code(run.profile)} · tier {md(run.tier)}"
              f" · suite {md(run.suite_version)}"
              + (f" · {facts.window_text(run)}" if facts.window_text(run) else "")
              + (f" · repeat {facts.TIMES}{run.repeat}" if run.repeat > 1 else ""),
              "",
              f"{plural(len(grid.cells), 'cell')}: " + ", ".join(parts) + ". "
-             + ("**No alarms.**" if not alarms else f"**{alarms} need attention.**")]
+             + (f"**{alarms} need attention.**" if alarms else "**No alarms.**"
+                if matrix.complete else "**No alarms among the cells that finished.**")]
     if not matrix.complete:
         lines += ["", "> **Incomplete run:** the run stopped before every planned cell "
                   "finished; missing cells are shown as unknown."]
@@ -82,7 +103,7 @@ def _finding_rows(findings: list[Finding]) -> list[str]:
     lines = ["| code | severity | where | message |", "|---|---|---|---|"]
     for f in findings:
         where = ".".join(p for p in (f.table, f.key) if p)
-        lines.append(f"| `{md(f.code)}` | {md(f.severity)} | {md(where) or '-'} | "
+        lines.append(f"| {code(f.code)} | {md(f.severity)} | {md(where) or '-'} | "
                      f"{md(f.message)} |")
     return lines
 
@@ -90,8 +111,8 @@ def _finding_rows(findings: list[Finding]) -> list[str]:
 def _cell_details(cell: CellResult) -> list[str]:
     mark = f" {facts.UNTESTED_MARK}" if cell.untested_upstream else ""
     rep = f" (repeat {cell.repeat})" if cell.repeat > 1 else ""
-    summary = (f"{facts.SYMBOL[facts.status(cell)]} {html.escape(cell.cell_id)}{rep}: "
-               f"{html.escape(facts.short_fact(cell))}{mark}")
+    summary = (f"{facts.SYMBOL[facts.status(cell)]} {html.escape(facts.visible(cell.cell_id))}"
+               f"{rep}: {html.escape(facts.visible(facts.short_fact(cell)))}{mark}")
     lines = ["<details>", f"<summary>{summary}</summary>", ""]
     lines += [f"- {md(line)}" for line in facts.evidence_lines(cell)
               if not line.startswith("error: ")]
@@ -104,7 +125,7 @@ def _cell_details(cell: CellResult) -> list[str]:
 
 def _variant_section(variant: str, cells: list[CellResult]) -> list[str]:
     first = cells[0]
-    lines = [f"### `{variant}`", ""]
+    lines = [f"### {code(variant)}", ""]
     if first.description:
         lines += [md(first.description), ""]
     flagged = ", ".join(sorted({f"{c.verdict.value} ({facts.status(c)})" for c in cells}))
@@ -125,7 +146,7 @@ def _variant_section(variant: str, cells: list[CellResult]) -> list[str]:
         if ref not in refs:
             refs.append(ref)
     if refs:
-        lines += ["**Upstream references**", ""] + [f"- {md(r)}" for r in refs] + [""]
+        lines += ["**Upstream references**", ""] + [f"- {link(r)}" for r in refs] + [""]
     fixes = [x for x in [first.fix, *(f.fix for f in findings)] if x]
     if fixes:
         lines += ["**Suggested fix**", ""] + [f"- {md(x)}" for x in dict.fromkeys(fixes)] + [""]

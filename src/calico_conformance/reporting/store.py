@@ -9,13 +9,13 @@ mid-matrix (Ctrl-C, OOM, a CI timeout) still leaves every finished cell readable
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import re
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, ModelError
 from ..model import (
     SCHEMA_VERSION,
     Axes,
@@ -27,11 +27,11 @@ from ..model import (
     Verdict,
     cell_from_json,
     from_dict,
-    matrix_from_json,
+    loads,
     matrix_to_json,
     to_json,
 )
-from .facts import NO_RESULT
+from .facts import INTERRUPTED, NO_RESULT
 from .html import render_html
 from .junit import render_junit
 from .markdown import render_markdown
@@ -39,18 +39,38 @@ from .markdown import render_markdown
 RUN_FILE = "run.json"
 CELLS_DIR = "cells"
 LATEST = "latest"
+RUNNING_DIR = "running"  # one marker per cell in flight; removed when its result is written
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
 
 
-def atomic_write(path: Path, text: str) -> Path:
-    """Write via a temp file in the same directory and ``os.replace``: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def ensure_dir(path: Path, what: str = "output directory") -> Path:
+    """``mkdir -p`` whose failure (a regular file in the way, no permission) is one line."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise InputError(f"{what}: exists and is not a directory", path=path) from exc
+    except OSError as exc:
+        raise InputError(f"{what}: cannot create: {exc.strerror}", path=path) from exc
+    return path
+
+
+def atomic_write(path: Path, text: str, mode: int = 0o644) -> Path:
+    """Write via a temp file in the same directory and ``os.replace``: never half a file,
+    and no temp file left behind whatever interrupts it (Ctrl-C, SIGTERM, a full disk)."""
+    ensure_dir(path.parent)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with open(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise InputError(f"cannot write: {exc.strerror}", path=path) from exc
+        raise
     return path
 
 
@@ -71,9 +91,9 @@ def read_meta(run_dir: Path) -> RunMeta:
     if not path.is_file():
         raise InputError(f"not a run directory (no {RUN_FILE})", path=run_dir)
     try:
-        return from_dict(RunMeta, json.loads(_read(path)))
-    except (ValueError, TypeError, AttributeError) as exc:
-        raise InputError(f"not a valid {RUN_FILE}: {exc}", path=path) from exc
+        return from_dict(RunMeta, loads(_read(path)))
+    except ModelError as exc:
+        raise InputError(f"not a valid {RUN_FILE}: {exc.message}", path=path) from exc
 
 
 def read_cells(run_dir: Path) -> list[tuple[Path, CellResult]]:
@@ -82,19 +102,31 @@ def read_cells(run_dir: Path) -> list[tuple[Path, CellResult]]:
     for path in sorted((run_dir / CELLS_DIR).glob("*.json")):
         try:
             out.append((path, cell_from_json(_read(path))))
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise InputError(f"not a valid cell result: {exc}", path=path) from exc
+        except ModelError as exc:
+            raise InputError(f"not a valid cell result: {exc.message}", path=path) from exc
     return out
 
 
-def placeholder(cell_id: str, axes: Axes, repeat: int = 1) -> CellResult:
+def placeholder(cell_id: str, axes: Axes, repeat: int = 1,
+                interrupted: bool = False) -> CellResult:
+    """A planned cell without a result: never started, or running when the run stopped."""
     return CellResult(cell_id=cell_id, axes=axes, expected="", verdict=Verdict.UNKNOWN,
-                      subtype="no-result", outcome=Outcome.UNKNOWN, repeat=repeat,
-                      evidence=Evidence(notes=(NO_RESULT,)))
+                      subtype="interrupted" if interrupted else "no-result",
+                      outcome=Outcome.UNKNOWN, repeat=repeat,
+                      evidence=Evidence(notes=(INTERRUPTED if interrupted else NO_RESULT,)))
 
 
-def build_matrix(meta: RunMeta, cells: Iterable[CellResult]) -> Matrix:
-    """Planned order first, then unplanned extras; missing planned repeats become UNKNOWN."""
+def read_running(run_dir: Path) -> set[str]:
+    """Cell files (by name) whose cell started and never finished."""
+    folder = run_dir / RUNNING_DIR
+    return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+
+
+def build_matrix(meta: RunMeta, cells: Iterable[CellResult],
+                 running: set[str] | None = None) -> Matrix:
+    """Planned order first, then unplanned extras; missing planned repeats become UNKNOWN
+    (``interrupted`` when their marker in ``running/`` says they were in flight)."""
+    running = running or set()
     by_key = {(c.cell_id, c.repeat): c for c in cells}
     planned = dict(zip(meta.planned_ids, meta.planned_cells, strict=False))
     order = {cid: i for i, cid in enumerate(meta.planned_ids)}
@@ -102,7 +134,8 @@ def build_matrix(meta: RunMeta, cells: Iterable[CellResult]) -> Matrix:
     for cid, axes in planned.items():
         for r in range(1, max(meta.repeat, 1) + 1):
             if (cid, r) not in by_key:
-                by_key[(cid, r)] = placeholder(cid, axes, r)
+                by_key[(cid, r)] = placeholder(cid, axes, r,
+                                               cell_filename(cid, r) in running)
                 complete = False
     ordered = sorted(by_key.values(),
                      key=lambda c: (order.get(c.cell_id, len(order)), c.cell_id, c.repeat))
@@ -112,14 +145,24 @@ def build_matrix(meta: RunMeta, cells: Iterable[CellResult]) -> Matrix:
 def assemble(run_dir: Path) -> Matrix:
     """The matrix of a run directory, from ``run.json`` and whatever cells finished."""
     run_dir = resolve_run_dir(run_dir)
-    return build_matrix(read_meta(run_dir), (c for _, c in read_cells(run_dir)))
+    return build_matrix(read_meta(run_dir), (c for _, c in read_cells(run_dir)),
+                        read_running(run_dir))
 
 
 def resolve_run_dir(path: Path) -> Path:
-    """Follow ``reports/latest`` whether it is a symlink or the fallback text file."""
-    if path.is_file() and path.name == LATEST:
-        return path.parent / path.read_text(encoding="utf-8").strip()
-    return path
+    """Follow ``reports/latest`` (a symlink or the fallback text file), but only to a run
+    folder beside it: a link planted to point elsewhere is refused, not followed."""
+    if path.name != LATEST or not (path.is_symlink() or path.is_file()):
+        return path
+    try:
+        target = os.readlink(path) if path.is_symlink() else path.read_text(
+            encoding="utf-8", errors="replace").strip()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path=path) from exc
+    if not target or "/" in target or target in (".", "..") or _UNSAFE.search(target):
+        raise InputError(f"points outside its reports folder ({target[:80]!r}); "
+                         "name a run folder instead", path=path)
+    return path.parent / target
 
 
 def load_matrix(path: Path) -> Matrix:
@@ -130,26 +173,32 @@ def load_matrix(path: Path) -> Matrix:
     if not path.exists():
         raise InputError("no such file or directory", path=path)
     try:
-        data = json.loads(_read(path))
+        data = loads(_read(path))
         if not isinstance(data, dict) or "run" not in data or "cells" not in data:
-            raise ValueError("expected a matrix document with 'run' and 'cells'")
-        if int(data.get("schema_version", 0)) > SCHEMA_VERSION:
-            raise ValueError(f"schema_version {data['schema_version']} is newer than this "
+            raise ModelError("expected a matrix document with 'run' and 'cells'")
+        version = data.get("schema_version", 0)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ModelError("schema_version: expected an integer")
+        if version > SCHEMA_VERSION:
+            raise ModelError(f"schema_version {version} is newer than this "
                              f"tool understands ({SCHEMA_VERSION})")
-        return matrix_from_json(json.dumps(data))
-    except (ValueError, TypeError, AttributeError, KeyError) as exc:
-        raise InputError(f"not a valid matrix.json: {exc}", path=path) from exc
+        return from_dict(Matrix, data)
+    except ModelError as exc:
+        raise InputError(f"not a valid matrix.json: {exc.message}", path=path) from exc
 
 
 def write_all(matrix: Matrix, out_dir: Path) -> dict[str, Path]:
-    """Render every format of ``matrix`` into ``out_dir``; returns format → path."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return {
-        "json": atomic_write(out_dir / "matrix.json", matrix_to_json(matrix)),
-        "markdown": atomic_write(out_dir / "matrix.md", render_markdown(matrix)),
-        "html": atomic_write(out_dir / "matrix.html", render_html(matrix)),
-        "junit": atomic_write(out_dir / "junit.xml", render_junit(matrix)),
-    }
+    """Render every format of ``matrix`` into ``out_dir``; returns format → path.
+
+    Everything is rendered before anything is written, so a renderer that fails
+    leaves no half-rendered folder behind.
+    """
+    texts = {"json": ("matrix.json", matrix_to_json(matrix)),
+             "markdown": ("matrix.md", render_markdown(matrix)),
+             "html": ("matrix.html", render_html(matrix)),
+             "junit": ("junit.xml", render_junit(matrix))}
+    ensure_dir(out_dir)
+    return {fmt: atomic_write(out_dir / name, text) for fmt, (name, text) in texts.items()}
 
 
 def update_latest(reports_root: Path, run_dir: Path) -> Path:
@@ -169,27 +218,6 @@ def update_latest(reports_root: Path, run_dir: Path) -> Path:
     return link
 
 
-def claim_run_dir(reports_root: Path, run_id: str, *, chosen: bool) -> str:
-    """Create ``reports/<run id>/`` atomically and return the id it got. An id the user
-    chose must be new; a default id (the start time) gets ``-2``, ``-3``, ... so two runs
-    started in the same second never share a folder."""
-    try:
-        reports_root.mkdir(parents=True, exist_ok=True)
-        for n in range(1, 1000):
-            candidate = run_id if n == 1 else f"{run_id}-{n}"
-            try:
-                (reports_root / candidate).mkdir()
-                return candidate
-            except FileExistsError:
-                if chosen:
-                    raise InputError("a run with this id already exists; choose another "
-                                     "--run-id", path=reports_root / run_id) from None
-    except (NotADirectoryError, FileExistsError, PermissionError) as exc:
-        raise InputError(f"cannot make run folders here: {exc.strerror}",
-                         path=reports_root) from exc
-    raise InputError("999 runs with this id exist; choose a --run-id", path=reports_root)
-
-
 class RunStore:
     """Writes one run's files as the run goes; see the module docstring."""
 
@@ -199,13 +227,30 @@ class RunStore:
 
     @classmethod
     def create(cls, reports_root: Path, meta: RunMeta) -> RunStore:
+        """The run folder appears whole (``run.json`` and ``cells/``) or not at all: it is
+        built under a hidden name and renamed, so an interrupt never leaves a folder
+        that ``report`` cannot read."""
         if not meta.run_id or _UNSAFE.search(meta.run_id) or meta.run_id.startswith("."):
             raise InputError(f"run id {meta.run_id!r} is not usable as a directory name")
         run_dir = reports_root / meta.run_id
-        if (run_dir / RUN_FILE).exists():
+        if (run_dir / RUN_FILE).exists() or run_dir.is_symlink():
             raise InputError("a run with this id already exists", path=run_dir)
-        (run_dir / CELLS_DIR).mkdir(parents=True, exist_ok=True)
-        atomic_write(run_dir / RUN_FILE, to_json(meta))
+        ensure_dir(reports_root, "reports directory")
+        if run_dir.is_dir():  # e.g. a plan's folder: fill it in place, run.json last
+            ensure_dir(run_dir / CELLS_DIR)
+            atomic_write(run_dir / RUN_FILE, to_json(meta))
+            return cls(run_dir, meta)
+        tmp = reports_root / f".{meta.run_id}.tmp-{os.getpid()}"
+        try:
+            ensure_dir(tmp / CELLS_DIR)
+            atomic_write(tmp / RUN_FILE, to_json(meta))
+            os.rename(tmp, run_dir)
+        except BaseException as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise InputError(f"cannot create the run folder: {exc.strerror}",
+                                 path=run_dir) from exc
+            raise
         return cls(run_dir, meta)
 
     @classmethod
@@ -216,9 +261,16 @@ class RunStore:
     def reports_root(self) -> Path:
         return self.run_dir.parent
 
+    def mark_running(self, cell_id: str, repeat: int, started_at: str) -> None:
+        """Say a cell is in flight, so a kill shows it as interrupted, not as never run."""
+        atomic_write(self.run_dir / RUNNING_DIR / cell_filename(cell_id, repeat),
+                     started_at + "\n")
+
     def write_cell(self, result: CellResult) -> Path:
-        path = self.run_dir / CELLS_DIR / cell_filename(result.cell_id, result.repeat)
-        return atomic_write(path, to_json(result))
+        name = cell_filename(result.cell_id, result.repeat)
+        path = atomic_write(self.run_dir / CELLS_DIR / name, to_json(result))
+        (self.run_dir / RUNNING_DIR / name).unlink(missing_ok=True)
+        return path
 
     def assemble(self) -> Matrix:
         return assemble(self.run_dir)

@@ -23,7 +23,7 @@ def plural(n: int, word: str) -> str:
 
 
 def _ascii(text: str) -> str:
-    return (text.replace("·", "/").replace(facts.TIMES, "x").replace("†", "+")
+    return (facts.visible(text).replace("·", "/").replace(facts.TIMES, "x").replace("†", "+")
             .encode("ascii", "replace").decode("ascii"))
 
 

@@ -1,0 +1,89 @@
+"""Remove what dead runs left behind, and never anything they did not start.
+
+Only runs whose record (:mod:`.runrecord`) says their owner is dead and that never
+closed are touched, and only the things the record names: a probe's tree is torn down
+by the probe's own tear-down (processes are matched by the tree's unique socket
+address, cgroups by the probe's token, mounts by the tree's path); a daemon only if its
+PID still has the recorded start time; a kind cluster only by its recorded name, and
+only while ``kind get clusters`` lists it; containers only by the run's own label.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import runrecord, tools
+from .clock import Clock, SystemClock
+
+
+def _probe(entry: dict[str, object], clock: Clock) -> list[str]:
+    from .probe.daemon import ProbeDirs, teardown  # the probe package only when needed
+
+    base, sock, token = entry.get("base"), entry.get("sock_dir"), entry.get("token")
+    if not (isinstance(base, str) and isinstance(sock, str) and isinstance(token, str)):
+        return []
+    dirs = ProbeDirs(base=Path(base), sock_dir=Path(sock), token=token)
+    problems = teardown(dirs, None, clock)
+    return [f"probe {token}: {p}" for p in problems] or [f"probe {token}: removed"]
+
+
+def _daemon(entry: dict[str, object]) -> list[str]:
+    pid, ticks = entry.get("pid"), entry.get("ticks")
+    if isinstance(pid, int) and isinstance(ticks, int) and runrecord.alive(pid, ticks):
+        tools.kill_pid(pid)
+        return [f"daemon {pid}: killed"]
+    return []
+
+
+def cluster(entry: dict[str, object]) -> list[str]:
+    name, kind_bin = entry.get("name"), entry.get("kind_bin")
+    kubeconfig = entry.get("kubeconfig")
+    if not (isinstance(name, str) and isinstance(kind_bin, str) and tools.which(kind_bin)):
+        return []
+    if name not in tools.kind_get_clusters(kind_bin):
+        return []
+    res = tools.kind_delete_cluster(kind_bin, name, Path(str(kubeconfig or "/dev/null")))
+    return [f"cluster {name}: " + ("deleted" if res.ok else tools.last_line(res.stderr))]
+
+
+def _containers(entry: dict[str, object]) -> list[str]:
+    label, docker = entry.get("label"), str(entry.get("docker") or "docker")
+    if not isinstance(label, str) or not tools.which(docker):
+        return []
+    removed = tools.docker_remove_labelled(label, docker)
+    return [f"container {c}: removed" for c in removed]
+
+
+def reap_run(run_dir: Path, clock: Clock | None = None) -> list[str]:
+    """Tear down everything a dead run recorded; then close its record."""
+    clock = clock or SystemClock()
+    record = run_dir / runrecord.RECORD_FILE
+    done: list[str] = []
+    for entry in runrecord.read(record):
+        kind = entry["kind"]
+        if kind == "probe":
+            done += _probe(entry, clock)
+        elif kind == "daemon":
+            done += _daemon(entry)
+        elif kind == "cluster":
+            done += cluster(entry)
+        elif kind == "containers":
+            done += _containers(entry)
+    runrecord.append(record, "closed", by="reaper")
+    return [f"{run_dir.name}: {d}" for d in done]
+
+
+def dead_runs(reports_dir: Path) -> list[Path]:
+    if not reports_dir.is_dir():
+        return []
+    return [d for d in sorted(reports_dir.iterdir())
+            if not d.is_symlink() and (d / runrecord.RECORD_FILE).is_file()
+            and runrecord.state(runrecord.read(d / runrecord.RECORD_FILE)) == "dead"]
+
+
+def reap(reports_dir: Path, clock: Clock | None = None) -> list[str]:
+    """Reap every dead run under ``reports_dir``; returns one line per thing removed."""
+    out: list[str] = []
+    for run_dir in dead_runs(reports_dir):
+        out += reap_run(run_dir, clock)
+    return out

@@ -1,0 +1,88 @@
+"""SIGTERM means Ctrl-C, and a second interrupt never aborts a tear-down.
+
+CI runners and ``timeout`` stop a job with SIGTERM; Python's default for it is to die
+on the spot, leaving containerd, shims, mounts and cgroups behind. So SIGTERM raises
+:class:`KeyboardInterrupt` like SIGINT, and pytest's own interrupt path (fixture
+tear-down, ``pytest_sessionfinish``, the report) runs. After that first interrupt,
+further SIGINT/SIGTERM are noted and ignored for :data:`GRACE_S`, so a second Ctrl-C
+(or a CI runner's SIGTERM after its own) cannot cut the tear-down or the report in half;
+after the grace, one more interrupt raises again (the way out of a hung tear-down).
+Inside :func:`shielded` blocks (a cell's tear-down, writing the report), even a first
+interrupt waits for the block to finish. Every tear-down step is itself bounded
+(``Daemon.stop``'s grace, the kill loops), so the exit is delayed by seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any
+
+HANDLED = (signal.SIGINT, signal.SIGTERM)
+GRACE_S = 60.0
+
+
+class _State:
+    first: float | None = None  # monotonic time of the first interrupt
+    depth = 0  # nesting of shielded blocks
+    pending: list[int] = []  # signals held back by a shielded block
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _handler(signum: int, frame: FrameType | None) -> None:
+    name = signal.Signals(signum).name
+    if _State.depth:
+        _State.pending.append(signum)
+        return
+    now = time.monotonic()
+    if _State.first is None:
+        _State.first = now
+        raise KeyboardInterrupt(f"{name} received")
+    if now - _State.first > GRACE_S:
+        raise KeyboardInterrupt(f"{name} received again; giving up on the tear-down")
+    # Otherwise: the tear-down and the report are under way; let them finish.
+
+
+def install() -> dict[int, Any]:
+    """SIGINT and SIGTERM go through :func:`_handler`; returns the previous handlers."""
+    if not _main_thread():
+        return {}
+    _State.first, _State.pending = None, []
+    return {s: signal.signal(s, _handler) for s in HANDLED}
+
+
+def restore(previous: dict[int, Any]) -> None:
+    if _main_thread():
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+@contextlib.contextmanager
+def shielded() -> Iterator[None]:
+    """Run a tear-down to its end; an interrupt that arrives meanwhile is raised after it
+    (as the first interrupt, unless one is already being handled)."""
+    if not _main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, _handler) for s in HANDLED}
+    _State.depth += 1
+    try:
+        yield
+    finally:
+        _State.depth -= 1
+        if not _State.depth:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+    if not _State.depth and _State.pending:
+        name = signal.Signals(_State.pending[0]).name
+        _State.pending = []
+        if _State.first is None:
+            _State.first = time.monotonic()
+            raise KeyboardInterrupt(f"{name} received during tear-down")

@@ -1,0 +1,111 @@
+"""JSON ⇄ frozen dataclasses, checked field by field.
+
+Stored results are read back from files a user may have edited, merged from another
+machine or truncated by a kill; a wrong type must become one :class:`ModelError`
+naming the field (``cells[3].repeat: expected an integer, not a string``), never a
+TypeError deep inside a renderer, and a string must never explode into a list of
+characters where the model wants a list.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from enum import Enum
+from typing import Any, TypeVar, Union
+
+from .errors import ModelError
+
+T = TypeVar("T")
+
+
+def to_dict(obj: Any) -> Any:
+    """Plain JSON-ready data; enums become their values."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Enum):
+        return obj.value
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_dict(v) for k, v in obj.items()}
+    return obj
+
+
+_SCALARS: dict[Any, tuple[type, ...]] = {str: (str,), int: (int,), float: (int, float),
+                                          bool: (bool,)}
+_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+
+
+def _kind(data: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+            type(None): "null", int: "an integer", float: "a number"}.get(type(data), "a value")
+
+
+def _bad(where: str, want: str, data: Any) -> ModelError:
+    return ModelError(f"{where or 'the document'}: expected {want}, not {_kind(data)}")
+
+
+def _build(tp: Any, data: Any, where: str) -> Any:
+    """Check ``data`` against the type hint ``tp`` (no coercion but int → float)."""
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return None if data is None else _build(args[0], data, where)
+    if origin is tuple:
+        (inner, *_rest) = typing.get_args(tp)
+        if not isinstance(data, list):  # a string would explode into characters
+            raise _bad(where, "an array", data)
+        return tuple(_build(inner, v, f"{where}[{i}]") for i, v in enumerate(data))
+    if origin is dict:
+        _k, v_tp = typing.get_args(tp)
+        if not isinstance(data, dict):
+            raise _bad(where, "an object", data)
+        return {k: _build(v_tp, v, f"{where}.{k}") for k, v in data.items()}
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        if not isinstance(data, str) or data not in {m.value for m in tp}:
+            raise ModelError(f"{where}: {str(data)[:40]!r} is not one of: "
+                             f"{', '.join(m.value for m in tp)}")
+        return tp(data)
+    if dataclasses.is_dataclass(tp):
+        return _from_dict(tp, data, where)  # type: ignore[arg-type]
+    allowed = _SCALARS.get(tp)
+    if allowed is not None:
+        if (isinstance(data, bool) and tp is not bool) or not isinstance(data, allowed):
+            raise _bad(where, _NAMES[tp], data)
+        return float(typing.cast(float, data)) if tp is float else data
+    return data
+
+
+def _from_dict(cls: type[T], data: Any, where: str) -> T:
+    if not isinstance(data, dict):
+        raise _bad(where, "an object", data)
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name in data:
+            kwargs[f.name] = _build(hints[f.name], data[f.name],
+                                    f"{where}.{f.name}" if where else f.name)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ModelError(f"{where or 'the document'}: missing {f.name!r}")
+    return cls(**kwargs)
+
+
+def from_dict(cls: type[T], data: Any) -> T:
+    """Inverse of :func:`to_dict`, checking every field's type (:class:`ModelError` names
+    the field); unknown keys are ignored for forward compatibility."""
+    return _from_dict(cls, data, "")
+
+
+def loads(text: str) -> Any:
+    """``json.loads`` whose every failure (syntax, nesting too deep) is a :class:`ModelError`."""
+    try:
+        return json.loads(text)
+    except RecursionError as exc:
+        raise ModelError("JSON nested too deeply") from exc
+    except ValueError as exc:
+        raise ModelError(f"not JSON: {exc}") from exc
+
+

@@ -1,0 +1,130 @@
+"""The host probe reads no host file, writes no host path and runs no foreign binary."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from calico_conformance.catalog import Catalog
+from calico_conformance.cells import KindRelease, ProbeCell, Target, Variant
+from calico_conformance.model import Verdict
+from calico_conformance.probe import ProbeSettings, probe_cell
+from calico_conformance.probe.hostpaths import (
+    RefusedBinary,
+    foreign_binaries,
+    isolate,
+    raw_config,
+    refuse_foreign_binaries,
+)
+from calico_conformance.probe.overrides import IsolationPaths, adapt
+
+from .hosts import NO_SYSTEMD
+
+CRI = "io.containerd.grpc.v1.cri"
+
+
+def _runtimes(**opts: Any) -> dict[str, Any]:
+    return {"version": 2, "plugins": {CRI: {"containerd": {"runtimes": {"runc": {
+        "runtime_type": "io.containerd.runc.v2", **opts}}}}}}
+
+
+def test_imports_are_copied_from_the_variants_folder_and_host_paths_dropped(
+        tmp_path: Path) -> None:
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "extra.toml").write_text("version = 2\n")
+    data = {"version": 2, "imports": ["extra.toml", "/etc/containerd/config.toml",
+                                      "missing.toml"]}
+    iso = isolate(data, tmp_path / "tree", tmp_path / "var")
+    assert data["imports"] == [str(tmp_path / "tree" / "imports" / "0-extra.toml")]
+    assert iso.copies == [(tmp_path / "var" / "extra.toml",
+                           tmp_path / "tree" / "imports" / "0-extra.toml")]
+    assert sum("dropped" in n for n in iso.notes) == 2
+    assert any("/etc/containerd/config.toml dropped" in n for n in iso.notes)
+
+
+def test_root_state_config_path_debug_and_metrics_never_point_at_the_host(
+        tmp_path: Path) -> None:
+    data = {"version": 2, "root": "/var/lib/containerd", "state": "/run/containerd",
+            "temp": "/tmp/x", "plugin_dir": "/opt/plugins",
+            "debug": {"address": "/run/containerd/debug.sock"},
+            "metrics": {"address": "0.0.0.0:1338"},
+            "plugins": {CRI: {"registry": {"config_path": "/etc/containerd/certs.d"}}}}
+    iso = isolate(data, tmp_path, None)
+    flat = repr(data)
+    for host in ("/var/lib/containerd", "/run/containerd", "/tmp/x", "/opt/plugins",
+                 "0.0.0.0", "/etc/containerd"):
+        assert host not in flat, host
+    assert len(iso.notes) == 7
+
+
+def test_an_existing_host_base_runtime_spec_is_replaced_too(tmp_path: Path) -> None:
+    paths = IsolationPaths(grpc=tmp_path / "s", ttrpc=tmp_path / "t", opt=tmp_path / "o",
+                           cni_conf=tmp_path / "c", cni_bin=tmp_path / "b",
+                           runc_root=tmp_path / "r", base_spec=tmp_path / "spec.json",
+                           tree=tmp_path)
+    ad = adapt(_runtimes(base_runtime_spec="/etc/hostname"), NO_SYSTEMD, paths,
+               image_ref="i:1", kubelet_driver="cgroupfs", overlay_usable=True,
+               exists=lambda p: True)
+    runc = ad.data["plugins"][CRI]["containerd"]["runtimes"]["runc"]
+    assert runc["base_runtime_spec"] == str(tmp_path / "spec.json") and ad.needs_base_spec
+    assert any("a host file is never read" in n for n in ad.overrides)
+
+
+@pytest.mark.parametrize("opts", [{"options": {"BinaryName": "/tmp/marker.sh"}},
+                                  {"options": {"BinaryName": "/usr/bin/../../tmp/runc"}},
+                                  {"runtime_path": "/opt/x/containerd-shim-evil-v2"},
+                                  {"runtime_type": "/tmp/shim"}])
+def test_a_foreign_runtime_binary_is_refused_with_the_flag_named(opts: dict[str, Any]) -> None:
+    with pytest.raises(RefusedBinary, match="--probe-allow-binary"):
+        refuse_foreign_binaries(_runtimes(**opts))
+    value = next(iter(opts.values()))
+    allowed = value["BinaryName"] if isinstance(value, dict) else value
+    assert foreign_binaries(_runtimes(**opts), [allowed]) == []
+
+
+@pytest.mark.parametrize("binary", ["runc", "/usr/sbin/runc", "/usr/local/sbin/runc", "crun"])
+def test_known_runtimes_in_system_dirs_pass(binary: str) -> None:
+    assert foreign_binaries(_runtimes(options={"BinaryName": binary})) == []
+    assert foreign_binaries(_runtimes(runtime_path="/usr/bin/containerd-shim-runc-v2")) == []
+
+
+def test_text_handed_over_as_written_is_still_isolated_and_checked(tmp_path: Path) -> None:
+    text, notes = raw_config('version = 2\nimports = ["/etc/containerd/config.toml"]\n',
+                             tmp_path, None, ())
+    assert "/etc/containerd" not in text and notes
+    assert raw_config("not [ toml", tmp_path, None, ()) == ("not [ toml", [])
+    with pytest.raises(RefusedBinary):
+        raw_config('[a.b]\nBinaryName = "/tmp/x"\n', tmp_path, None, ())
+
+
+@pytest.mark.realcontainerd
+def test_a_marker_binary_named_by_a_variant_is_never_run_as_root(
+        kind_release: KindRelease, probe_settings: ProbeSettings, tmp_path: Path) -> None:
+    marker, ran = tmp_path / "marker.sh", tmp_path / "ran"
+    marker.write_text(f"#!/bin/sh\ntouch {ran}\nexec runc \"$@\"\n")
+    marker.chmod(0o755)
+    path = tmp_path / "foreign.toml"
+    path.write_text(f'version = 2\n[plugins."{CRI}".containerd.runtimes.runc.options]\n'
+                    f'  BinaryName = "{marker}"\n')
+    variant = Variant(name="foreign", path=path, text=path.read_text())
+    r = probe_cell(ProbeCell(Target(variant, kind_release)), probe_settings)
+    assert r.verdict is Verdict.UNKNOWN and r.subtype == "refused-binary"
+    assert str(marker) in r.evidence.error and "--probe-allow-binary" in r.evidence.error
+    assert not ran.exists()
+
+
+@pytest.mark.realcontainerd
+def test_a_kind_nodes_import_of_the_host_config_is_dropped_and_the_cell_runs(
+        catalog: Catalog, kind_release: KindRelease, probe_settings: ProbeSettings,
+        tmp_path: Path) -> None:
+    if not os.path.exists("/etc/containerd/config.toml"):
+        pytest.skip("no host /etc/containerd/config.toml to leak in")
+    path = tmp_path / "dump.toml"
+    path.write_text('version = 2\nimports = ["/etc/containerd/config.toml"]\n')
+    variant = Variant(name="dump", path=path, text=path.read_text())
+    r = probe_cell(ProbeCell(Target(variant, kind_release)), probe_settings)
+    assert r.verdict is Verdict.STABLE, r.evidence
+    assert any("/etc/containerd/config.toml dropped" in o for o in r.config_check.overrides)

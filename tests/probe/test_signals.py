@@ -1,0 +1,185 @@
+"""Real probe runs interrupted the way CI and people do it; nothing of the run remains.
+
+Each test starts ``pytest --tier probe`` on the baseline cell in a throw-away project,
+waits for a moment (the probe's tree exists; the pod is in its window), signals the
+pytest process, and then looks for anything of *that* run: processes naming its tree or
+token, mounts under it, cgroups with its token, temp dirs. Host-wide counts would see
+the other engineers' containerd; the token and the tree path are ours alone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from calico_conformance import runrecord
+from calico_conformance.probe import probe_available
+from calico_conformance.probe.daemon import mount_points, processes
+from calico_conformance.probe.host import CGROUP_ROOT
+
+pytestmark = pytest.mark.realcontainerd
+REPO = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    reason = probe_available()
+    if reason:
+        pytest.skip(f"real containerd probe unavailable: {reason}")
+    for name in ("clusters", "suites"):
+        shutil.copytree(REPO / name, tmp_path / name)
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path
+
+
+def start(project: Path, window: str = "60s") -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--tier", "probe",
+         "-k", "baseline", "--probe-window", window, "--run-id", "sig"],
+        cwd=project, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for(what: Callable[[], object], timeout: float = 60.0) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = what()
+        if got:
+            return got
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting")
+
+
+def tree(project: Path) -> Path | None:
+    found = sorted((project / "reports" / "sig" / "probe").glob("ccprobe-*"))
+    return found[0] if found else None
+
+
+def token_of(base: Path) -> str:
+    return base.name.split("-")[1]
+
+
+def ours(project: Path, token: str) -> list[str]:
+    procs = [f"pid {p.pid}: {' '.join(p.argv)[:120]}" for p in processes().values()
+             if p.state != "Z" and p.pid != os.getpid()
+             and any(str(project) in a or token in a for a in p.argv)]
+    mounts = [m for m in mount_points() if m.startswith(str(project)) or token in m]
+    cgroups = [str(Path(cur) / d) for cur, subdirs, _ in _walk(CGROUP_ROOT) for d in subdirs
+               if token in d]
+    temps = [str(p) for p in Path(tempfile.gettempdir()).glob(f"ccp-{token}-*")]
+    temps += [str(p) for p in (project / "reports").rglob("ccprobe-*")]
+    return procs + mounts + cgroups + temps
+
+
+def _walk(root: Path, depth: int = 5) -> Iterator[tuple[str, list[str], list[str]]]:
+    for cur, subdirs, files in os.walk(root):
+        if len(Path(cur).relative_to(root).parts) >= depth:
+            subdirs.clear()
+        yield cur, subdirs, files
+
+
+def in_window(project: Path) -> bool:
+    base = tree(project)
+    if base is None:
+        return False
+    token = token_of(base)
+    return any(p.argv and p.argv[0].endswith("sleep") for p in processes().values()
+               if any(token in a for a in p.argv) or _child_of_shim(p.ppid, token))
+
+
+def _child_of_shim(ppid: int, token: str) -> bool:
+    parent = processes().get(ppid)
+    return parent is not None and any(token in a for a in parent.argv)
+
+
+def finish(proc: subprocess.Popen[str]) -> str:
+    out, _ = proc.communicate(timeout=120)
+    return out
+
+
+def assert_nothing_left(project: Path, token: str, out: str) -> None:
+    assert ours(project, token) == [], out
+    run = project / "reports" / "sig"
+    assert not list(run.rglob(".*.tmp-*")), out
+    entries = runrecord.read(run / runrecord.RECORD_FILE)
+    assert runrecord.state(entries) == "closed", entries
+    rep = subprocess.run([sys.executable, "-m", "calico_conformance.cli", "report", str(run)],
+                         env=ENV, capture_output=True, text=True, timeout=120, check=False)
+    assert rep.returncode == 0, rep.stderr
+    assert "INTERNALERROR" not in out and "Traceback" not in out, out
+
+
+SIGNALS = {"sigint": [signal.SIGINT], "sigterm": [signal.SIGTERM],
+           "double-sigint": [signal.SIGINT, signal.SIGINT]}
+
+
+@pytest.mark.parametrize("moment", ["start", "window"])
+@pytest.mark.parametrize("sigs", list(SIGNALS))
+def test_an_interrupted_probe_run_leaves_nothing_behind(project: Path, moment: str,
+                                                        sigs: str) -> None:
+    proc = start(project)
+    try:
+        base = wait_for(lambda: tree(project))
+        assert isinstance(base, Path)
+        token = token_of(base)
+        if moment == "window":
+            wait_for(lambda: in_window(project))
+        for i, sig in enumerate(SIGNALS[sigs]):
+            if i:
+                time.sleep(0.05)  # the second one lands in the tear-down
+            proc.send_signal(sig)
+        out = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 2, out  # pytest's "interrupted"
+    assert_nothing_left(project, token, out)
+    if moment == "window":
+        cells = (project / "reports" / "sig" / "matrix.md").read_text()
+        assert "interrupted" in cells
+
+
+@pytest.mark.parametrize("reaper", ["clean", "next-run"])
+def test_after_kill_9_containerd_dies_with_pytest_and_the_reaper_removes_the_rest(
+        project: Path, reaper: str) -> None:
+    proc = start(project)
+    try:
+        base = wait_for(lambda: tree(project))
+        assert isinstance(base, Path)
+        token = token_of(base)
+        wait_for(lambda: in_window(project))
+        proc.kill()
+        finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    wait_for(lambda: not [p for p in processes().values() if p.state != "Z"
+                          and p.argv and p.argv[0].endswith("containerd")
+                          and any(token in a or str(base) in a for a in p.argv)], timeout=10)
+    assert ours(project, token), "a kill -9 should leave something for clean to find"
+    if reaper == "next-run":  # the next run reaps the dead one before it starts
+        nxt = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                              "--tier", "probe", "-k", "baseline", "--probe-window", "1s",
+                              "--run-id", "next"], cwd=project, env=ENV, capture_output=True,
+                             text=True, timeout=300, check=False)
+        assert "sig: probe" in nxt.stdout, nxt.stdout
+        assert ours(project, token) == []
+        return
+    clean = subprocess.run([sys.executable, "-m", "calico_conformance.cli", "clean",
+                            "--reports-dir", str(project / "reports")], env=ENV,
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert clean.returncode == 0 and "removed" in clean.stdout, clean.stdout + clean.stderr
+    assert ours(project, token) == []
+    again = subprocess.run([sys.executable, "-m", "calico_conformance.cli", "clean",
+                            "--reports-dir", str(project / "reports")], env=ENV,
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert "nothing left behind" in again.stdout

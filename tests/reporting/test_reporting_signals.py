@@ -1,0 +1,39 @@
+"""Interrupts while the report is written: the report is finished, then the run stops."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from reporting_sample import sample_matrix
+
+from calico_conformance import signals
+from calico_conformance.reporting.store import write_all
+
+
+@pytest.fixture
+def handlers() -> Iterator[None]:
+    previous = signals.install()
+    yield
+    signals.restore(previous)
+
+
+def test_sigint_and_sigterm_during_report_writing_wait_for_the_whole_report(
+        tmp_path: Path, handlers: None) -> None:
+    with pytest.raises(KeyboardInterrupt, match="during tear-down"), signals.shielded():
+        os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGTERM)
+        write_all(sample_matrix(), tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "junit.xml", "matrix.html", "matrix.json", "matrix.md"]
+
+
+def test_sigterm_is_an_interrupt_and_a_second_one_is_ignored_during_the_grace(
+        handlers: None) -> None:
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+        os.kill(os.getpid(), signal.SIGTERM)
+    os.kill(os.getpid(), signal.SIGINT)  # the tear-down goes on
+    os.kill(os.getpid(), signal.SIGTERM)

@@ -1,0 +1,203 @@
+"""Every bad input class in README's "Bad input" table: one line, the right exit code,
+no traceback, no INTERNALERROR. One test per row; the table and the rows must agree."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from calico_conformance.errors import InputError
+from calico_conformance.variants import load_variant
+
+REPO = Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    [str(REPO / "src"), *filter(None, [os.environ.get("PYTHONPATH", "")])])}
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "calico_conformance.cli", *args], env=ENV,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def project(tmp: Path) -> Path:
+    root = tmp / "proj"
+    shutil.copytree(REPO / "clusters", root / "clusters")
+    shutil.copytree(REPO / "suites", root / "suites")
+    shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
+    return root
+
+
+def pytest_run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+                          cwd=root, env=ENV, capture_output=True, text=True, timeout=300,
+                          check=False)
+
+
+def run_folder(tmp: Path, name: str = "r1") -> Path:
+    meta = {"run_id": name, "suite_version": "0", "profile": "p", "planned_ids": []}
+    (tmp / name / "cells").mkdir(parents=True)
+    (tmp / name / "run.json").write_text(json.dumps(meta))
+    return tmp / name
+
+
+def cell_file(run: Path, **change: object) -> Path:
+    cell = {"cell_id": "c1", "axes": {"calico": "-", "variant": "v", "point": "p"},
+            "expected": "", "verdict": "stable", **change}
+    path = run / "cells" / "c1.json"
+    path.write_text(json.dumps(cell))
+    return path
+
+
+def one_line(proc: subprocess.CompletedProcess[str], code: int, message: str) -> None:
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == code, out
+    assert "Traceback" not in out and "INTERNALERROR" not in out, out
+    lines = [ln for ln in proc.stderr.splitlines() if message in ln] if code == 2 else \
+        [ln for ln in out.splitlines() if ln.startswith("ERROR:") and message in ln]
+    assert len(lines) == 1, out
+    if code == 2:
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def deep_toml(tmp: Path) -> None:
+    (tmp / "deep.toml").write_text("a = " + "{b = " * 500 + "1" + "}" * 500 + "\n")
+    one_line(cli("lint", "--containerd-version", "1.7.18", str(tmp / "deep.toml")), 2,
+             "invalid TOML: nested more than 64 levels deep")
+
+
+def deep_yaml(tmp: Path) -> None:
+    (tmp / "deep.yaml").write_text("[" * 3000 + "]" * 3000 + "\n")
+    one_line(cli("lint", "--containerd-version", "1.7.18", str(tmp / "deep.yaml")), 2,
+             "invalid YAML: nested more than 64 levels deep")
+
+
+def huge(tmp: Path) -> None:
+    one_line(cli("lint", "--containerd-version", "1.7.18", "/dev/zero"), 2,
+             "larger than 4 MiB; not a config file this suite reads")
+
+
+def typed_field(tmp: Path) -> None:
+    cell_file(run_folder(tmp), repeat="2")
+    one_line(cli("report", str(tmp / "r1"), "-o", str(tmp / "out")), 2,
+             "not a valid cell result: repeat: expected an integer, not a string")
+    assert not (tmp / "out").exists()
+
+
+def deep_json(tmp: Path) -> None:
+    run = run_folder(tmp)
+    (run / "cells" / "c1.json").write_text("[" * 100_000 + "]" * 100_000)
+    one_line(cli("report", str(run), "-o", str(tmp / "out")), 2, "JSON nested too deeply")
+    assert not (tmp / "out").exists()
+
+
+def onto_file(command: str) -> Callable[[Path], None]:
+    def check(tmp: Path) -> None:
+        cell_file(run_folder(tmp))
+        (tmp / "taken").write_text("x")
+        one_line(cli(command, str(tmp / "r1"), "-o", str(tmp / "taken")), 2,
+                 "output directory: exists and is not a directory")
+        assert (tmp / "taken").read_text() == "x"
+    return check
+
+
+def latest_outside(tmp: Path) -> None:
+    cell_file(run_folder(tmp / "elsewhere"))
+    (tmp / "reports").mkdir()
+    os.symlink(tmp / "elsewhere" / "r1", tmp / "reports" / "latest")
+    one_line(cli("report", str(tmp / "reports" / "latest")), 2,
+             "points outside its reports folder")
+
+
+def version_two(tmp: Path) -> None:
+    (tmp / "two.toml").write_text('version = "two"\n')
+    one_line(pytest_run(project(tmp), "--plan", f"--variant={tmp / 'two.toml'}"), 4,
+             "version = 'two' is not an integer")
+
+
+def bad_op(tmp: Path) -> None:
+    (tmp / "badop.toml").write_text("version = 2\n")
+    (tmp / "badop.meta.toml").write_text('[[json6902]]\nop = "remove"\npath = "/nope/x"\n')
+    one_line(pytest_run(project(tmp), "--plan", f"--variant={tmp / 'badop.toml'}"), 4,
+             f"{tmp / 'badop.meta.toml'}: JSON6902 patch does not apply")
+
+
+def reports_file(tmp: Path) -> None:
+    (tmp / "afile").write_text("")
+    one_line(pytest_run(project(tmp), "--tier", "probe", "--reports-dir", str(tmp / "afile")),
+             4, "--reports-dir: exists and is not a directory")
+
+
+def garbage_baseline(tmp: Path) -> None:
+    (tmp / "old.json").write_text('{"run": {}, "cells": "x"}')
+    one_line(pytest_run(project(tmp), "--tier", "probe", "--baseline", str(tmp / "old.json")),
+             4, "not a valid matrix.json")
+
+
+def bad_name(tmp: Path) -> None:
+    (tmp / "a[b.toml").write_text("version = 2\n")
+    one_line(pytest_run(project(tmp), "--plan", f"--variant={tmp / 'a[b.toml'}"), 4,
+             "is not usable")
+
+
+ROWS: dict[str, Callable[[Path], None]] = {
+    "TOML nested deeper than 64 levels": deep_toml,
+    "YAML nested deeper than 64 levels": deep_yaml,
+    "an input larger than 4 MiB (`lint /dev/zero`)": huge,
+    "a wrongly typed field in a stored result": typed_field,
+    "a stored result nested too deeply": deep_json,
+    "`report -o` onto an existing file": onto_file("report"),
+    "`merge -o` onto an existing file": onto_file("merge"),
+    "a `reports/latest` pointing outside its reports folder": latest_outside,
+    'a variant with `version = "two"`': version_two,
+    "a sidecar JSON6902 op that does not apply": bad_op,
+    "`--reports-dir` naming a regular file": reports_file,
+    "a garbage `--baseline` (found at start)": garbage_baseline,
+    "a variant name with `..`, `[`, spaces, markup or terminal controls": bad_name,
+}
+
+
+def readme_rows() -> dict[str, str]:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Bad input"):]
+    rows = re.findall(r"^\| (.+?) \| `(.+?)` \|$", section, re.M)
+    return {what: msg for what, msg in rows if what != "bad input"}
+
+
+def test_the_readme_table_and_the_tests_list_the_same_bad_inputs() -> None:
+    assert list(readme_rows()) == list(ROWS)
+
+
+@pytest.mark.parametrize("row", list(ROWS))
+def test_bad_input_is_one_line_with_the_readme_message(row: str, tmp_path: Path) -> None:
+    ROWS[row](tmp_path)
+
+
+@pytest.mark.parametrize("name", ["..", "", "a[b", "p q", "<b>x<b>", "a\u202eb",
+                                  "a\x1b[31mb", "-x", "a" * 64])
+def test_a_variant_name_outside_the_one_rule_is_refused(tmp_path: Path, name: str) -> None:
+    path = tmp_path / f"{name}.toml"
+    path.write_text("version = 2\n")
+    with pytest.raises(InputError, match="is not usable"):
+        load_variant(path)
+
+
+def test_names_that_obey_the_rule_map_to_distinct_cell_files() -> None:
+    from calico_conformance.reporting.store import cell_filename
+    names = ["p_q", "p-q", "p.q", "pq", "P_q"]
+    assert len({cell_filename(f"probe-{n}-v1") for n in names}) == len(names)
+
+
+def test_lint_output_neutralises_terminal_controls_in_paths_and_values(tmp_path: Path) -> None:
+    bad = tmp_path / "e\x1b[2Jvil\u202e.toml"
+    bad.write_text('version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n'
+                   '  sandbox_image = "x\\u001b[31m"\n')
+    proc = cli("lint", "--containerd-version", "1.7.18", str(bad))
+    assert "\x1b" not in proc.stdout + proc.stderr and "\u202e" not in proc.stdout
