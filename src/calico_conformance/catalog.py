@@ -45,7 +45,7 @@ from .errors import InputError
 from .model import Verdict
 
 # The declarations live in cells.py; callers may keep importing them from here.
-__all__ = ["CGROUP_DRIVERS", "KIND_VERDICTS", "PROBE_VERDICTS", "CalicoRelease", "Catalog", "Cell",
+__all__ = ["CGROUP_DRIVERS", "KIND_VERDICTS", "NODE_VERDICTS", "PROBE_VERDICTS", "CalicoRelease", "Catalog", "Cell",
            "KindRelease", "Point", "Profile", "Variant", "effective_config", "load_patch_nonempty",
            "load_variant", "meta_path"]
 
@@ -63,7 +63,10 @@ CGROUP_DRIVERS = ("systemd", "cgroupfs")
 # RFC 6902 section 4: the six operations a JSON patch may hold.
 JSON6902_OPS = ("add", "remove", "replace", "move", "copy", "test")
 SIDECAR_KEYS = frozenset({"description", "expected", "expected_by_calico", "expected_probe",
-                          "references", "fix", "kubelet", "json6902"})
+                          "expected_node", "references", "fix", "kubelet", "json6902"})
+# The node tier (a kind-style node with an emulated kubelet) sees the probe's classes
+# plus the kubelet's kills.
+NODE_VERDICTS = PROBE_VERDICTS | {Verdict.RESTARTS.value}
 PROFILE_KEYS = frozenset({"description", "calico", "variants", "points", "soak", "workers",
                           "pod_subnet"})
 
@@ -308,6 +311,10 @@ def load_variant(path: Path) -> Variant:
                        'a table of "vX.Y.Z" = "<verdict>"', is_table, {})
     for version in by_calico:
         choice(by_calico, version, KIND_VERDICTS, mpath, "expected_by_calico", MISSING)
+    by_node = typed(meta, "expected_node", mpath, what,
+                    'a table of "<node recipe>" = "<verdict>" (clusters/nodes/)', is_table, {})
+    for recipe in by_node:
+        choice(by_node, recipe, NODE_VERDICTS, mpath, "expected_node", MISSING)
     kubelet = typed(meta, "kubelet", mpath, what, "a table ([kubelet])", is_table, {})
     choice(kubelet, "cgroupDriver", CGROUP_DRIVERS, mpath, "[kubelet]")
     json6902 = typed(meta, "json6902", mpath, what,
@@ -320,6 +327,7 @@ def load_variant(path: Path) -> Variant:
         expected=choice(meta, "expected", KIND_VERDICTS, mpath, what),
         expected_by_calico=dict(by_calico),
         expected_probe=choice(meta, "expected_probe", PROBE_VERDICTS, mpath, what),
+        expected_node=dict(by_node),
         references=strs(meta, "references", mpath, what),
         fix=string(meta, "fix", mpath, what, ""),
         kubelet=dict(kubelet),

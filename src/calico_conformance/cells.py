@@ -65,6 +65,7 @@ class Variant:
     expected: str = ""  # a KIND_VERDICTS value or "" (no expectation: just report)
     expected_by_calico: dict[str, str] = field(default_factory=dict)
     expected_probe: str = ""  # a PROBE_VERDICTS value or ""
+    expected_node: dict[str, str] = field(default_factory=dict)  # node recipe -> NODE_VERDICTS
     references: tuple[str, ...] = ()
     fix: str = ""
     kubelet: dict[str, Any] = field(default_factory=dict)

@@ -24,10 +24,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     from . import lint
+    from .node import commands as node_commands
     from .reporting import commands as report_commands
 
     lint.register(sub)
     report_commands.register(sub)
+    node_commands.register(sub)
     return parser
 
 

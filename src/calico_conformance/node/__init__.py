@@ -1,0 +1,1 @@
+"""The node tier: each variant inside a kind-style node (systemd as PID 1) built locally."""
