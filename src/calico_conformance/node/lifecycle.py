@@ -78,7 +78,7 @@ class Node:
         _rc, comm = self.exec("cat", "/proc/1/comm")
         rc_v2, _ = self.exec("test", "-e", "/sys/fs/cgroup/cgroup.controllers")
         self.facts = {
-            "node_image": self.image, "recipe": recipe,
+            "node_image": self.image, "recipe": recipe, "node_container": self.container_id,
             "containerd": word(("containerd", "--version"), 2),
             "runc": word(("runc", "--version"), 2),
             "systemd": word(("systemctl", "--version"), 1),
