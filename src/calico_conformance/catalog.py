@@ -45,7 +45,8 @@ from .errors import InputError
 from .model import Verdict
 
 # The declarations live in cells.py; callers may keep importing them from here.
-__all__ = ["CGROUP_DRIVERS", "KIND_VERDICTS", "NODE_VERDICTS", "PROBE_VERDICTS", "CalicoRelease", "Catalog", "Cell",
+__all__ = ["CGROUP_DRIVERS", "KIND_VERDICTS", "NODE_VERDICTS", "PROBE_VERDICTS", "CalicoRelease",
+           "Catalog", "Cell",
            "KindRelease", "Point", "Profile", "Variant", "effective_config", "load_patch_nonempty",
            "load_variant", "meta_path"]
 

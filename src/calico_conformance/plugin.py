@@ -37,8 +37,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--clusters-dir", default=None, help="data directory (default: ./clusters)")
     g.addoption("--variant", action="append", default=[], metavar="PATH",
                 help="add a containerd config.toml as a variant (repeatable)")
-    g.addoption("--tier", choices=("kind", "probe", "all"), default="kind",
-                help="kind clusters, the containerd probe, or both (probe first)")
+    g.addoption("--tier", choices=("kind", "probe", "node", "all"), default="kind",
+                help="kind clusters, the containerd probe, kind-style nodes with an emulated "
+                     "kubelet, or all three (probe, node, kind)")
     g.addoption("--plan", action="store_true",
                 help="write kind configs, effective containerd configs and lint per cell; "
                      "no Docker needed")
@@ -58,6 +59,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--baseline", default=None, help="a previous matrix.json: fail on regressions")
     g.addoption("--containerd-bin", default=None, help="containerd for the probe tier")
     g.addoption("--probe-window", default="20s", help="how long the probe container must run")
+    g.addoption("--node-images", default="*",
+                help="node tier: recipes under clusters/nodes to run on, glob or comma list "
+                     "(default: all; build them with `calico-conformance nodes build`)")
+    g.addoption("--node-window", default="30s",
+                help="node tier: observation window per cell (kubelet syncs, exec probes, "
+                     "daemon-reload, containerd restart)")
     # --kind-bin is pytest-kind's option; we reuse it rather than define a second one.
 
 
@@ -95,6 +102,7 @@ def _build_state(config: pytest.Config, root: Path) -> SessionState:
                                        else None, extra)
     soak_s = parse_duration(opt("soak"), option="--soak") if opt("soak") else None
     window = parse_duration(opt("probe_window"), option="--probe-window")
+    node_window = parse_duration(opt("node_window"), option="--node-window")
     grace = parse_duration(opt("ready_grace"), option="--ready-grace")
     if opt("repeat") < 1:
         raise InputError("--repeat must be at least 1")
@@ -115,6 +123,7 @@ def _build_state(config: pytest.Config, root: Path) -> SessionState:
         registry=opt("calico_registry"),
         baseline=baseline,
         containerd_bin=opt("containerd_bin"), probe_window_s=window,
+        node_images=opt("node_images"), node_window_s=node_window,
         command_line=shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         clock=SystemClock(),
     )
@@ -137,6 +146,13 @@ def matrix_cell(request: pytest.FixtureRequest) -> Cell:
 @pytest.fixture
 def probe_target(request: pytest.FixtureRequest) -> tuple[Variant, str]:
     """A variant and the kind release whose base config it patches."""
+    target: tuple[Variant, str] = request.param
+    return target
+
+
+@pytest.fixture
+def node_target(request: pytest.FixtureRequest) -> tuple[Variant, str]:
+    """A variant and the node recipe (clusters/nodes) whose image it runs on."""
     target: tuple[Variant, str] = request.param
     return target
 
@@ -165,6 +181,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             pytest.param((v, k), id=f"probe-{v.name}-{k}",
                          marks=_marks(v.expected_probe, v.name))
             for v, k in variants], indirect=True)
+    if "node_target" in metafunc.fixturenames and state.tier in ("node", "all"):
+        metafunc.parametrize("node_target", [
+            pytest.param((v, r), id=f"node-{v.name}-{r}",
+                         marks=_marks(v.expected_node.get(r, ""), v.name))
+            for v, r in state.node_targets()], indirect=True)
     if "repeat_index" in metafunc.fixturenames and state.repeat > 1:
         metafunc.parametrize("repeat_index", repeats, indirect=True,
                              ids=[f"r{i}" for i in repeats])
@@ -190,8 +211,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             pytest.exit(f"calico-conformance: {config.stash[idle_key]}",
                         returncode=pytest.ExitCode.USAGE_ERROR)
         return
-    # Probe cells first, so --tier all can predict kind cells from them.
-    items.sort(key=lambda it: 0 if "probe_target" in getattr(it, "fixturenames", ()) else 1)
+    # Probe cells first, so --tier all can predict kind cells from them; then node cells.
+    items.sort(key=lambda it: 0 if "probe_target" in getattr(it, "fixturenames", ()) else
+               1 if "node_target" in getattr(it, "fixturenames", ()) else 2)
     if state.plan:
         summary = state.write_plan()
         state.plan_summary = summary
@@ -214,7 +236,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if not any(_cell_param(it) is not None for it in session.items):
         return
     cells = [c for it in session.items if isinstance(c := _cell_param(it), Cell)]
-    probes = [t for it in session.items if isinstance(t := _cell_param(it), tuple)]
+    probes = [t for it in session.items if isinstance(t := _cell_param(it), tuple)
+              and "probe_target" in getattr(it, "fixturenames", ())]
     if cells:
         problem = state.preflight(cells)
         if problem:
@@ -231,7 +254,8 @@ _EMPTY = object()
 
 
 def _cell_param(item: pytest.Item) -> object:
-    names = {"matrix_cell", "probe_target"} & set(getattr(item, "fixturenames", ()))
+    names = {"matrix_cell", "probe_target", "node_target"} & set(getattr(item, "fixturenames",
+                                                                         ()))
     if not names:
         return None
     params = getattr(getattr(item, "callspec", None), "params", {})

@@ -83,6 +83,8 @@ class SessionState:
     probe_window_s: float
     command_line: str
     clock: Clock
+    node_images: str = "*"  # --node-images: recipe names under clusters/nodes (glob/comma list)
+    node_window_s: float = 30.0
     plan_summary: Any = None
     notes: list[str] = field(default_factory=list)
     kept: list[tuple[str, str]] = field(default_factory=list)
@@ -103,6 +105,21 @@ class SessionState:
         kinds = sorted({c.point.kind.version for c in self.profile.cells})
         variants = sorted({c.variant.name: c.variant for c in self.profile.cells}.items())
         return [(v, k) for _, v in variants for k in kinds]
+
+    def node_targets(self) -> list[tuple[Variant, str]]:
+        """Every profile variant on every selected node recipe (clusters/nodes)."""
+        import fnmatch
+
+        from .node.recipes import load_recipes
+
+        recipes = load_recipes(self.catalog.root)
+        pats = [p.strip() for p in self.node_images.split(",") if p.strip()]
+        names = [r for r in recipes if any(fnmatch.fnmatchcase(r, p) for p in pats)]
+        if not names:
+            raise InputError(f"--node-images {self.node_images!r} matches no recipe "
+                             f"(known: {', '.join(recipes)})")
+        variants = sorted({c.variant.name: c.variant for c in self.profile.cells}.items())
+        return [(v, r) for _, v in variants for r in names]
 
     def kind_release(self, version: str) -> KindRelease:
         return self.catalog.kind[version]
@@ -248,6 +265,7 @@ class CellRunner:
     def __init__(self, state: SessionState, config: pytest.Config) -> None:
         self.state = state
         self.config = config
+        self._probes: tuple[tuple[Any, ...], int, str] | None = None
 
     def _progress(self, cell_id: str) -> Any:
         from .progress import ProgressLine
@@ -319,6 +337,46 @@ class CellRunner:
                          repeat=repeat)
         st.probe_results[(variant.name, kind_version)] = result
         return st.record(result)
+
+    def run_node(self, variant: Variant, recipe_name: str, repeat: int = 1) -> CellResult:
+        from .node import NodeImage, NodeSettings, node_available, run_node_cell
+        from .node.docker import find_docker
+        from .node.recipes import load_recipes
+
+        st = self.state
+        reason = node_available()
+        if reason:
+            pytest.skip(f"node tier unavailable here: {reason}")
+        recipe = load_recipes(st.catalog.root)[recipe_name]
+        if find_docker().image_labels(recipe.tag) is None:
+            pytest.skip(f"node image {recipe.tag} is not built (run: calico-conformance nodes "
+                        f"build {recipe_name})")
+        probes, grace, source = self._node_probes()
+        settings = NodeSettings(run_id=st.run_id, window_s=st.node_window_s, probes=probes,
+                                grace_s=grace, probe_source=source, clock=st.clock,
+                                keep_logs_dir=st.run_dir / "node" / f"{variant.name}-"
+                                f"{recipe_name}" / "logs")
+        result = replace(run_node_cell(variant, st.catalog.kind[recipe.kind],
+                                       NodeImage(recipe.name, recipe.tag), settings),
+                         repeat=repeat)
+        return st.record(result)
+
+    def _node_probes(self) -> tuple[tuple[Any, ...], int, str]:
+        """calico-node's exec probes from the profile's newest Calico manifest (once)."""
+        if self._probes is None:
+            from .calico import fetch_manifest, load_documents
+            from .node.prober import probe_specs
+
+            st = self.state
+            release = sorted({c.calico.version: c.calico for c in st.profile.cells}.items())[-1][1]
+            try:
+                docs = load_documents(fetch_manifest(release, st.cache_dir, st.manifest_dir))
+                specs, grace = probe_specs(docs)
+                self._probes = (tuple(specs), grace, f"Calico {release.version} manifest")
+            except ConformanceError as exc:
+                st.notes.append(f"node tier: no exec probes ({exc})")
+                self._probes = ((), 0, "")
+        return self._probes
 
     @staticmethod
     def judge(result: CellResult) -> None:

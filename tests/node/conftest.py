@@ -19,7 +19,7 @@ from calico_conformance.node.cell import NodeImage, adapt
 from calico_conformance.node.docker import find_docker
 from calico_conformance.node.judge import NodeObservation
 from calico_conformance.node.lifecycle import Node
-from calico_conformance.node.pods import Pods
+from calico_conformance.node.pods import CriCallError, Pods
 from calico_conformance.node.recipes import Recipe, load_recipes
 
 CLUSTERS = Path(__file__).resolve().parents[2] / "clusters"
@@ -88,7 +88,7 @@ def ready_node(recipes: dict[str, Recipe], catalog: Catalog, run_id: str,
             try:
                 if client.status().runtime_ready:
                     break
-            except Exception:  # noqa: BLE001 - CRI still starting
+            except CriCallError:  # CRI still starting
                 pass
             node.clock.sleep(0.5)
         node.import_images("registry.k8s.io/pause:3.10")

@@ -30,6 +30,8 @@ pytestmark = pytest.mark.realnode
 def _nothing_left(run_id: str, node_container: str = "") -> None:
     """No container of the run, and no cgroup of its node left in any hierarchy."""
     assert find_docker().containers(run_id) == []
+    # the kubelet's and runc's cgroups live below the node's own cgroup, never the host root
+    assert not list(Path("/sys/fs/cgroup").glob("*/kubepods*"))
     if node_container:
         assert not list(Path("/sys/fs/cgroup").glob(f"*/docker/{node_container}"))
 

@@ -70,7 +70,8 @@ def _overlay(recipe: Recipe, root: Path, mirror: str) -> None:
         # not check it either.
         chroot(root, "apt-get", "-qq", *APT_OPTS, "update", timeout=900)
         pkgs = [f"{p}/{recipe.overlay.suite}" for p in recipe.overlay.packages]
-        chroot(root, "env", f"--chdir={work}", "apt-get", "-qq", *APT_OPTS, "download", *pkgs, timeout=900)
+        chroot(root, "env", f"--chdir={work}", "apt-get", "-qq", *APT_OPTS, "download", *pkgs,
+               timeout=900)
         for deb in sorted((root / work.lstrip("/")).glob("*.deb")):
             chroot(root, "dpkg-deb", "-x", f"{work}/{deb.name}", "/")
     finally:
@@ -145,6 +146,10 @@ def build(recipe: Recipe, docker: Docker, mirror: str, workdir: Path,
             _overlay(recipe, root, mirror)
         (root / "etc/resolv.conf").write_text("")
         _configure(root)
+        entry = root / "usr/local/bin/entrypoint"
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(recipe.entrypoint, entry)
+        entry.chmod(0o755)
         _workload_images(root)
         installed = installed_versions(root)
         for sub in ("var/lib/apt/lists", "var/cache/apt/archives"):
@@ -154,7 +159,8 @@ def build(recipe: Recipe, docker: Docker, mirror: str, workdir: Path,
         tarball = tmp / "rootfs.tar"
         tools.run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(tarball), "."],
                   timeout=600)
-        changes = ["ENV container=docker", 'CMD ["/sbin/init"]',  # STOPSIGNAL: at run
+        changes = ["ENV container=docker", 'ENTRYPOINT ["/usr/local/bin/entrypoint"]',
+                   'CMD ["/sbin/init"]',  # STOPSIGNAL: at run (docker import refuses it)
                    f"LABEL {RECIPE_LABEL}={recipe.name}", f"LABEL {DIGEST_LABEL}={recipe.digest}"]
         changes += [f"LABEL io.calico-conformance.installed.{k.replace(':', '-')}={v}"
                     for k, v in installed.items()]

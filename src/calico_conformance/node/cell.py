@@ -21,20 +21,21 @@ import tomli_w
 from .. import tools
 from ..cells import KindRelease, Variant, effective_config
 from ..clock import Clock, SystemClock
-from ..errors import ConformanceError, InputError
+from ..errors import ConformanceError, InputError, ProbeError
 from ..model import Axes, CellResult, ConfigCheck, Evidence, Tier, Verdict
 from ..probe.host import can_lower_oom_score
 from ..probe.judge import cri_load_error, exit_error
 from ..probe.overrides import cri_plugin_name
 from ..verdict import outcome
 from .cgroups import NodeCgroups
-from .docker import Docker, find_docker
+from .docker import find_docker
 from .judge import NodeObservation
 from .kubelet import ContainerFailed, PodWorker, SandboxFailed
 from .lifecycle import Node
 from .pods import Pods
 from .prober import ProbeSpec
 from .window import watch
+from .workload import SANDBOX_REF, WORKLOAD_REF
 
 CRI_READY_TIMEOUT_S = 20.0
 
@@ -126,7 +127,7 @@ def adapt(config: dict[str, Any], obs: NodeObservation) -> dict[str, Any]:
     needs CAP_SYS_RESOURCE (kind sets restrict_oom_score_adj itself when rootless)."""
     if can_lower_oom_score():
         return config
-    out = json.loads(json.dumps(config))
+    out: dict[str, Any] = json.loads(json.dumps(config))
     name = "io.containerd.cri.v1.runtime" if out.get("version") == 3 else cri_plugin_name(out)
     table = out.setdefault("plugins", {}).setdefault(name, {})
     if table.get("restrict_oom_score_adj") is not True:
@@ -157,8 +158,9 @@ def _observe(node: Node, image: NodeImage, config: dict[str, Any] | str, driver:
         pods = Pods(client)
         if not _cri_ready(client, clock, obs, node):
             return facts
-        sandbox_image = _sandbox_image(pods)
+        sandbox_image = _sandbox_image(pods) or _configured_sandbox_image(config)
         node.import_images(sandbox_image)
+        _wait_images(client, clock, (sandbox_image or SANDBOX_REF, WORKLOAD_REF))
         obs.notes.append(f"sandbox image {sandbox_image or '(default)'} is the local busybox")
         obs.timings["config"] = clock.monotonic() - t1
         t2 = clock.monotonic()
@@ -204,6 +206,33 @@ def _cri_ready(client: Any, clock: Clock, obs: NodeObservation, node: Node) -> b
     obs.verdict = Verdict.CRI_UNAVAILABLE
     obs.error = cri_load_error(node.journal()) or last or "CRI did not become ready"
     return False
+
+
+def _wait_images(client: Any, clock: Clock, refs: tuple[str, ...]) -> None:
+    """CRI learns of ctr's import and tag from events, asynchronously: wait until it sees
+    every reference (as the kubelet's image manager would find them present)."""
+    from ..probe.cri import CriCallError
+
+    deadline = clock.monotonic() + 20.0
+    missing = list(refs)
+    while missing and clock.monotonic() < deadline:
+        with contextlib.suppress(CriCallError):
+            missing = [r for r in missing if not client.image_present(r)]
+        if missing:
+            clock.sleep(0.3)
+    if missing:
+        raise ProbeError(f"CRI does not see the imported image(s) {', '.join(missing)}")
+
+
+def _configured_sandbox_image(config: dict[str, Any] | str) -> str:
+    """The config's own sandbox image (containerd 2.x's CRI status does not report it):
+    version 2 ``sandbox_image``, version 3 ``pinned_images.sandbox``."""
+    if not isinstance(config, dict):
+        return ""
+    plugins = config.get("plugins", {})
+    v2 = plugins.get("io.containerd.grpc.v1.cri", {}).get("sandbox_image")
+    v3 = plugins.get("io.containerd.cri.v1.images", {}).get("pinned_images", {}).get("sandbox")
+    return str(v3 if config.get("version") == 3 else v2 or "")
 
 
 def _sandbox_image(pods: Pods) -> str:

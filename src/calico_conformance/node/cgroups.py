@@ -16,13 +16,14 @@ Followed from kubernetes/kubernetes pkg/kubelet/cm:
   started with Description, Wants=<parent slice>, Memory/CPU/BlockIO/TasksAccounting=true
   and DefaultDependencies=false.
 
-Where this host differs from a kind node: the node sees the host's v1 hierarchies
-(bind mount), so "the hierarchy root" for systemd-managed paths is the node's own
-cgroup, read from the node's ``/proc/1/cgroup`` (as kind's cgroup mounts present it).
+The node's hierarchies are rooted at its own cgroup (docker's mounts, kind's fix_cgroup),
+so every kubelet path ``<mount>/<name>`` is, seen from the host, ``<mount>/<node cgroup>/
+<name>``, the node cgroup being PID 1's cgroup in the node without ``init.scope``.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,10 +91,7 @@ class NodeCgroups:
 
     def base(self, ctrl: str) -> Path:
         """Where the kubelet's paths start in hierarchy ``ctrl``."""
-        mount = self.mounts[ctrl]
-        if self.driver == "systemd":
-            return mount / self.node_root.get(ctrl, "/").lstrip("/")
-        return mount
+        return self.mounts[ctrl] / self.node_root.get(ctrl, "/").lstrip("/")
 
     def paths(self, pod: PodCgroup) -> dict[str, Path]:
         return {c: self.base(c) / pod.relpath for c in ALLOWLIST if c in self.mounts}
@@ -115,13 +113,8 @@ class NodeCgroups:
                 if ctrl != "systemd":
                     (self.base(ctrl) / pod.relpath).mkdir(parents=True, exist_ok=True)
         else:
-            for path in self.paths(pod).values():
-                path.mkdir(parents=True, exist_ok=True)
-            for mount in self.mounts.values():  # cgroupfs Create joins every hierarchy
-                (mount / pod.relpath).mkdir(parents=True, exist_ok=True)
-            self.node.cgroup_dirs += [m / pod.relpath for m in self.mounts.values()]
-            self.node.cgroup_dirs += [m / "kubepods" / pod.qos for m in self.mounts.values()]
-            self.node.cgroup_dirs += [m / "kubepods" for m in self.mounts.values()]
+            for ctrl in self.mounts:  # cgroupfs Create: mkdir in every hierarchy
+                (self.base(ctrl) / pod.relpath).mkdir(parents=True, exist_ok=True)
 
     def _start_slice(self, unit: str, parent: str) -> None:
         _rc, state = self.node.exec("systemctl", "is-active", unit)
@@ -160,17 +153,13 @@ class NodeCgroups:
         if self.driver == "systemd":
             self.node.exec("systemctl", "stop", pod.parent)
             return
-        for mount in self.mounts.values():
-            d = mount / pod.relpath
+        for ctrl in self.mounts:
+            d = self.base(ctrl) / pod.relpath
             for sub in sorted((p for p in d.glob("*") if p.is_dir()), reverse=True):
-                try:
+                with contextlib.suppress(OSError):
                     sub.rmdir()
-                except OSError:
-                    pass
-            try:
+            with contextlib.suppress(OSError):
                 d.rmdir()
-            except OSError:
-                pass
 
     def placement(self, pid: int) -> dict[str, str]:
         """Where a process really is (the node's /proc/<pid>/cgroup), per controller."""

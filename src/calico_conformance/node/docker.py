@@ -7,7 +7,6 @@ prove that nothing is left.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,15 +25,13 @@ KIND_LIKE = ("--security-opt", "seccomp=unconfined", "--security-opt", "apparmor
              "--tmpfs", "/tmp", "--tmpfs", "/run", "--volume", "/var",
              "--volume", "/lib/modules:/lib/modules:ro")
 ADAPTED = ("--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
-           "--security-opt", "systempaths=unconfined", "--device-cgroup-rule", "a *:* rwm",
-           "--tmpfs", "/sys/fs/cgroup")
+           "--security-opt", "systempaths=unconfined", "--device-cgroup-rule", "a *:* rwm")
 ADAPTATIONS = (
     "--privileged replaced by --cap-add ALL --cap-drop SYS_RESOURCE + systempaths=unconfined + "
     "device rule 'a *:* rwm' (this host lacks CAP_SYS_RESOURCE: 'unable to apply caps')",
-    "each host cgroup v1 hierarchy bind-mounted read-write over a private tmpfs at "
-    "/sys/fs/cgroup (the node sees the host's hierarchies; its systemd roots itself at the "
-    "container's own cgroup; binding the host's /sys/fs/cgroup tmpfs itself would let the "
-    "node's systemd create directories on it and remount it read-only for the host)",
+    "cgroup v1 mounts (docker's, rooted at the node's own cgroup) remounted read-write per "
+    "mount by the entrypoint, since without --privileged docker mounts them read-only; "
+    "then kind's fix_cgroup bind mounts",
     "--network none (no traffic leaves the machine; CRI is reached over a bind-mounted "
     "socket directory)",
 )
@@ -78,8 +75,6 @@ class Docker:
                 "--stop-signal", "SIGRTMIN+3",
                 *KIND_LIKE, *ADAPTED,
                 "--volume", f"{socket_dir}:/run/containerd",
-                *(a for h in cgroup_hierarchies()
-                  for a in ("--volume", f"{h}:{h}:rw")),
                 *(a for v in extra_volumes for a in ("--volume", v)),
                 image]
         return self.run(*argv, timeout=120).stdout.strip()
@@ -97,14 +92,6 @@ class Docker:
     def remove_run(self, run_id: str) -> list[str]:
         """Remove every container of ``run_id``; returns those that could not be removed."""
         return [c for c in self.containers(run_id) if not self.remove(c)]
-
-
-def cgroup_hierarchies(root: Path = Path("/sys/fs/cgroup")) -> list[Path]:
-    """The host's mounted cgroup hierarchies (directories, not the co-mount symlinks)."""
-    if (root / "cgroup.controllers").exists():  # v2: one hierarchy, the root itself
-        return [root]
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink()
-                  and os.path.ismount(p))
 
 
 def find_docker(explicit: str | None = None) -> Docker:

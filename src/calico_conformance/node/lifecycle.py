@@ -22,7 +22,7 @@ from ..clock import Clock
 from ..errors import ProbeError
 from ..probe.cri import CriClient
 from .docker import ADAPTATIONS, Docker
-from .workload import SANDBOX_REF, WORKLOAD_REF
+from .workload import SANDBOX_REF
 
 BOOT_TIMEOUT_S = 60.0
 CONTAINERD_TIMEOUT_S = 30.0

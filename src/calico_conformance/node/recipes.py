@@ -21,8 +21,9 @@ from ..datafile import is_table, known_keys, string, strs
 from ..errors import InputError
 
 # Bump when build.py lays out the root filesystem differently: old images become stale.
-LAYOUT = "3"
+LAYOUT = "4"
 IMAGE_REPO = "calico-conformance/node"
+ENTRYPOINT = "entrypoint.sh"  # beside the recipes; part of every image's digest
 RECIPE_KEYS = frozenset({"name", "suite", "kind", "description", "packages", "overlay"})
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,30}")
 _SUITE = re.compile(r"[a-z][a-z0-9-]{1,30}")
@@ -52,6 +53,10 @@ class Recipe:
         return f"{IMAGE_REPO}:{self.name}-{self.digest[:12]}"
 
     @property
+    def entrypoint(self) -> Path:
+        return self.path.with_name(ENTRYPOINT)
+
+    @property
     def installed_path(self) -> Path:
         return self.path.with_name(f"{self.name}.installed.toml")
 
@@ -78,7 +83,11 @@ def load_recipe(path: Path) -> Recipe:
         overlay = Overlay(string(table, "suite", path, "[overlay]", pattern=_SUITE,
                                  want="a Debian suite"),
                           strs(table, "packages", path, "[overlay]"))
-    digest = hashlib.sha256(raw + b"\0layout=" + LAYOUT.encode()).hexdigest()
+    entry = path.with_name(ENTRYPOINT)
+    if not entry.is_file():
+        raise InputError(f"{ENTRYPOINT} missing beside the recipe", path=path)
+    digest = hashlib.sha256(raw + b"\0" + entry.read_bytes() + b"\0layout="
+                            + LAYOUT.encode()).hexdigest()
     return Recipe(name=name,
                   suite=string(data, "suite", path, what, pattern=_SUITE, want="a Debian suite"),
                   kind=string(data, "kind", path, what),
