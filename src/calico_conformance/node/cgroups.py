@@ -102,6 +102,7 @@ class NodeCgroups:
 
     def ensure(self, pod: PodCgroup) -> None:
         """EnsureExists: QoS parents, then the pod cgroup, through the driver."""
+        self.node.pod_uids.add(pod.uid)
         if self.driver == "systemd":
             for unit, parent in (("kubepods.slice", "-.slice"),
                                  (f"kubepods-{pod.qos}.slice", "kubepods.slice"),

@@ -31,7 +31,9 @@ ADAPTATIONS = (
     "device rule 'a *:* rwm' (this host lacks CAP_SYS_RESOURCE: 'unable to apply caps')",
     "cgroup v1 mounts (docker's, rooted at the node's own cgroup) remounted read-write per "
     "mount by the entrypoint, since without --privileged docker mounts them read-only; "
-    "then kind's fix_cgroup bind mounts",
+    "then kind's fix_cgroup bind mounts; the cgroup2 hierarchy the node's systemd mounts "
+    "at /sys/fs/cgroup/unified is the host's (no cgroup namespace on v1), so runc's cgroupfs "
+    "paths there start at the host root (removed at tear-down)",
     "--network none (no traffic leaves the machine; CRI is reached over a bind-mounted "
     "socket directory)",
 )

@@ -40,7 +40,7 @@ class Node:
     socket_dir: Path = field(default_factory=Path)
     container_id: str = ""
     facts: dict[str, str] = field(default_factory=dict)
-    cgroup_dirs: list[Path] = field(default_factory=list)  # host paths to rmdir at the end
+    pod_uids: set[str] = field(default_factory=set)  # the emulated kubelet's pods
 
     @property
     def address(self) -> str:
@@ -145,12 +145,7 @@ class Node:
             self.docker.run("stop", "--time", "10", self.name, check=False, timeout=60)
             if not self.docker.remove(self.name):
                 problems.append(f"container {self.name} could not be removed")
-        for path in sorted(self.cgroup_dirs, key=lambda p: -len(p.parts)):
-            with contextlib.suppress(FileNotFoundError):
-                try:
-                    path.rmdir()
-                except OSError as exc:
-                    problems.append(f"cgroup {path}: {exc.strerror}")
+        problems += remove_stray_pod_cgroups(self.pod_uids)
         if self.container_id:
             problems += remove_cgroup_tree(self.container_id)
         if self.socket_dir != Path() and self.socket_dir.exists():
@@ -159,6 +154,34 @@ class Node:
 
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def _rmdir_tree(top: Path) -> list[str]:
+    dirs = sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
+    for d in [*dirs, top]:
+        try:
+            d.rmdir()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            return [f"cgroup {d}: {exc.strerror}"]
+    return []
+
+
+def remove_stray_pod_cgroups(uids: set[str], root: Path = CGROUP_ROOT) -> list[str]:
+    """Our pods' cgroupfs-driver directories at a hierarchy's host root. Only the cgroup2
+    hierarchy gets them: the node's systemd mounts cgroup2 at /sys/fs/cgroup/unified itself,
+    without a cgroup namespace, so runc's ``/kubepods/...`` paths there are the host's."""
+    problems: list[str] = []
+    for hierarchy in sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink()):
+        for uid in sorted(uids):
+            for pod in [*hierarchy.glob(f"kubepods/*/pod{uid}"),
+                        *hierarchy.glob(f"kubepods/pod{uid}")]:
+                problems += _rmdir_tree(pod)
+        for parent in [*hierarchy.glob("kubepods/*"), hierarchy / "kubepods"]:
+            with contextlib.suppress(OSError):
+                parent.rmdir()  # only when empty: another node may still use it
+    return problems
 
 
 def remove_cgroup_tree(container_id: str, root: Path = CGROUP_ROOT) -> list[str]:
