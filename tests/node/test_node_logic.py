@@ -53,16 +53,16 @@ def test_the_mirror_comes_from_the_machines_apt_sources(tmp_path: Path) -> None:
     d.mkdir()
     (tmp_path / "sources.list").write_text("# nothing here\n")
     (d / "debian.sources").write_text(
-        "Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\n"
-        "Components: main\n\nTypes: deb\nURIs: http://mirror.example/debian\n"
+        "Types: deb\nURIs: file:///srv/mirror/debian-security\nSuites: bookworm-security\n"
+        "Components: main\n\nTypes: deb\nURIs: file:///srv/mirror/debian\n"
         "Suites: bookworm bookworm-updates\nComponents: main\n")
-    (d / "other.list.disabled").write_text("deb http://elsewhere.example/x stable main\n")
-    (d / "extra.list").write_text("deb [arch=amd64] http://third.example/apt stable contrib\n")
-    assert debian_mirror(apt_sources(tmp_path)) == "http://mirror.example/debian"
+    (d / "other.list.disabled").write_text("deb file:///srv/elsewhere stable main\n")
+    (d / "extra.list").write_text("deb [arch=amd64] file:///srv/third stable contrib\n")
+    assert debian_mirror(apt_sources(tmp_path)) == "file:///srv/mirror/debian"
 
 
 def test_no_debian_archive_in_apt_sources_is_a_clear_error(tmp_path: Path) -> None:
-    (tmp_path / "sources.list").write_text("deb http://x.example/debian-security "
+    (tmp_path / "sources.list").write_text("deb file:///srv/x/debian-security "
                                            "bookworm-security main\n")
     with pytest.raises(InputError, match="--mirror"):
         debian_mirror(apt_sources(tmp_path))

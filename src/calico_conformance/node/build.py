@@ -57,9 +57,11 @@ def _debootstrap(recipe: Recipe, root: Path, mirror: str) -> None:
               timeout=DEBOOTSTRAP_TIMEOUT_S)
 
 
-def _overlay(recipe: Recipe, root: Path, mirror: str) -> None:
+def _overlay(recipe: Recipe, root: Path, mirror: str) -> dict[str, str]:
     """Unpack the overlay suite's packages over the base: their files only, no dependency
-    changes (the base keeps its libc and systemd)."""
+    changes (the base keeps its libc and systemd). Returns ``overlay:<pkg>`` = version (dpkg's
+    database still names the base suite's packages)."""
+    versions: dict[str, str] = {}
     assert recipe.overlay is not None
     lst = root / "etc/apt/sources.list.d/calico-conformance-overlay.list"
     lst.write_text(f"deb {mirror} {recipe.overlay.suite} main\n")
@@ -74,10 +76,15 @@ def _overlay(recipe: Recipe, root: Path, mirror: str) -> None:
                timeout=900)
         for deb in sorted((root / work.lstrip("/")).glob("*.deb")):
             chroot(root, "dpkg-deb", "-x", f"{work}/{deb.name}", "/")
+            fields = chroot(root, "dpkg-deb", "-f", f"{work}/{deb.name}", "Package",
+                            "Version").stdout
+            info = dict(ln.split(": ", 1) for ln in fields.splitlines() if ": " in ln)
+            versions[f"overlay:{info.get('Package', deb.name)}"] = info.get("Version", "?")
     finally:
         lst.unlink(missing_ok=True)
         shutil.rmtree(root / work.lstrip("/"), ignore_errors=True)
         chroot(root, "apt-get", "-qq", *APT_OPTS, "update", timeout=900, check=False)
+    return versions
 
 
 def _configure(root: Path) -> None:
@@ -142,8 +149,7 @@ def build(recipe: Recipe, docker: Docker, mirror: str, workdir: Path,
     try:
         _debootstrap(recipe, root, mirror)
         shutil.copy2("/etc/resolv.conf", root / "etc/resolv.conf")  # for the overlay's apt
-        if recipe.overlay is not None:
-            _overlay(recipe, root, mirror)
+        overlay = _overlay(recipe, root, mirror) if recipe.overlay is not None else {}
         (root / "etc/resolv.conf").write_text("")
         _configure(root)
         entry = root / "usr/local/bin/entrypoint"
@@ -151,7 +157,7 @@ def build(recipe: Recipe, docker: Docker, mirror: str, workdir: Path,
         shutil.copyfile(recipe.entrypoint, entry)
         entry.chmod(0o755)
         _workload_images(root)
-        installed = installed_versions(root)
+        installed = {**installed_versions(root), **overlay}
         for sub in ("var/lib/apt/lists", "var/cache/apt/archives"):
             for p in (root / sub).glob("*"):
                 if p.is_file():
