@@ -17,6 +17,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,7 +40,12 @@ def main() -> int:
     ap.add_argument("--manifest", type=Path, default=DEFAULT_MANIFEST,
                     help="Calico manifest the exec probes are read from")
     ap.add_argument("--json", type=Path, default=None, help="write every CellResult here")
+    ap.add_argument("--markdown-from", type=Path, default=None,
+                    help="print the observed table (Markdown) from a --json file and exit")
     args = ap.parse_args()
+    if args.markdown_from:
+        print(markdown(json.loads(args.markdown_from.read_text())))
+        return 0
     reason = node_available()
     if reason:
         print(f"node tier unavailable: {reason}")
@@ -77,6 +83,47 @@ def main() -> int:
             if args.json:
                 args.json.write_text(json.dumps(results, indent=1) + "\n")
     return 0
+
+
+def evidence(cell: dict[str, Any]) -> str:
+    """One line: the error for a failure; placement and survival for a stable cell."""
+    ev, host = cell["evidence"], cell["config_check"]["host"]
+    if cell["verdict"] != "stable":
+        return str(ev["error"]).replace("|", "/").replace("\n", " ")[:170]
+    notes = " ".join(ev["notes"])
+    inside = "yes" if "=no" not in host.get("in_pod_cgroup", "=no") else "no"
+    return (f"container inside the pod cgroup: {inside}; survived "
+            f"{notes.count('survived (same pid)')}/2 of daemon-reload, containerd restart; "
+            "no kubelet kill")
+
+
+def markdown(cells: list[dict[str, Any]]) -> str:
+    images = sorted({(c["axes"]["containerd"], c["axes"]["point"]) for c in cells})
+    head = ["variant", *[f"containerd {v} ({p.removeprefix('node-')})" for v, p in images]]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    by = {(c["axes"]["variant"], c["axes"]["point"]): c for c in cells}
+    for variant in sorted({c["axes"]["variant"] for c in cells}):
+        row = [variant]
+        for _v, point in images:
+            c = by.get((variant, point))
+            row.append("-" if c is None else c["verdict"] + (
+                f" ({c['subtype']})" if c["subtype"] else ""))
+        lines.append("| " + " | ".join(row) + " |")
+    lines += ["", "| node image | containerd | runc | systemd | cgroup | PID 1 |",
+              "| --- | --- | --- | --- | --- | --- |"]
+    for _v, point in images:
+        host = next(c["config_check"]["host"] for c in cells if c["axes"]["point"] == point)
+        lines.append(f"| {host.get('node_image')} | {host.get('containerd')} | "
+                     f"{host.get('runc')} | {host.get('systemd')} | {host.get('cgroup')} | "
+                     f"{host.get('pid1')} |")
+    lines += ["", "| cell | verdict | evidence | boot / config / probe (s) |",
+              "| --- | --- | --- | --- |"]
+    for c in cells:
+        host = c["config_check"]["host"]
+        lines.append(f"| {c['cell_id']} | {c['verdict']} | {evidence(c)} | "
+                     f"{host.get('seconds_boot', '-')} / {host.get('seconds_config', '-')} / "
+                     f"{host.get('seconds_probe', '-')} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
