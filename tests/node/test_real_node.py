@@ -68,6 +68,20 @@ def test_systemd_runc_refuses_a_cgroupfs_kubelet_parent(catalog: Catalog,
     _nothing_left(run_id, res.config_check.host["node_container"])
 
 
+def test_a_config_containerd_will_not_run_is_rejected_in_containerds_words(
+        catalog: Catalog, recipes: dict[str, Recipe], run_id: str, tmp_path: Path) -> None:
+    from calico_conformance.catalog import load_variant
+
+    image = built_image(recipes, "bookworm")
+    path = tmp_path / "bad-oom-score.toml"
+    path.write_text('oom_score = "high"\n')  # containerd's top-level oom_score is an integer
+    res = run_node_cell(load_variant(path), catalog.kind["v0.24.0"], image,
+                        NodeSettings(run_id=run_id, window_s=1.0, churn=False, disturb=False))
+    assert res.verdict is Verdict.CONFIG_REJECTED, res.evidence.error
+    assert "oom_score" in res.evidence.error or "toml" in res.evidence.error.lower()
+    _nothing_left(run_id, res.config_check.host["node_container"])
+
+
 def _cgroupfs_both(tmp_path: Path):  # type: ignore[no-untyped-def]
     from calico_conformance.catalog import load_variant
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,8 @@ class NodeSettings:
 
 def node_available(docker_bin: str | None = None) -> str | None:
     """None when node cells can run here, else why (for a pytest skip)."""
+    if os.geteuid() != 0:
+        return "the node tier needs root (docker, the node's cgroups)"
     try:
         find_docker(docker_bin).server_version()
     except ConformanceError as exc:
