@@ -17,6 +17,18 @@ if [[ ! -e /sys/fs/cgroup/cgroup.controllers ]]; then
       mount --bind "${mnt}" "${mnt}${root}"
     fi
   done < <(grep ' - cgroup ' /proc/self/mountinfo)
+  # Hybrid hosts: docker mounts no cgroup2, and the node's systemd would mount the host's
+  # whole cgroup2 tree at unified/; root it at this container's cgroup like the others.
+  own=$(sed -n 's/^0:://p' /proc/self/cgroup)
+  if [[ -n "${own}" ]] && ! mountpoint -q /sys/fs/cgroup/unified; then
+    mkdir -p /sys/fs/cgroup/unified
+    scratch=$(mktemp -d)
+    mount -t cgroup2 cgroup2 "${scratch}"
+    mount --bind "${scratch}${own}" /sys/fs/cgroup/unified
+    umount "${scratch}" && rmdir "${scratch}"
+    mkdir -p "/sys/fs/cgroup/unified${own}"
+    mount --bind /sys/fs/cgroup/unified "/sys/fs/cgroup/unified${own}"
+  fi
 fi
 
 # kind's fix_machine_id: a fresh machine-id per node.

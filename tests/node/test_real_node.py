@@ -105,7 +105,7 @@ def test_runit_workload_exits_0_on_sigterm_and_137_on_sigkill(ready_node: Ready)
     pods.kill_now(worker.cid)  # SIGKILL at once
     st = pods.status(worker.cid)
     assert (st.exit_code, st.reason) == (137, "Error")
-    worker.cleanup()
+    assert worker.cleanup() == []
 
 
 @pytest.mark.parametrize("ready_node", ["systemd-cgroup-off"], indirect=True)
@@ -130,7 +130,7 @@ def test_missing_pod_cgroup_makes_the_kubelet_kill_and_recreate_the_pod(
     assert any("SandboxChanged" in e for e in worker.log.events)
     assert any("timeout 2s" in e for e in worker.log.events)
     assert not cg.missing(worker.pod)  # EnsureExists re-created it
-    worker.cleanup()
+    assert worker.cleanup() == []
 
 
 def test_liveness_failures_kill_the_container_as_the_kubelet_prober_counts(
@@ -150,7 +150,7 @@ def test_liveness_failures_kill_the_container_as_the_kubelet_prober_counts(
     assert obs.kills[0].exit_code == 0  # runsvdir on SIGTERM
     assert obs.sandboxes == 1  # a liveness kill keeps the sandbox
     assert pods.status(worker.cid).running  # the new container has no flag
-    worker.cleanup()
+    assert worker.cleanup() == []
 
 
 class _InterruptingClock(SystemClock):

@@ -181,7 +181,7 @@ def _observe(node: Node, image: NodeImage, config: dict[str, Any] | str, driver:
             watch(node, pods, cgroups, worker, settings, obs)
         finally:
             with contextlib.suppress(ConformanceError):
-                worker.cleanup()
+                obs.notes += worker.cleanup()
             obs.notes += cgroups.notes
             obs.timings["probe"] = clock.monotonic() - t2
     finally:

@@ -152,7 +152,14 @@ class NodeCgroups:
     def destroy(self, pod: PodCgroup) -> None:
         """pcm.Destroy after a pod is gone: StopUnit for systemd, rmdir for cgroupfs."""
         if self.driver == "systemd":
-            self.node.exec("systemctl", "stop", pod.parent)
+            # runc's stopUnit (libcontainer/cgroups/systemd/common.go): StopUnit, then wait
+            # at most 1 s for the job signal and continue ("Timed out while waiting ...").
+            self.node.exec("systemctl", "stop", "--no-block", pod.parent)
+            for _ in range(10):
+                if self.node.exec("systemctl", "is-active", pod.parent)[1] != "deactivating":
+                    return
+                self.node.clock.sleep(0.1)
+            self.notes.append(f"StopUnit {pod.parent}: still deactivating after 1 s")
             return
         for ctrl in self.mounts:
             d = self.base(ctrl) / pod.relpath

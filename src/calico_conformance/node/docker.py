@@ -31,9 +31,9 @@ ADAPTATIONS = (
     "device rule 'a *:* rwm' (this host lacks CAP_SYS_RESOURCE: 'unable to apply caps')",
     "cgroup v1 mounts (docker's, rooted at the node's own cgroup) remounted read-write per "
     "mount by the entrypoint, since without --privileged docker mounts them read-only; "
-    "then kind's fix_cgroup bind mounts; the cgroup2 hierarchy the node's systemd mounts "
-    "at /sys/fs/cgroup/unified is the host's (no cgroup namespace on v1), so runc's cgroupfs "
-    "paths there start at the host root (removed at tear-down)",
+    "then kind's fix_cgroup bind mounts; on this hybrid host the entrypoint also mounts "
+    "cgroup2 at /sys/fs/cgroup/unified rooted at the node's cgroup (docker mounts none, and "
+    "the node's systemd would mount the host's whole cgroup2 tree there)",
     "--network none (no traffic leaves the machine; CRI is reached over a bind-mounted "
     "socket directory)",
 )

@@ -29,6 +29,7 @@ from .workload import WORKLOAD_CMD, WORKLOAD_REF
 MIN_GRACE_S = 2  # kuberuntime_container.go minimumGracePeriodInSeconds
 INIT_COMMAND = ["/bin/sh", "-c", "echo install-cni done"]
 INIT_TIMEOUT_S = 20.0
+CLEANUP_TIMEOUT_S = 15.0  # tear-down only; RemovePodSandbox force-stops what is left
 
 
 class SandboxFailed(Exception):
@@ -164,14 +165,22 @@ class PodWorker:
         self._start_main()
         return kill
 
-    def cleanup(self) -> None:
+    def cleanup(self) -> list[str]:
+        """Remove the pod's sandboxes and cgroup; notes when CRI was slow or refused."""
+        notes = []
         for sid in self.log.sandboxes:
-            for call in (self.pods.stop_sandbox, self.pods.remove_sandbox):
-                try:
-                    call(sid)
-                except CriCallError:
-                    break
+            start = self.clock.monotonic()
+            try:
+                self.pods.stop_sandbox(sid, CLEANUP_TIMEOUT_S)
+            except CriCallError as exc:
+                notes.append(f"clean-up: StopPodSandbox {sid[:12]} failed after "
+                             f"{self.clock.monotonic() - start:.0f}s: {exc.code}")
+            try:
+                self.pods.remove_sandbox(sid)
+            except CriCallError as exc:
+                notes.append(f"clean-up: RemovePodSandbox {sid[:12]}: {exc.code}")
         self.cg.destroy(self.pod)
+        return notes
 
 
 def churn_once(pods: Pods, cgroups: NodeCgroups) -> str:

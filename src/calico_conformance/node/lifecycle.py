@@ -85,6 +85,9 @@ class Node:
             "pid1": comm, "systemd_state": state, "cgroup": "v2" if rc_v2 == 0 else "v1",
             "docker": self.docker.server_version(),
         }
+        if state == "degraded":
+            self.facts["failed_units"] = " ".join(self.exec(
+                "systemctl", "--failed", "--plain", "--no-legend", "--no-pager")[1].split()[::5])
         for i, line in enumerate(ADAPTATIONS):
             self.facts[f"adaptation{i + 1}"] = line
         return self.facts
@@ -169,9 +172,9 @@ def _rmdir_tree(top: Path) -> list[str]:
 
 
 def remove_stray_pod_cgroups(uids: set[str], root: Path = CGROUP_ROOT) -> list[str]:
-    """Our pods' cgroupfs-driver directories at a hierarchy's host root. Only the cgroup2
-    hierarchy gets them: the node's systemd mounts cgroup2 at /sys/fs/cgroup/unified itself,
-    without a cgroup namespace, so runc's ``/kubepods/...`` paths there are the host's."""
+    """Our pods' cgroupfs-driver directories at a hierarchy's host root, should a runtime
+    have made any there (a safety net: the node's mounts root every hierarchy, cgroup2
+    included, at the node's own cgroup, so normally there are none)."""
     problems: list[str] = []
     for hierarchy in sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink()):
         for uid in sorted(uids):

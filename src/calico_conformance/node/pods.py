@@ -126,9 +126,9 @@ class Pods:
         self.c._call("RemoveContainer", self.c.runtime.RemoveContainer,
                      pb.RemoveContainerRequest(container_id=cid), timeout=30)
 
-    def stop_sandbox(self, sandbox_id: str) -> None:
+    def stop_sandbox(self, sandbox_id: str, timeout_s: float = 60) -> None:
         self.c._call("StopPodSandbox", self.c.runtime.StopPodSandbox,
-                     pb.StopPodSandboxRequest(pod_sandbox_id=sandbox_id), timeout=60)
+                     pb.StopPodSandboxRequest(pod_sandbox_id=sandbox_id), timeout=timeout_s)
 
     def remove_sandbox(self, sandbox_id: str) -> None:
         self.c._call("RemovePodSandbox", self.c.runtime.RemovePodSandbox,

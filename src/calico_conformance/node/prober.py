@@ -124,4 +124,5 @@ class Worker:
                 f"(timeout {self.spec.timeout_s}s, failureThreshold "
                 f"{self.spec.failure_threshold}): {self.counts[SUCCESS]} ok, "
                 f"{self.counts[FAILURE]} failed, {self.counts['discarded']} discarded; "
-                f"p50 {p50:.2f}s max {max(lat, default=0.0):.2f}s")
+                f"p50 {p50:.2f}s max {max(lat, default=0.0):.2f}s"
+                + (f"; first error: {self.errors[0][:160]}" if self.errors else ""))
