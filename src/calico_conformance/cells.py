@@ -67,6 +67,7 @@ class Variant:
     expected: str = ""  # a KIND_VERDICTS value or "" (no expectation: just report)
     expected_by_calico: dict[str, str] = field(default_factory=dict)
     expected_probe: str = ""  # a PROBE_VERDICTS value or ""
+    expected_node: dict[str, str] = field(default_factory=dict)  # node recipe -> NODE_VERDICTS
     references: tuple[str, ...] = ()
     fix: str = ""
     kubelet: dict[str, Any] = field(default_factory=dict)
@@ -223,6 +224,42 @@ class ProbeCell:
         kind = self.target.kind.version
         return Axes(calico="-", variant=self.variant.name, point=f"probe-{kind}", kind=kind,
                     containerd=self.containerd, tier=Tier.PROBE)
+
+
+@dataclass(frozen=True, eq=False)
+class NodeCell:
+    """A node cell: a target inside a kind-style node built from a recipe under
+    ``clusters/nodes/`` (systemd as PID 1, the recipe's containerd), with an emulated
+    kubelet and no Calico."""
+
+    target: Target
+    recipe: str  # clusters/nodes/<recipe>.toml
+    node_image: str = ""  # the built image's tag, once known
+    containerd: str = ""  # the containerd the image installed, once known
+
+    @property
+    def variant(self) -> Variant:
+        return self.target.variant
+
+    @property
+    def id(self) -> str:
+        return f"node-{self.variant.name}-{self.recipe}"
+
+    def slug(self, repeat: int = 1) -> str:
+        return slug(self.id, repeat)
+
+    @property
+    def untested_upstream(self) -> bool:
+        return False
+
+    @property
+    def expected(self) -> str:
+        return self.variant.expected_node.get(self.recipe, "")
+
+    def axes(self) -> Axes:
+        return Axes(calico="-", variant=self.variant.name, point=f"node-{self.recipe}",
+                    kind=self.target.kind.version, containerd=self.containerd,
+                    node_image=self.node_image, tier=Tier.NODE)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from . import __version__, cleancli
 from .analyze import cli as analyze_cli
 from .errors import ConformanceError, InputError
 from .lint import cli as lint_cli
+from .node import commands as node_commands
 from .reporting import commands as report_commands
 
 
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     cleancli.register(sub)
     report_commands.register(sub)
     analyze_cli.register(sub)
+    node_commands.register(sub)
     return parser
 
 

@@ -11,7 +11,7 @@ import pytest
 from .errors import ExpectedBreakage
 from .model import Verdict
 
-CELL_FIXTURES = ("matrix_cell", "probe_cell")
+CELL_FIXTURES = ("matrix_cell", "probe_cell", "node_cell")
 _EMPTY = object()  # the param of a tier's item when that tier is not selected
 
 

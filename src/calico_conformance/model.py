@@ -54,6 +54,7 @@ class Outcome(str, Enum):
 class Tier(str, Enum):
     KIND = "kind"
     PROBE = "probe"
+    NODE = "node"  # a kind-style node container (systemd PID 1) with an emulated kubelet
 
 
 @dataclass(frozen=True)

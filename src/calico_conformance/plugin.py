@@ -16,7 +16,7 @@ import platformdirs
 import pytest
 
 from .catalog import Catalog
-from .cells import Cell, ProbeCell, Profile
+from .cells import Cell, NodeCell, ProbeCell, Profile
 from .clock import SystemClock, parse_duration
 from .datafile import load_toml
 from .errors import InputError
@@ -30,7 +30,14 @@ from .rootdir import pytest_load_initial_conftests as pytest_load_initial_confte
 from .runner import CellRunner
 from .runrecord import RECORD_FILE
 from .session import SESSION_PLUGIN, ConformanceSession
-from .settings import KEEP_CHOICES, TIERS, KindSettings, ProbeSettings, RunSettings
+from .settings import (
+    KEEP_CHOICES,
+    TIERS,
+    KindSettings,
+    NodeOptions,
+    ProbeSettings,
+    RunSettings,
+)
 from .xdist_controller import CONTROLLER_PLUGIN, XdistController
 
 session_key = pytest.StashKey[ConformanceSession]()
@@ -86,8 +93,15 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
                 help="run the profile's shipped variants beside your --variant files "
                      "(default: off)")
     g.addoption("--tier", choices=TIERS, default=None,
-                help="kind clusters, the containerd probe, or both, probe first "
-                     "(default: kind; all with --repro)")
+                help="kind clusters, the containerd probe, kind-style nodes with an emulated "
+                     "kubelet, or all three (probe, node, kind) (default: kind; all with "
+                     "--repro)")
+    g.addoption("--node-images", default="*",
+                help="node tier: recipes under clusters/nodes to run on, a glob or comma list; "
+                     "build them with `calico-conformance nodes build` (default: all)")
+    g.addoption("--node-window", default="30s",
+                help="node tier: how long each node cell is watched: kubelet syncs, exec "
+                     "probes, daemon-reload, a containerd restart (default: 30s)")
     g.addoption("--repro", default=None, metavar="ID",
                 help="run a reported bug's scenario (clusters/repros/ID.toml): its candidate "
                      "configs on its Calico versions, on every tier available, and say which "
@@ -235,7 +249,10 @@ def build_session(config: pytest.Config, root: Path) -> ConformanceSession:
         keep_logs_dir=run.run_dir / "probe" / "logs",
         allowed_binaries=tuple(opt("probe_allow_binary")),
         record=run.run_dir / RECORD_FILE)
-    return ConformanceSession(run=run, kind=kind, probe=probe, catalog=catalog, profile=profile,
+    node = NodeOptions(images=opt("node_images"),
+                       window_s=parse_duration(opt("node_window"), option="--node-window"))
+    return ConformanceSession(run=run, kind=kind, probe=probe, node=node, catalog=catalog,
+                              profile=profile,
                               clock=clock, started_at=started.isoformat(), repro=repro)
 
 
@@ -256,6 +273,12 @@ def matrix_cell(request: pytest.FixtureRequest) -> Cell:
 @pytest.fixture
 def probe_cell(request: pytest.FixtureRequest) -> ProbeCell:
     cell: ProbeCell = request.param
+    return cell
+
+
+@pytest.fixture
+def node_cell(request: pytest.FixtureRequest) -> NodeCell:
+    cell: NodeCell = request.param
     return cell
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from . import kind, runrecord
-from .cells import Cell, ProbeCell
-from .errors import ExpectedBreakage
+from .calico import fetch_manifest, load_documents
+from .cells import Cell, NodeCell, ProbeCell
+from .errors import ConformanceError, ExpectedBreakage
 from .lint import lint_cell
 from .model import CellResult, Outcome, cell_from_json
 from .parallel import slot
@@ -23,6 +24,7 @@ from .reporting.facts import failure_message
 from .reporting.store import CELLS_DIR, cell_filename
 from .results import build_result
 from .verdict import predicted_from_probe
+from .versions import parse_version
 
 if TYPE_CHECKING:
     from .session import ConformanceSession
@@ -32,6 +34,7 @@ class CellRunner:
     def __init__(self, session: ConformanceSession, config: pytest.Config) -> None:
         self.session = session
         self.config = config
+        self._probes: tuple[tuple[Any, ...], int, str] | None = None
 
     def _writers(self) -> tuple[Callable[[str], None], Callable[[str], None] | None] | None:
         """Write and (on a TTY) rewrite a terminal line from inside a running test."""
@@ -123,6 +126,50 @@ class CellRunner:
                   + f" in {s.clock.monotonic() - t0:.0f}s")
         s.probe_results[(cell.variant.name, cell.target.kind.version)] = result
         return s.record(result)
+
+    def run_node(self, cell: NodeCell, repeat: int = 1) -> CellResult:
+        # Imported here, like the probe: CRI stubs and grpc, only when node cells run.
+        from .node import NodeImage, NodeSettings, node_available, run_node_cell
+        from .node.docker import find_docker
+        from .node.recipes import load_recipes
+
+        s = self.session
+        reason = node_available()
+        if reason:
+            pytest.skip(f"node tier unavailable here: {reason}")
+        recipe = load_recipes(s.catalog.root)[cell.recipe]
+        if find_docker().image_labels(recipe.tag) is None:
+            pytest.skip(f"node image {recipe.tag} is not built (run: calico-conformance nodes "
+                        f"build {cell.recipe})")
+        probes, grace, source = self._node_probes()
+        settings = NodeSettings(run_id=s.run.run_id, window_s=s.node.window_s, probes=probes,
+                                grace_s=grace, probe_source=source, clock=s.clock,
+                                keep_logs_dir=s.run.run_dir / "node" / cell.slug(repeat) / "logs")
+        s.started(cell.id, repeat)
+        self._say(f"{cell.slug(repeat)}: in a {cell.recipe} node (window {s.node.window_s:.0f}s)")
+        with slot(s.run.run_dir / ".slots", s.kind.max_clusters, s.clock):
+            result = run_node_cell(cell, NodeImage(recipe.name, recipe.tag), settings, repeat)
+        self._say(f"{cell.slug(repeat)}: {result.verdict.value}"
+                  + (f" ({result.subtype})" if result.subtype else ""))
+        return s.record(result)
+
+    def _node_probes(self) -> tuple[tuple[Any, ...], int, str]:
+        """calico-node's exec probes from the profile's newest Calico manifest (once)."""
+        if self._probes is None:
+            from .node.prober import probe_specs
+
+            s = self.session
+            release = max((c.calico for c in s.profile.cells),
+                          key=lambda r: parse_version(r.version) or (0, 0, 0))
+            try:
+                docs = load_documents(fetch_manifest(release, s.kind.cache_dir,
+                                                     s.kind.manifest_dir))
+                specs, grace = probe_specs(docs)
+                self._probes = (tuple(specs), grace, f"Calico {release.version} manifest")
+            except ConformanceError as exc:
+                s.notes.append(f"node tier: no exec probes ({exc})")
+                self._probes = ((), 0, "")
+        return self._probes
 
     @staticmethod
     def judge(result: CellResult) -> None:

@@ -9,6 +9,7 @@ assembles and summarises the matrix at the end.
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -16,13 +17,14 @@ import pytest
 
 from . import __version__, kind
 from .catalog import Catalog
-from .cells import Cell, ProbeCell, Profile
+from .cells import Cell, NodeCell, ProbeCell, Profile, Target
 from .clock import Clock
 from .errors import ConformanceError, InputError
 from .items import _EMPTY, cell_param, expectation_marks, xdist_active
 from .kind.binary import KindTools
 from .kind.images import calico_images, preload
 from .model import CellResult, Matrix, RunMeta
+from .node.recipes import load_recipes
 from .parallel import KIND_OVERHEAD_S, PROBE_OVERHEAD_S, inotify_warnings, shard_out
 from .plan import PlanSummary, write_plan
 from .reap import reap
@@ -34,10 +36,16 @@ from .reporting.text import plural, render_text
 from .repro import Repro, summary_lines, write_summary
 from .runner import CellRunner
 from .runrecord import RECORD_FILE, append, open_record
-from .settings import KindSettings, ProbeSettings, RunSettings
+from .settings import KindSettings, NodeOptions, ProbeSettings, RunSettings
 from .signals import install, restore, shielded
+from .versions import parse_version
 
 SESSION_PLUGIN = "calico-conformance-session"
+
+
+def _semver(text: str) -> str:
+    found = parse_version(text)
+    return ".".join(map(str, found)) if found else ""
 
 
 @dataclass(eq=False)  # a plugin object: pluggy keys plugins by identity
@@ -45,6 +53,7 @@ class ConformanceSession:
     run: RunSettings
     kind: KindSettings
     probe: ProbeSettings
+    node: NodeOptions
     catalog: Catalog
     profile: Profile
     clock: Clock
@@ -81,6 +90,26 @@ class ConformanceSession:
     def probe_cells(self) -> list[ProbeCell]:
         return [ProbeCell(t) for t in self.profile.targets()]
 
+    def node_cells(self) -> list[NodeCell]:
+        """Every profile variant on every selected node recipe, over the kind release whose
+        base config the recipe's node stands in for."""
+        recipes = load_recipes(self.catalog.root)
+        pats = [p.strip() for p in self.node.images.split(",") if p.strip()]
+        names = [r for r in recipes if any(fnmatch.fnmatchcase(r, p) for p in pats)]
+        if not names:
+            raise pytest.UsageError(f"calico-conformance: --node-images {self.node.images!r} "
+                                    f"matches no recipe (known: {', '.join(recipes)})")
+        variants = sorted({c.variant.name: c.variant for c in self.profile.cells}.items())
+        targets: dict[tuple[str, str], Target] = {}
+        for _, v in variants:
+            for r in names:
+                kind_release = self.catalog.kind[recipes[r].kind]
+                targets.setdefault((v.name, kind_release.version), Target(v, kind_release))
+        return [NodeCell(targets[(v.name, self.catalog.kind[recipes[r].kind].version)], r,
+                         node_image=recipes[r].tag,
+                         containerd=_semver(recipes[r].installed().get("containerd", "")))
+                for _, v in variants for r in names]
+
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         """No Docker, no kind cell: say so before collection, in one line and with no
         summary that suggests something ran (pytest prints none when this raises)."""
@@ -108,6 +137,10 @@ class ConformanceSession:
             metafunc.parametrize("probe_cell", [
                 pytest.param(c, id=c.id, marks=expectation_marks(c.expected, c.variant.name))
                 for c in self.probe_cells()], indirect=True)
+        if "node_cell" in metafunc.fixturenames and self.run.runs_node:
+            metafunc.parametrize("node_cell", [
+                pytest.param(c, id=c.id, marks=expectation_marks(c.expected, c.variant.name))
+                for c in self.node_cells()], indirect=True)
         if "repeat_index" in metafunc.fixturenames and self.run.repeat > 1:
             repeats = list(range(1, self.run.repeat + 1))
             metafunc.parametrize("repeat_index", repeats, indirect=True,
@@ -116,8 +149,9 @@ class ConformanceSession:
     @pytest.hookimpl(trylast=True)  # after -k/-m: shards split what is selected
     def pytest_collection_modifyitems(self, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
-        # Probe cells first, so --tier all can predict kind cells from them.
-        items.sort(key=lambda it: 0 if isinstance(cell_param(it), ProbeCell) else 1)
+        # Probe cells first, so --tier all can predict kind cells from them; then node cells.
+        order = {ProbeCell: 0, NodeCell: 1}
+        items.sort(key=lambda it: order.get(type(cell_param(it)), 2))
         unused = [it for it in items if cell_param(it) is _EMPTY]
         if self.run.shard is not None:
             unused += shard_out([it for it in items if it not in unused], cell_param,
@@ -142,7 +176,7 @@ class ConformanceSession:
             return
         cells = {c.id: c for it in session.items if isinstance(c := cell_param(it), Cell)}
         probes = {c.id: c for it in session.items
-                  if isinstance(c := cell_param(it), ProbeCell)}
+                  if isinstance(c := cell_param(it), ProbeCell | NodeCell)}
         if not cells and not probes:
             return
         try:
@@ -196,13 +230,16 @@ class ConformanceSession:
 
     # --- the run's record -----------------------------------------------------------------
 
-    def meta(self, cells: list[Cell], probes: list[ProbeCell]) -> RunMeta:
+    def meta(self, cells: list[Cell], others: list[ProbeCell | NodeCell]) -> RunMeta:
+        """What the run plans, written first; ``others`` are probe and node cells."""
+        probes = [p for p in others if isinstance(p, ProbeCell)]
         if probes:
             from .probe import host_facts  # grpc and CRI stubs: only when probing
 
             containerd = host_facts(self.probe.containerd_bin).containerd_semver  # once
             probes = [ProbeCell(p.target, containerd) for p in probes]
-        planned: list[Cell | ProbeCell] = [*probes, *cells]
+        planned: list[Cell | ProbeCell | NodeCell] = [
+            *probes, *(n for n in others if isinstance(n, NodeCell)), *cells]
         return RunMeta(
             run_id=self.run.run_id, suite_version=__version__, profile=self.profile.name,
             tier=self.run.tier, started_at=self.started_at,

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .cells import Cell
 
 KEEP_CHOICES = ("none", "failed", "all")
-TIERS = ("kind", "probe", "all")
+TIERS = ("kind", "probe", "node", "all")  # "all": probe, then node, then kind
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,10 @@ class RunSettings:
     @property
     def runs_probe(self) -> bool:
         return self.tier in ("probe", "all")
+
+    @property
+    def runs_node(self) -> bool:
+        return self.tier in ("node", "all")
 
 
 @dataclass(frozen=True)
@@ -92,3 +96,11 @@ class ProbeSettings:
     # Runtime/shim binaries the user lets the host probe run as root (probe/hostpaths.py).
     allowed_binaries: tuple[str, ...] = ()
     record: Path | None = None  # the run's started.jsonl (runrecord.py), if any
+
+
+@dataclass(frozen=True)
+class NodeOptions:
+    """Which node images node cells run on, and for how long each is watched."""
+
+    images: str = "*"  # recipe names under clusters/nodes: a glob or a comma list
+    window_s: float = 30.0  # kubelet syncs, exec probes, daemon-reload, containerd restart

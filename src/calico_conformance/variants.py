@@ -35,6 +35,9 @@ KIND_VERDICTS = frozenset(v.value for v in (
 PROBE_VERDICTS = frozenset(v.value for v in (
     Verdict.STABLE, Verdict.CONFIG_REJECTED, Verdict.CRI_UNAVAILABLE, Verdict.SANDBOX_FAILS,
     Verdict.CONTAINER_FAILS, Verdict.CONTAINER_EXITS))
+# The node tier (a kind-style node with an emulated kubelet) sees the probe's classes
+# plus the kubelet's kills.
+NODE_VERDICTS = PROBE_VERDICTS | {Verdict.RESTARTS.value}
 # KubeletConfiguration cgroupDriver values (k8s.io/kubelet/config/v1beta1).
 CGROUP_DRIVERS = ("systemd", "cgroupfs")
 # RFC 6902 section 4: the six operations a JSON patch may hold.
@@ -56,7 +59,7 @@ def check_name(name: str, *, path: Path | str | None = None) -> str:
 
 
 SIDECAR_KEYS = frozenset({"description", "expected", "expected_by_calico", "expected_probe",
-                          "references", "fix", "kubelet", "json6902"})
+                          "expected_node", "references", "fix", "kubelet", "json6902"})
 
 
 def meta_path(variant_path: Path) -> Path:
@@ -108,6 +111,10 @@ def load_variant(path: Path, name: str | None = None, as_is: bool = False) -> Va
                        'a table of "vX.Y.Z" = "<verdict>"', is_table, {})
     for version in by_calico:
         choice(by_calico, version, KIND_VERDICTS, mpath, "expected_by_calico", MISSING)
+    by_node = typed(meta, "expected_node", mpath, what,
+                    'a table of "<node recipe>" = "<verdict>" (clusters/nodes/)', is_table, {})
+    for recipe in by_node:
+        choice(by_node, recipe, NODE_VERDICTS, mpath, "expected_node", MISSING)
     kubelet = typed(meta, "kubelet", mpath, what, "a table ([kubelet])", is_table, {})
     choice(kubelet, "cgroupDriver", CGROUP_DRIVERS, mpath, "[kubelet]")
     json6902 = typed(meta, "json6902", mpath, what,
@@ -120,6 +127,7 @@ def load_variant(path: Path, name: str | None = None, as_is: bool = False) -> Va
         expected=choice(meta, "expected", KIND_VERDICTS, mpath, what),
         expected_by_calico=dict(by_calico),
         expected_probe=choice(meta, "expected_probe", PROBE_VERDICTS, mpath, what),
+        expected_node=dict(by_node),
         references=strs(meta, "references", mpath, what),
         fix=string(meta, "fix", mpath, what, ""),
         kubelet=dict(kubelet),

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .cells import Cell, ProbeCell
+from .cells import Cell, NodeCell, ProbeCell
 from .errors import InputError
 from .parallel import WORKER_RUN_ID
 from .reporting.store import RunStore
@@ -38,16 +38,18 @@ class XdistController:
         s = self.session
         if s.store is not None or s.run.plan:
             return
-        known: dict[str, Cell | ProbeCell] = {c.id: c for c in s.profile.cells}
+        known: dict[str, Cell | ProbeCell | NodeCell] = {c.id: c for c in s.profile.cells}
         known.update((c.id, c) for c in s.probe_cells())
-        chosen: dict[str, Cell | ProbeCell] = {}
+        if s.run.runs_node:
+            known.update((c.id, c) for c in s.node_cells())
+        chosen: dict[str, Cell | ProbeCell | NodeCell] = {}
         for nodeid in ids:
             param = nodeid.rpartition("[")[2].rstrip("]")
             base = re.sub(r"-r\d+$", "", param) if s.run.repeat > 1 else param
             if base in known:
                 chosen[base] = known[base]
         cells = sorted((c for c in chosen.values() if isinstance(c, Cell)), key=lambda c: c.id)
-        probes = sorted((c for c in chosen.values() if isinstance(c, ProbeCell)),
+        probes = sorted((c for c in chosen.values() if isinstance(c, ProbeCell | NodeCell)),
                         key=lambda c: c.id)
         try:
             s.store = RunStore.create(s.run.reports_dir, s.meta(cells, probes))

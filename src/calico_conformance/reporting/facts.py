@@ -171,6 +171,8 @@ def column_label(cell: CellResult) -> str:
     ax = cell.axes
     if ax.tier is Tier.PROBE:
         return f"probe · containerd {ax.containerd}" if ax.containerd else f"probe · {ax.point}"
+    if ax.tier is Tier.NODE:
+        return f"node · containerd {ax.containerd}" if ax.containerd else f"node · {ax.point}"
     return f"{ax.calico} · {ax.point}"
 
 

@@ -30,6 +30,8 @@ class Column:
         """Kubernetes/containerd of a kind column, for a second header line."""
         if self.tier is Tier.PROBE:
             return "containerd only, no cluster"
+        if self.tier is Tier.NODE:
+            return f"kind-style node ({self.point.removeprefix('node-')}), emulated kubelet"
         parts = [f"k8s {self.kubernetes}" if self.kubernetes else "",
                  f"containerd {self.containerd}" if self.containerd else ""]
         return " / ".join(p for p in parts if p)
@@ -86,9 +88,9 @@ class Grid:
 
 def _column(cell: CellResult) -> Column:
     ax = cell.axes
-    if ax.tier is Tier.PROBE:
-        return Column(("probe", ax.containerd, ax.point), facts.column_label(cell), Tier.PROBE,
-                      point=ax.point, containerd=ax.containerd)
+    if ax.tier in (Tier.PROBE, Tier.NODE):
+        return Column((ax.tier.value, ax.containerd, ax.point), facts.column_label(cell),
+                      ax.tier, point=ax.point, containerd=ax.containerd)
     return Column(("kind", ax.calico, ax.point), facts.column_label(cell), Tier.KIND,
                   calico=ax.calico, point=ax.point, kubernetes=ax.kubernetes,
                   containerd=ax.containerd)
@@ -114,8 +116,10 @@ def build_grid(matrix: Matrix) -> Grid:
                   key=lambda c: (_version_key(c.calico), c.calico, seen_points[c.point]))
     probe = sorted((c for c in columns.values() if c.tier is Tier.PROBE),
                    key=lambda c: (_version_key(c.containerd), c.containerd, c.point))
-    labels = [c.label for c in probe]
+    node = sorted((c for c in columns.values() if c.tier is Tier.NODE),
+                  key=lambda c: (_version_key(c.containerd), c.containerd, c.point))
+    labels = [c.label for c in (*probe, *node)]
     grid.columns = kind + [
         Column(c.key, f"{c.label} ({c.point})", c.tier, point=c.point, containerd=c.containerd)
-        if labels.count(c.label) > 1 else c for c in probe]
+        if labels.count(c.label) > 1 else c for c in (*probe, *node)]
     return grid

@@ -1,0 +1,67 @@
+"""``calico-conformance nodes build|list|prune``: the node images, managed like a cache."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from .build import build, prune
+from .docker import find_docker
+from .recipes import IMAGE_REPO, apt_sources, debian_mirror, load_recipes
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("nodes", help="build, list or prune the node tier's images",
+                              description="Node images for `pytest --tier node`, built from "
+                                          "Debian packages (clusters/nodes/*.toml).")
+    sub = p.add_subparsers(dest="nodes_command", required=True, metavar="ACTION")
+    for name, helptext in (("build", "build the images that are missing (or all, --force)"),
+                           ("list", "show each recipe, its image tag and what it installed"),
+                           ("prune", "remove images no current recipe produces")):
+        q = sub.add_parser(name, help=helptext)
+        q.add_argument("--clusters", type=Path, default=Path("clusters"),
+                       help="the suite's data directory (default: ./clusters)")
+        q.add_argument("--docker", default=None, help="docker binary (default: on PATH)")
+        if name == "build":
+            q.add_argument("names", nargs="*", metavar="RECIPE",
+                           help="recipes to build (default: all)")
+            q.add_argument("--mirror", default=None,
+                           help="Debian mirror URL (default: from this machine's apt sources)")
+            q.add_argument("--force", action="store_true", help="rebuild even if cached")
+            q.add_argument("--workdir", type=Path, default=None,
+                           help="where root filesystems are bootstrapped (removed after)")
+        q.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    recipes = load_recipes(args.clusters)
+    docker = find_docker(args.docker)
+    if args.nodes_command == "list":
+        present = dict(docker.images(IMAGE_REPO))
+        for r in recipes.values():
+            state = "built" if r.tag in present else "missing"
+            inst = r.installed()
+            print(f"{r.name:<12} {r.tag:<48} {state:<8} containerd {inst.get('containerd', '?')}"
+                  f"  runc {inst.get('runc', '?')}  systemd {inst.get('systemd', '?')}")
+        return 0
+    if args.nodes_command == "prune":
+        for ref in prune(docker, {r.tag for r in recipes.values()}, IMAGE_REPO):
+            print(f"removed {ref}")
+        return 0
+    mirror = args.mirror or debian_mirror(apt_sources())
+    workdir = args.workdir or Path(platformdirs.user_cache_dir("calico-conformance")) / "nodes"
+    unknown = sorted(set(args.names) - set(recipes))
+    if unknown:
+        print(f"calico-conformance: error: unknown recipe {unknown[0]!r} "
+              f"(known: {', '.join(recipes)})")
+        return 2
+    for name in args.names or list(recipes):
+        built = build(recipes[name], docker, mirror, workdir, force=args.force)
+        how = "cached" if built.reused else "built"
+        print(f"{name}: {how} {built.tag} (containerd {built.installed.get('containerd', '?')}, "
+              f"runc {built.installed.get('runc', '?')}, "
+              f"systemd {built.installed.get('systemd', '?')})", flush=True)
+    return 0

@@ -1,0 +1,166 @@
+"""The node tier's pure parts: recipes and mirrors, probe counting, verdicts, cgroup names."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from calico_conformance.errors import InputError
+from calico_conformance.model import Verdict
+from calico_conformance.node.cgroups import PodCgroup, proc_cgroups
+from calico_conformance.node.judge import NodeObservation, judge_window, signature
+from calico_conformance.node.kubelet import Kill
+from calico_conformance.node.pods import ExecResult
+from calico_conformance.node.prober import FAILURE, SUCCESS, ProbeSpec, Worker, probe_specs
+from calico_conformance.node.recipes import apt_sources, debian_mirror, load_recipe, load_recipes
+from calico_conformance.node.workload import WORKLOAD_REF, image_archive, ldd_paths
+
+from .conftest import CLUSTERS
+
+SHARED_MANIFEST = (Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "calico"
+                   / "v3.28.2" / "calico.yaml")
+
+
+def test_three_recipes_ship_one_per_containerd_line() -> None:
+    recipes = load_recipes(CLUSTERS)
+    assert sorted(recipes) == ["bookworm", "trixie", "trixie-sid"]
+    assert recipes["trixie-sid"].overlay is not None
+    assert recipes["trixie-sid"].overlay.packages == ("containerd", "runc")
+    assert recipes["trixie-sid"].kind == "v0.27.0"
+
+
+def test_editing_a_recipe_changes_its_image_tag(tmp_path: Path) -> None:
+    for f in ("bookworm.toml", "entrypoint.sh"):
+        shutil.copy(CLUSTERS / "nodes" / f, tmp_path / f)
+    before = load_recipe(tmp_path / "bookworm.toml").tag
+    with (tmp_path / "bookworm.toml").open("a") as fh:
+        fh.write("# edited\n")
+    assert load_recipe(tmp_path / "bookworm.toml").tag != before
+
+
+def test_a_recipe_named_unlike_its_file_is_refused(tmp_path: Path) -> None:
+    shutil.copy(CLUSTERS / "nodes" / "entrypoint.sh", tmp_path / "entrypoint.sh")
+    (tmp_path / "other.toml").write_text('name = "bookworm"\nsuite = "bookworm"\n'
+                                         'kind = "v0.24.0"\npackages = ["systemd"]\n')
+    with pytest.raises(InputError, match="must match its file name"):
+        load_recipe(tmp_path / "other.toml")
+
+
+def test_the_mirror_comes_from_the_machines_apt_sources(tmp_path: Path) -> None:
+    d = tmp_path / "sources.list.d"
+    d.mkdir()
+    (tmp_path / "sources.list").write_text("# nothing here\n")
+    (d / "debian.sources").write_text(
+        "Types: deb\nURIs: file:///srv/mirror/debian-security\nSuites: bookworm-security\n"
+        "Components: main\n\nTypes: deb\nURIs: file:///srv/mirror/debian\n"
+        "Suites: bookworm bookworm-updates\nComponents: main\n")
+    (d / "other.list.disabled").write_text("deb file:///srv/elsewhere stable main\n")
+    (d / "extra.list").write_text("deb [arch=amd64] file:///srv/third stable contrib\n")
+    assert debian_mirror(apt_sources(tmp_path)) == "file:///srv/mirror/debian"
+
+
+def test_no_debian_archive_in_apt_sources_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "sources.list").write_text("deb file:///srv/x/debian-security "
+                                           "bookworm-security main\n")
+    with pytest.raises(InputError, match="--mirror"):
+        debian_mirror(apt_sources(tmp_path))
+
+
+def _ok(code: int = 0, error: str = "") -> ExecResult:
+    return ExecResult(code, "felix is not live" if code else "", error, 0.05)
+
+
+def test_liveness_kills_only_after_failure_threshold_failures_in_a_row() -> None:
+    w = Worker(ProbeSpec("liveness", ("/bin/calico-node", "-felix-live"), failure_threshold=3))
+    assert [w.record(r) for r in (_ok(1), _ok(1), _ok(0), _ok(1), _ok(1))] == [False] * 5
+    assert w.record(_ok(1)) is True  # the third failure in a row
+    assert w.on_hold and w.state == FAILURE
+    assert w.counts == {SUCCESS: 1, FAILURE: 5, "discarded": 0}
+
+
+def test_prober_errors_are_thrown_away_and_timeouts_are_failures() -> None:
+    w = Worker(ProbeSpec("liveness", ("x",), failure_threshold=2))
+    assert w.record(_ok(1)) is False
+    assert w.record(ExecResult(-1, "", "NOT_FOUND: container gone", 0.1)) is False
+    assert w.run == 1  # the discarded result did not touch the run
+    assert w.record(ExecResult(-1, "", "DEADLINE_EXCEEDED: timeout", 10.0)) is True
+    assert w.counts["discarded"] == 1
+
+
+def test_probe_settings_come_from_the_manifest() -> None:
+    docs = [{"kind": "DaemonSet", "metadata": {"name": "calico-node"}, "spec": {"template": {
+        "spec": {"terminationGracePeriodSeconds": 0, "containers": [{
+            "name": "calico-node",
+            "livenessProbe": {"exec": {"command": ["/bin/calico-node", "-felix-live"]},
+                              "periodSeconds": 10, "failureThreshold": 6,
+                              "timeoutSeconds": 10, "initialDelaySeconds": 10},
+            "readinessProbe": {"exec": {"command": ["/bin/calico-node", "-felix-ready"]}}}]}}}}]
+    specs, grace = probe_specs(docs)
+    assert grace == 0
+    live, ready = specs
+    assert (live.period_s, live.timeout_s, live.failure_threshold, live.initial_delay_s) == \
+        (10, 10, 6, 10)
+    assert (ready.kind, ready.period_s, ready.timeout_s, ready.failure_threshold) == \
+        ("readiness", 10, 1, 3)  # Kubernetes defaults where the manifest sets none
+
+
+def test_probe_settings_of_the_real_calico_manifest() -> None:
+    if not SHARED_MANIFEST.is_file():
+        pytest.skip(f"no shared Calico fixture at {SHARED_MANIFEST}")
+    from calico_conformance.calico import load_documents
+
+    specs, grace = probe_specs(load_documents(SHARED_MANIFEST.read_bytes()))
+    assert grace == 0
+    assert specs[0].command == ("/bin/calico-node", "-felix-live", "-bird-live")
+    assert specs[0].failure_threshold == 6
+
+
+def _kill(why: str, code: int = 0) -> Kill:
+    return Kill(5.0, why, code, "Completed" if code == 0 else "Error", "detail")
+
+
+def test_a_kubelet_pod_cgroup_kill_is_restarts_and_carries_the_signature() -> None:
+    obs = NodeObservation(kills=[_kill("pod-cgroup-missing")], init_runs=2, sandboxes=2)
+    judge_window(obs)
+    assert (obs.verdict, obs.subtype) == (Verdict.RESTARTS, "pod-cgroup-missing")
+    assert "exit 0 Completed" in obs.error and signature(obs)
+
+
+def test_exits_of_its_own_are_container_exits_and_no_kill_is_stable() -> None:
+    exited = NodeObservation(kills=[_kill("exited", 1)], init_runs=1, sandboxes=1)
+    judge_window(exited)
+    assert exited.verdict is Verdict.CONTAINER_EXITS and not signature(exited)
+    calm = NodeObservation(init_runs=1, sandboxes=1)
+    judge_window(calm)
+    assert calm.verdict is Verdict.STABLE
+    lost = NodeObservation()
+    judge_window(lost, "containerd stopped")
+    assert lost.verdict is Verdict.CRI_UNAVAILABLE
+
+
+def test_pod_cgroup_names_follow_the_kubelet_per_driver() -> None:
+    uid = "0a1b-2c3d"
+    assert PodCgroup("systemd", uid).parent == "kubepods-besteffort-pod0a1b_2c3d.slice"
+    assert PodCgroup("systemd", uid).relpath == (
+        "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod0a1b_2c3d.slice")
+    assert PodCgroup("cgroupfs", uid).parent == "/kubepods/besteffort/pod0a1b-2c3d"
+
+
+def test_proc_cgroup_lines_split_co_mounted_controllers() -> None:
+    got = proc_cgroups("4:cpu,cpuacct:/a\n1:name=systemd:/b/init.scope\n0::/c\n")
+    assert got == {"cpu": "/a", "cpuacct": "/a", "systemd": "/b/init.scope"}
+
+
+def test_ldd_output_gives_the_libraries_and_the_loader() -> None:
+    out = ("\tlinux-vdso.so.1 (0x00007ffd)\n\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x7f)\n"
+           "\t/lib64/ld-linux-x86-64.so.2 (0x7f)\n")
+    assert ldd_paths(out) == ["/lib/x86_64-linux-gnu/libc.so.6", "/lib64/ld-linux-x86-64.so.2"]
+
+
+def test_the_workload_archive_is_byte_for_byte_reproducible() -> None:
+    a = image_archive(b"layer", ("/usr/bin/runsvdir", "-P", "/etc/service"), WORKLOAD_REF)
+    assert a == image_archive(b"layer", ("/usr/bin/runsvdir", "-P", "/etc/service"),
+                              WORKLOAD_REF)
+    assert a != image_archive(b"other", ("/usr/bin/runsvdir",), WORKLOAD_REF)

@@ -1,0 +1,62 @@
+"""`--tier node` through the pytest plugin (pytester), and one real node cell end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from calico_conformance.node.recipes import Recipe
+
+from .conftest import built_image
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+
+def test_tier_node_collects_each_variant_on_each_node_image(suite: pytest.Pytester) -> None:
+    result = suite.runpytest("--collect-only", "-q", "--profile", "smoke", "--tier", "node")
+    out = result.stdout.str()
+    for recipe in ("bookworm", "trixie", "trixie-sid"):
+        assert f"test_calico_node_pod_stays_up_on_node[node-systemd-cgroup-off-{recipe}]" in out
+    assert "6/" in out and "tests collected" in out  # 2 variants x 3 images, nothing else
+
+
+def test_tier_all_runs_probe_then_node_then_kind(suite: pytest.Pytester) -> None:
+    result = suite.runpytest("--collect-only", "-q", "--profile", "smoke", "--tier", "all",
+                             "--node-images", "bookworm")
+    lines = [ln for ln in result.stdout.lines if "::" in ln]
+    tiers = ["probe" if "[probe-" in ln else "node" if "[node-" in ln else "kind"
+             for ln in lines]
+    assert tiers == sorted(tiers, key=["probe", "node", "kind"].index)
+    assert tiers.count("node") == 2 and tiers.count("probe") and tiers.count("kind")
+
+
+def test_without_docker_node_cells_skip_with_the_reason(suite: pytest.Pytester,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       tmp_path: Path) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    result = suite.runpytest("-q", "-rs", "--profile", "smoke", "--tier", "node",
+                             "--node-images", "bookworm", "-k", "node-baseline")
+    result.stdout.fnmatch_lines(["*node tier unavailable here: docker: not found*"])
+    assert result.ret == 0
+
+
+@pytest.mark.realnode
+def test_a_node_cell_runs_and_reports_a_column_per_node_image(
+        suite: pytest.Pytester, recipes: dict[str, Recipe]) -> None:
+    built_image(recipes, "bookworm")
+    result = suite.runpytest("-q", "--profile", "smoke", "--tier", "node", "--node-images",
+                             "bookworm", "-k", "node-baseline", "--node-window", "3s",
+                             "--run-id", "node-e2e", "--calico-manifest-dir",
+                             str(REPO.parent / "shared" / "fixtures" / "calico"))
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    matrix = json.loads((suite.path / "reports" / "node-e2e" / "matrix.json").read_text())
+    (cell,) = matrix["cells"]
+    assert (cell["verdict"], cell["axes"]["tier"]) == ("stable", "node")
+    assert cell["config_check"]["host"]["pid1"] == "systemd"
+    md = (suite.path / "reports" / "node-e2e" / "matrix.md").read_text()
+    assert "node · containerd 1.6.20" in md
