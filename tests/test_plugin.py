@@ -238,3 +238,16 @@ def test_a_probe_only_run_plans_its_probe_cells_so_completeness_is_truthful(
     assert matrix["complete"] is True
     planned = {axes["containerd"] for axes in meta["planned_cells"]}
     assert planned == {c["axes"]["containerd"] for c in matrix["cells"]}, "one probe column"
+
+
+def test_self_tests_in_a_project_run_without_docker(suite: pytest.Pytester,
+                                                   tmp_path: Path) -> None:
+    (suite.path / "tests").mkdir()
+    (suite.path / "tests" / "test_own.py").write_text("def test_ok():\n    assert True\n")
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    env = {**os.environ, "PATH": str(empty)}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests"],
+                          cwd=suite.path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed" in proc.stdout

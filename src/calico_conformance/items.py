@@ -6,6 +6,8 @@ is not selected leaves one bare item, told apart here so it can be dropped.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from .errors import ExpectedBreakage
@@ -37,3 +39,13 @@ def expectation_marks(expected: str, name: str) -> list[pytest.MarkDecorator]:
         reason=f"known-bad: expected {expected}. If this XPASSes, the configuration no "
                f"longer breaks this Calico version and the expectation for {name} needs "
                f"updating")]
+
+
+def collects_suites(config: pytest.Config, suites: Path) -> bool:
+    """Whether the run's paths take in the suites (not ``pytest tests``, the self-tests):
+    only then is a missing Docker worth stopping for before collection."""
+    for arg in config.args:
+        path = Path(str(config.invocation_params.dir), arg.split("::", 1)[0]).resolve()
+        if path == suites or suites in path.parents or path in suites.parents:
+            return True
+    return False

@@ -211,7 +211,12 @@ def matrix_to_json(matrix: Matrix) -> str:
     data = to_dict(matrix)
     # schema_version first, for humans reading the file.
     ordered = {"schema_version": data.pop("schema_version"), **data}
-    return json.dumps(ordered, indent=2) + "\n"
+    # Compact: a 10,000-cell matrix is read by tools, not people (matrix.md is for them);
+    # one cell a line keeps it greppable and diffable.
+    cells = ordered.pop("cells")
+    head = json.dumps(ordered, separators=(",", ":"))[:-1]
+    body = ",\n".join(json.dumps(c, separators=(",", ":")) for c in cells)
+    return f'{head},"cells":[\n{body}\n]}}\n'
 
 
 def matrix_from_json(text: str) -> Matrix:

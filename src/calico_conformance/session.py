@@ -20,7 +20,7 @@ from .catalog import Catalog
 from .cells import Cell, NodeCell, ProbeCell, Profile, Target
 from .clock import Clock
 from .errors import ConformanceError, InputError
-from .items import _EMPTY, cell_param, expectation_marks, xdist_active
+from .items import _EMPTY, cell_param, collects_suites, expectation_marks, xdist_active
 from .kind.binary import KindTools
 from .kind.images import calico_images, preload
 from .model import CellResult, Matrix, RunMeta
@@ -115,7 +115,8 @@ class ConformanceSession:
         summary that suggests something ran (pytest prints none when this raises)."""
         self._signals = install()  # SIGTERM too: CI runners and `timeout` stop jobs with it
         config = session.config
-        if not self.run.runs_kind or self.run.plan or config.option.collectonly:
+        if (not self.run.runs_kind or self.run.plan or config.option.collectonly
+                or not collects_suites(config, self.catalog.root.parent / "suites")):
             return
         try:
             self.kind_tools = kind.preflight([], None, self.kind.cache_dir)

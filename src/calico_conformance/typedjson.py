@@ -10,6 +10,7 @@ characters where the model wants a list.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import types
 import typing
@@ -23,14 +24,29 @@ T = TypeVar("T")
 
 def to_dict(obj: Any) -> Any:
     """Plain JSON-ready data; enums become their values."""
+    return _to_dict(obj, {})
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def _to_dict(obj: Any, seen: dict[int, Any]) -> Any:
+    # The model is frozen: one object shared by many cells (a merged or synthetic matrix)
+    # is converted once. The objects are alive for the whole call, so ids are stable.
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        done = seen.get(id(obj))
+        if done is None:
+            done = seen[id(obj)] = {n: _to_dict(getattr(obj, n), seen)
+                                    for n in _field_names(type(obj))}
+        return done
     if isinstance(obj, Enum):
         return obj.value
     if isinstance(obj, (list, tuple)):
-        return [to_dict(v) for v in obj]
+        return [_to_dict(v, seen) for v in obj]
     if isinstance(obj, dict):
-        return {str(k): to_dict(v) for k, v in obj.items()}
+        return {str(k): _to_dict(v, seen) for k, v in obj.items()}
     return obj
 
 

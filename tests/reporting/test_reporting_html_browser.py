@@ -131,3 +131,26 @@ def test_a_screenshot_shows_a_coloured_grid_not_a_blank_page(tmp_path: Path) -> 
     # the FAIL red of the heatmap is on screen
     assert any(abs(p[0] - 0xEF) < 8 and abs(p[1] - 0x53) < 8 and abs(p[2] - 0x50) < 8
                for p in pixels)
+
+
+def test_a_ten_thousand_cell_matrix_is_small_and_fills_in_details_when_opened(
+        tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from bench_render import synthetic_matrix
+
+    html = render_html(synthetic_matrix(10032))
+    assert len(html) <= 5_000_000 and "<template id=\"ev-0\">" in html
+    assert "<svg" not in html.split("<template", 1)[0]  # evidence lives once, in templates
+    html = html.replace('<meta charset="utf-8">', '<meta charset="utf-8">'
+                        + HOOK.replace("\n", ""), 1)
+    path = tmp_path / "big.html"
+    path.write_text(html, encoding="utf-8")
+    anchor = re.search(r'<details class="cell" id="([^"]+)"', html)
+    assert anchor is not None
+    dom = chromium(tmp_path, "--dump-dom", f"{path.as_uri()}#{anchor.group(1)}").stdout
+    assert not ERRORS.search(dom), ERRORS.search(dom)
+    opened = dom[dom.index(f'id="{anchor.group(1)}"'):]
+    opened = opened[:opened.index("</details>")]
+    assert 'open=""' in opened.split(">", 1)[0] and "<svg" in opened  # filled from a template

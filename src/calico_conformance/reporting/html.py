@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timezone
 from html import escape
 
-from ..model import CellResult, Matrix
+from ..model import CellResult, Evidence, Matrix
 from . import facts
 from .grid import Grid, GridCell, build_grid
 from .timeline import render_timeline
@@ -21,6 +21,9 @@ COLOUR = {
     facts.UNKNOWN: "#e0e0e0", facts.PREDICTED: "#eceff1", facts.FLAKY: "#fff176",
     facts.NOT_TESTED: "#d7ccc8",
 }
+# Above this many cell results, evidence is kept once per distinct value and filled in
+# when a cell's details open; the grid needs no JavaScript either way.
+COMPACT_CELLS = 1000
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
        "img-src data:")
 CSS = """
@@ -63,6 +66,15 @@ SCRIPT = """
       if(!isNaN(d.getTime())){ts[i].textContent=d.toLocaleString();}
     }
   }
+  // A large matrix keeps each distinct evidence once, in a <template>: fill it in on open.
+  document.addEventListener("toggle",function(ev){
+    var d=ev.target;if(!d.open||!d.querySelectorAll){return;}
+    var slots=d.querySelectorAll("div.ev[data-ev]:empty");
+    for(var i=0;i<slots.length;i++){
+      var t=document.getElementById("ev-"+slots[i].getAttribute("data-ev"));
+      if(t){slots[i].appendChild(t.content.cloneNode(true));}
+    }
+  },true);
   window.addEventListener("hashchange",openHash);
   document.addEventListener("DOMContentLoaded",function(){localTimes();openHash();});
 })();
@@ -130,20 +142,46 @@ def _table(header: list[str], rows: list[list[object]]) -> str:
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _repeat(cell: CellResult) -> str:
+def _evidence(ev: Evidence) -> str:
+    """The heavy part of a cell's details: its timeline, events, pods and error."""
+    parts = [render_timeline(ev),
+             _table(["reason", "count", "message", "object"],
+                    [[x.reason, x.count, facts.clean(x.message), x.object] for x in ev.events]),
+             _table(["pod", "node", "restarts", "last reason", "exit", "ready"],
+                    [[p.pod, p.node, p.restarts_delta, p.last_reason,
+                      "" if p.exit_code is None else p.exit_code, p.ready] for p in ev.pods])]
+    if ev.error:
+        parts.append(f"<pre>{e(facts.clean(ev.error).strip()[:4000])}</pre>")
+    return "".join(parts)
+
+
+class Bank:
+    """A large matrix's details, each distinct one kept once (in a ``<template>``)."""
+
+    def __init__(self) -> None:
+        self.bodies: dict[str, int] = {}
+        self.evidence: dict[Evidence, str] = {}
+
+    def slot(self, body: str) -> str:
+        return f'<div class="ev" data-ev="{self.bodies.setdefault(body, len(self.bodies))}"></div>'
+
+    def templates(self) -> str:
+        return "".join(f'<template id="ev-{i}">{b}</template>' for b, i in self.bodies.items())
+
+
+def _repeat(cell: CellResult, bank: Bank | None) -> str:
+    """A repeat's details. With a ``bank`` (a large matrix) each distinct body is kept once
+    in a ``<template>`` and filled in when the details open."""
     ev = cell.evidence
     lines = [x for x in facts.evidence_lines(cell) if not x.startswith(("error: ", "event "))]
     parts = ["<ul>" + "".join(f"<li>{e(x)}</li>" for x in lines + facts.config_lines(cell))
-             + "</ul>", render_timeline(ev)]
-    parts.append(_table(["reason", "count", "message", "object"],
-                        [[x.reason, x.count, facts.clean(x.message), x.object]
-                         for x in ev.events]))
-    parts.append(_table(["pod", "node", "restarts", "last reason", "exit", "ready"],
-                        [[p.pod, p.node, p.restarts_delta, p.last_reason,
-                          "" if p.exit_code is None else p.exit_code, p.ready]
-                         for p in ev.pods]))
-    if ev.error:
-        parts.append(f"<pre>{e(facts.clean(ev.error).strip()[:4000])}</pre>")
+             + "</ul>"]
+    if bank is None:
+        parts.append(_evidence(ev))
+    else:
+        if ev not in bank.evidence:
+            bank.evidence[ev] = _evidence(ev)
+        parts.append(bank.evidence[ev])
     parts.append(_table(["code", "severity", "table", "key", "message"],
                         [[f.code, f.severity, f.table, f.key, f.message]
                          for f in cell.findings]))
@@ -160,20 +198,21 @@ def _repeat(cell: CellResult) -> str:
         parts.append(f"<p><strong>Suggested fix:</strong> {e(cell.fix)}</p>")
     if cell.artifacts:
         parts.append(f'<p class="meta">Artifacts: {e(cell.artifacts)}</p>')
-    return "".join(p for p in parts if p)
+    body = "".join(p for p in parts if p)
+    return body if bank is None else bank.slot(body)
 
 
-def _details(gc: GridCell) -> str:
+def _details(gc: GridCell, bank: Bank | None) -> str:
     cell = gc.cell
     mark = f" {facts.UNTESTED_MARK}" if gc.untested else ""
     body = [f"<p>{e(cell.description)}</p>" if cell.description else ""]
     if len(gc.results) == 1:
-        body.append(_repeat(cell))
+        body.append(_repeat(cell, bank))
     else:
         for r in gc.results:
             st = facts.status(r)
             body.append(f"<h4>{facts.GLYPH[st]} repeat {r.repeat}: "
-                        f"{e(facts.short_fact(r))}</h4>{_repeat(r)}")
+                        f"{e(facts.short_fact(r))}</h4>{_repeat(r, bank)}")
     return (f'<details class="cell" id="{_anchor(cell.cell_id)}" '
             f'style="border-left-color:{COLOUR[gc.status]}"><summary>{facts.GLYPH[gc.status]} '
             f"<code>{e(cell.cell_id)}</code> {e(gc.fact())}{mark}</summary>"
@@ -192,7 +231,12 @@ def render_html(matrix: Matrix) -> str:
     ordered = [gc for row in grid.rows for col in grid.columns
                if (gc := grid.at(row, col)) is not None]
     flagged = [gc for gc in ordered if any(facts.is_flagged(r) for r in gc.results)]
-    others = [gc for gc in ordered if gc not in flagged]
+    flagged_ids = {id(gc) for gc in flagged}
+    others = [gc for gc in ordered if id(gc) not in flagged_ids]
+    bank = Bank() if len(matrix.cells) > COMPACT_CELLS else None
+    crash = "".join(_details(gc, bank) for gc in flagged)
+    rest = "".join(_details(gc, bank) for gc in others)
+    templates = bank.templates() if bank is not None else ""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
@@ -203,7 +247,7 @@ def render_html(matrix: Matrix) -> str:
         f'<h1>calico-node conformance matrix</h1><p class="meta">{meta}</p>{banner}'
         f"{_grid(grid)}{_legend()}"
         f"<h2>{e(facts.crash_heading(matrix))}</h2>"
-        + ("".join(_details(gc) for gc in flagged) or "<p>No cell flagged a configuration.</p>")
-        + "<h2>Other cells</h2>" + "".join(_details(gc) for gc in others)
+        + (crash or "<p>No cell flagged a configuration.</p>")
+        + "<h2>Other cells</h2>" + rest + templates
         + "</body></html>\n"
     )
