@@ -20,7 +20,8 @@ def register(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="nodes_command", required=True, metavar="ACTION")
     for name, helptext in (("build", "build the images that are missing (or all, --force)"),
                            ("list", "show each recipe, its image tag and what it installed"),
-                           ("prune", "remove images no current recipe produces")):
+                           ("prune", "remove images no current recipe produces and node "
+                                     "containers a killed run left (--containers)")):
         q = sub.add_parser(name, help=helptext)
         q.add_argument("--clusters", type=Path, default=Path("clusters"),
                        help="the suite's data directory (default: ./clusters)")
@@ -33,6 +34,10 @@ def register(subparsers: Any) -> None:
             q.add_argument("--force", action="store_true", help="rebuild even if cached")
             q.add_argument("--workdir", type=Path, default=None,
                            help="where root filesystems are bootstrapped (removed after)")
+        if name == "prune":
+            q.add_argument("--containers", action="store_true",
+                           help="also remove every container carrying the node tier's run "
+                                "label (only when no node-tier run is in progress)")
         q.set_defaults(func=run)
 
 
@@ -48,6 +53,10 @@ def run(args: argparse.Namespace) -> int:
                   f"  runc {inst.get('runc', '?')}  systemd {inst.get('systemd', '?')}")
         return 0
     if args.nodes_command == "prune":
+        if args.containers:
+            for cid in docker.containers():
+                if docker.remove(cid):
+                    print(f"removed container {cid[:12]}")
         for ref in prune(docker, {r.tag for r in recipes.values()}, IMAGE_REPO):
             print(f"removed {ref}")
         return 0
