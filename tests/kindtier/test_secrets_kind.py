@@ -4,7 +4,6 @@ the results; kind got it in a 0600 file that is gone once the cluster exists."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
