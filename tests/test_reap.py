@@ -13,7 +13,7 @@ from calico_conformance.cli import main
 
 FAKE_KIND = """#!/bin/sh
 case "$1 $2" in
-  "get clusters") printf 'cc-dead-run\\ncc-live-run\\ncc-not-ours\\nsomeone-else\\n' ;;
+  "get clusters") printf 'cc-dead-run\\ncc-live-run\\ncalico-conf-x-y-123456\\nsomeone-else\\n' ;;
   "delete cluster") echo "$3" >> "{log}" ;;
 esac
 exit 0
@@ -50,10 +50,11 @@ def test_prune_deletes_only_the_recorded_clusters_of_dead_runs(
     me = {"pid": os.getpid(), "ticks": runrecord.start_ticks(os.getpid())}
     run_with(reports, "dead", {"pid": 999_999_999, "ticks": 1}, kind, "cc-dead-run")
     run_with(reports, "live", me, kind, "cc-live-run")
-    assert main(["clusters", "list", "--reports-dir", str(reports)]) == 0
+    assert main(["clusters", "list", "--reports-dir", str(reports), "--kind-bin", str(kind)]) == 0
     listing = capsys.readouterr().out
     assert "cc-dead-run  run dead (dead)  exists" in listing
     assert "cc-live-run  run live (running)  exists" in listing
+    assert "calico-conf-x-y-123456  run unknown" in listing and "someone-else" not in listing
     assert main(["clusters", "prune", "--reports-dir", str(reports)]) == 0
     assert log.read_text().split() == ["--name=cc-dead-run"]
     assert main(["clean", "--reports-dir", str(reports)]) == 0  # dead run: already pruned
