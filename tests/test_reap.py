@@ -60,3 +60,19 @@ def test_prune_deletes_only_the_recorded_clusters_of_dead_runs(
     assert main(["clean", "--reports-dir", str(reports)]) == 0  # dead run: already pruned
     lines = [json.loads(x) for x in (reports / "live" / "started.jsonl").read_text().splitlines()]
     assert [x["kind"] for x in lines] == ["owner", "cluster"]  # the live run is untouched
+
+
+def test_an_edited_record_cannot_make_the_reaper_remove_something_else(tmp_path: Path) -> None:
+    from calico_conformance.reap import reap_run
+
+    victim = tmp_path / "precious"
+    victim.mkdir()
+    (victim / "data").write_text("keep me")
+    run = tmp_path / "reports" / "dead"
+    run.mkdir(parents=True)
+    record = run / runrecord.RECORD_FILE
+    runrecord.append(record, "owner", pid=999_999_999, ticks=1)
+    runrecord.append(record, "probe", base=str(victim), sock_dir=str(victim),
+                     token="0123456789")
+    assert any("ignored" in line for line in reap_run(run))
+    assert (victim / "data").read_text() == "keep me"
