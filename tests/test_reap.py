@@ -13,7 +13,7 @@ from calico_conformance.cli import main
 
 FAKE_KIND = """#!/bin/sh
 case "$1 $2" in
-  "get clusters") printf 'cc-dead-run\\ncc-live-run\\ncc-not-ours\\nsomeone-else\\n' ;;
+  "get clusters") printf 'cc-dead-run\\ncc-live-run\\ncalico-conf-x-y-123456\\nsomeone-else\\n' ;;
   "delete cluster") echo "$3" >> "{log}" ;;
 esac
 exit 0
@@ -50,12 +50,29 @@ def test_prune_deletes_only_the_recorded_clusters_of_dead_runs(
     me = {"pid": os.getpid(), "ticks": runrecord.start_ticks(os.getpid())}
     run_with(reports, "dead", {"pid": 999_999_999, "ticks": 1}, kind, "cc-dead-run")
     run_with(reports, "live", me, kind, "cc-live-run")
-    assert main(["clusters", "list", "--reports-dir", str(reports)]) == 0
+    assert main(["clusters", "list", "--reports-dir", str(reports), "--kind-bin", str(kind)]) == 0
     listing = capsys.readouterr().out
     assert "cc-dead-run  run dead (dead)  exists" in listing
     assert "cc-live-run  run live (running)  exists" in listing
+    assert "calico-conf-x-y-123456  run unknown" in listing and "someone-else" not in listing
     assert main(["clusters", "prune", "--reports-dir", str(reports)]) == 0
     assert log.read_text().split() == ["--name=cc-dead-run"]
     assert main(["clean", "--reports-dir", str(reports)]) == 0  # dead run: already pruned
     lines = [json.loads(x) for x in (reports / "live" / "started.jsonl").read_text().splitlines()]
     assert [x["kind"] for x in lines] == ["owner", "cluster"]  # the live run is untouched
+
+
+def test_an_edited_record_cannot_make_the_reaper_remove_something_else(tmp_path: Path) -> None:
+    from calico_conformance.reap import reap_run
+
+    victim = tmp_path / "precious"
+    victim.mkdir()
+    (victim / "data").write_text("keep me")
+    run = tmp_path / "reports" / "dead"
+    run.mkdir(parents=True)
+    record = run / runrecord.RECORD_FILE
+    runrecord.append(record, "owner", pid=999_999_999, ticks=1)
+    runrecord.append(record, "probe", base=str(victim), sock_dir=str(victim),
+                     token="0123456789")
+    assert any("ignored" in line for line in reap_run(run))
+    assert (victim / "data").read_text() == "keep me"

@@ -14,6 +14,7 @@ from typing import Any
 
 from . import runrecord, tools
 from .errors import InputError
+from .kind.cluster import NAME_PREFIX
 from .reap import cluster, dead_runs, reap
 
 
@@ -56,9 +57,16 @@ def cmd_clusters(args: argparse.Namespace) -> int:
         kind_bin = str(e.get("kind_bin") or "kind")
         if kind_bin not in live:
             live[kind_bin] = tools.kind_get_clusters(kind_bin) if tools.which(kind_bin) else []
+    if args.kind_bin not in live:
+        live[args.kind_bin] = tools.kind_get_clusters(args.kind_bin) \
+            if tools.which(args.kind_bin) else []
     for run, state, e in rows:
         exists = "exists" if e.get("name") in live[str(e.get("kind_bin") or "kind")] else "gone"
         print(f"{e.get('name')}  run {run} ({state or 'no record'})  {exists}")
+    recorded = {e.get("name") for _r, _s, e in rows}
+    for name in sorted({n for names in live.values() for n in names} - recorded):
+        if name.startswith(NAME_PREFIX + "-"):  # ours by name, but no run here records it
+            print(f"{name}  run unknown (not recorded under {reports})  exists; never pruned")
     if not rows:
         print("clusters: none recorded")
     return 0
@@ -73,4 +81,6 @@ def register(subparsers: Any) -> None:
                               "runs, or prune those whose run is gone")
     k.add_argument("action", choices=("list", "prune"))
     k.add_argument("--reports-dir", default="reports", help="where runs are (default: reports)")
+    k.add_argument("--kind-bin", default="kind", help="kind binary to list clusters with "
+                   "(default: kind)")
     k.set_defaults(func=cmd_clusters)

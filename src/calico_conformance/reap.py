@@ -10,6 +10,7 @@ only while ``kind get clusters`` lists it; containers only by the run's own labe
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from . import runrecord, tools
@@ -22,6 +23,12 @@ def _probe(entry: dict[str, object], clock: Clock) -> list[str]:
     base, sock, token = entry.get("base"), entry.get("sock_dir"), entry.get("token")
     if not (isinstance(base, str) and isinstance(sock, str) and isinstance(token, str)):
         return []
+    # Only a tree the probe itself names (daemon.ProbeDirs.create): an edited record
+    # must not turn the reaper into `rm -rf` of something else.
+    if not (re.fullmatch(r"[0-9a-f]{10}", token)
+            and Path(base).name.startswith(f"ccprobe-{token}-")
+            and (sock == base or Path(sock).name.startswith(f"ccp-{token}-"))):
+        return [f"probe entry {base!r} ignored: not a probe tree"]
     dirs = ProbeDirs(base=Path(base), sock_dir=Path(sock), token=token)
     problems = teardown(dirs, None, clock)
     return [f"probe {token}: {p}" for p in problems] or [f"probe {token}: removed"]

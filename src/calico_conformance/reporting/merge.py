@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..model import Axes, CellResult, Matrix, RunMeta
-from .store import build_matrix, read_cells, read_meta, resolve_run_dir
+from .store import build_matrix, read_cells, read_meta, read_running, resolve_run_dir
 
 
 def _union(values: Sequence[tuple[str, ...]]) -> tuple[str, ...]:
@@ -90,4 +90,5 @@ def merge_runs(run_dirs: Sequence[Path]) -> tuple[RunMeta, list[CellResult], Mat
             raise InputError("not a run directory", path=d)
     meta = merge_meta([(d / "run.json", read_meta(d)) for d in dirs])
     cells = merge_cells([pc for d in dirs for pc in read_cells(d)])
-    return meta, cells, build_matrix(meta, cells)
+    running = {name for d in dirs for name in read_running(d)}  # in flight at a kill
+    return meta, cells, build_matrix(meta, cells, running)
