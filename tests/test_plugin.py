@@ -20,12 +20,12 @@ def test_every_cell_of_the_profile_is_an_item_with_a_readable_id(suite: pytest.P
     out = result.stdout.str()
     assert "test_calico_node_stays_ready[v3.28.2-systemd-cgroup-off-k8s1.28]" in out
     assert "test_calico_node_stays_ready[v3.26.4-baseline-k8s1.28]" in out
-    assert "24/25 tests collected (1 deselected)" in out  # the probe tier is not selected
+    assert "24/26 tests collected (2 deselected)" in out  # the probe and node tiers are not
 
 
 def test_dash_k_selects_a_single_cell(suite: pytest.Pytester) -> None:
     result = suite.runpytest("--collect-only", "-q", "-k", "v3.28.2-systemd-cgroup-off-k8s1.28")
-    result.stdout.fnmatch_lines(["*1/25 tests collected (24 deselected)*"])
+    result.stdout.fnmatch_lines(["*1/26 tests collected (25 deselected)*"])
 
 
 def test_the_plan_writes_kind_configs_effective_configs_and_lint_without_docker(
@@ -121,7 +121,7 @@ def test_a_users_config_toml_is_the_only_variant_whichever_way_the_option_is_wri
     out = result.stdout.str()
     assert "test_calico_node_stays_ready[v3.28.2-edge-node-config-k8s1.30]" in out
     assert "systemd-cgroup-off" not in out  # only the given variant runs
-    assert "tests/" not in out and "1/2 tests collected" in out  # the project's testpaths
+    assert "tests/" not in out and "1/3 tests collected" in out  # the testpaths
 
 
 def test_a_named_variant_runs_beside_the_profile_only_when_asked(

@@ -17,12 +17,13 @@ def test_repro_collects_each_candidate_on_each_reported_version_on_both_tiers(
     assert "test_calico_node_stays_ready[v3.26.4-report-9524-k8s1.28]" in out
     assert "test_calico_node_stays_ready[v3.28.2-baseline-k8s1.28]" in out
     assert "test_containerd_runs_a_pod_with[probe-systemd-cgroup-off-v0.24.0]" in out
-    assert "15 tests collected" in out  # 2 versions x 5 candidates on kind, 5 on the probe
+    # 2 versions x 5 candidates on kind, 5 on the probe, 5 x 3 node images on the node tier
+    assert "30 tests collected" in out
 
 
 def test_tier_still_narrows_a_repro(suite: pytest.Pytester) -> None:
     result = suite.runpytest("--collect-only", "-q", "--repro", "calico-9524", "--tier", "kind")
-    result.stdout.fnmatch_lines(["*10/11 tests collected (1 deselected)*"])
+    result.stdout.fnmatch_lines(["*10/12 tests collected (2 deselected)*"])
 
 
 def test_an_unknown_repro_is_a_usage_error_naming_the_known_ones(

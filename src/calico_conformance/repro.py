@@ -176,10 +176,10 @@ def _probe_check(repro: Repro, result: CellResult) -> str:
     return NOT_APPLICABLE
 
 
-# A tier that runs calico-node (kind, and the node tier being built) compares verdicts
-# like kind; a new tier adds its entry here.
+# A tier that runs a calico-node-like pod under a kubelet (kind, and the node tier's
+# emulated kubelet) compares verdicts like kind; a new tier adds its entry here.
 TIER_CHECKS: dict[str, Callable[[Repro, CellResult], str]] = {
-    Tier.KIND.value: _kind_check, Tier.PROBE.value: _probe_check}
+    Tier.KIND.value: _kind_check, Tier.NODE.value: _kind_check, Tier.PROBE.value: _probe_check}
 
 
 def judge_result(repro: Repro, result: CellResult) -> str:

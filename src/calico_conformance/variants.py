@@ -82,7 +82,6 @@ def user_variant_name(spec: str) -> tuple[str, Path]:
     if not name:
         stem = path.name.removesuffix(".toml")
         name = f"{path.resolve().parent.name}-config" if stem == "config" else stem
-        name = re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.")
     try:
         check_name(name)
     except InputError as exc:

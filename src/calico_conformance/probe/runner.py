@@ -111,11 +111,13 @@ def _observe(config: dict[str, Any] | str, driver: str, facts: HostFacts,
              settings: ProbeSettings, obs: ProbeRun, keep_logs: Path | None,
              variant_dir: Path | None = None) -> None:
     """Run one throw-away containerd and fill ``obs``; tear-down is total, always."""
-    dirs = d.ProbeDirs.create(settings.workdir)
-    runrecord.append(settings.record, "probe", base=str(dirs.base), sock_dir=str(dirs.sock_dir),
-                     token=dirs.token)
     live = _Live()
+    dirs: d.ProbeDirs | None = None
     try:
+        with shielded():  # the tree and its record appear together; an interrupt waits
+            dirs = d.ProbeDirs.create(settings.workdir)
+            runrecord.append(settings.record, "probe", base=str(dirs.base),
+                             sock_dir=str(dirs.sock_dir), token=dirs.token)
         _steps(config, driver, facts, settings, obs, dirs, live, variant_dir)
     except RefusedBinary as exc:
         obs.verdict, obs.subtype, obs.error = Verdict.UNKNOWN, "refused-binary", str(exc)
@@ -123,13 +125,14 @@ def _observe(config: dict[str, Any] | str, driver: str, facts: HostFacts,
         obs.verdict, obs.error = Verdict.UNKNOWN, f"probe host trouble: {exc}"
     finally:
         with shielded():  # a second Ctrl-C or SIGTERM waits for the tear-down
-            if live.client is not None:
-                if live.sandbox_id and live.daemon is not None and live.daemon.alive():
-                    with contextlib.suppress(CriCallError):
-                        live.client.remove_sandbox(live.sandbox_id)
-                live.client.close()
-            problems = d.teardown(dirs, live.daemon, settings.clock, keep_logs)
-            obs.notes.extend(f"tear-down: {p}" for p in problems)
+            if dirs is not None:  # None: the tree was never made
+                if live.client is not None:
+                    if live.sandbox_id and live.daemon is not None and live.daemon.alive():
+                        with contextlib.suppress(CriCallError):
+                            live.client.remove_sandbox(live.sandbox_id)
+                    live.client.close()
+                problems = d.teardown(dirs, live.daemon, settings.clock, keep_logs)
+                obs.notes.extend(f"tear-down: {p}" for p in problems)
 
 
 def _steps(config: dict[str, Any] | str, driver: str, facts: HostFacts, settings: ProbeSettings,
