@@ -32,7 +32,7 @@ from .reporting.text import render_text
 from .runner import CellRunner
 from .runrecord import RECORD_FILE, append, open_record
 from .settings import KindSettings, ProbeSettings, RunSettings
-from .signals import install, restore, shielded
+from .signals import confirm, install, restore, shielded
 
 SESSION_PLUGIN = "calico-conformance-session"
 CELL_FIXTURES = ("matrix_cell", "probe_cell")
@@ -84,6 +84,9 @@ class ConformanceSession:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self._signals = install()  # SIGTERM too: CI runners and `timeout` stop jobs with it
+
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        confirm()  # pytest is stopping: let the report be written whole
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         restore(getattr(self, "_signals", {}))

@@ -25,7 +25,7 @@ from ..model import CellResult, ConfigCheck, Evidence, Verdict
 from ..redact import write_private
 from ..results import build_result
 from ..settings import ProbeSettings
-from ..signals import shielded
+from ..signals import confirm, shielded
 from ..versions import parse_version
 from . import daemon as d
 from .cri import CriClient
@@ -108,16 +108,21 @@ def _observe(config: dict[str, Any] | str, driver: str, facts: HostFacts,
              settings: ProbeSettings, obs: ProbeRun, keep_logs: Path | None,
              variant_dir: Path | None = None) -> None:
     """Run one throw-away containerd and fill ``obs``; tear-down is total, always."""
-    dirs = d.ProbeDirs.create(settings.workdir)
-    runrecord.append(settings.record, "probe", base=str(dirs.base), sock_dir=str(dirs.sock_dir),
-                     token=dirs.token)
+    dirs: d.ProbeDirs | None = None
     live = _Live()
     try:
+        with shielded():  # the tree and its record appear together, or not at all
+            dirs = d.ProbeDirs.create(settings.workdir)
+            runrecord.append(settings.record, "probe", base=str(dirs.base),
+                             sock_dir=str(dirs.sock_dir), token=dirs.token)
         _steps(config, driver, facts, settings, obs, dirs, live, variant_dir)
     except RefusedBinary as exc:
         obs.verdict, obs.subtype, obs.error = Verdict.UNKNOWN, "refused-binary", str(exc)
     except (ProbeError, ToolError) as exc:
         obs.verdict, obs.error = Verdict.UNKNOWN, f"probe host trouble: {exc}"
+    except KeyboardInterrupt:
+        confirm()  # on its way out: later signals wait for the tear-down below
+        raise
     finally:
         with shielded():  # a second Ctrl-C or SIGTERM waits for the tear-down
             if live.client is not None:
@@ -125,8 +130,9 @@ def _observe(config: dict[str, Any] | str, driver: str, facts: HostFacts,
                     with contextlib.suppress(CriCallError):
                         live.client.remove_sandbox(live.sandbox_id)
                 live.client.close()
-            problems = d.teardown(dirs, live.daemon, settings.clock, keep_logs)
-            obs.notes.extend(f"tear-down: {p}" for p in problems)
+            if dirs is not None:
+                problems = d.teardown(dirs, live.daemon, settings.clock, keep_logs)
+                obs.notes.extend(f"tear-down: {p}" for p in problems)
 
 
 def _steps(config: dict[str, Any] | str, driver: str, facts: HostFacts, settings: ProbeSettings,
