@@ -9,22 +9,21 @@ assembles and summarises the matrix at the end.
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
 
-from . import __version__, kind
+from . import kind
 from .catalog import Catalog
-from .cells import Cell, NodeCell, ProbeCell, Profile, Target
+from .cells import Cell, NodeCell, ProbeCell, Profile
 from .clock import Clock
 from .errors import ConformanceError, InputError
 from .items import _EMPTY, cell_param, collects_suites, expectation_marks, xdist_active
 from .kind.binary import KindTools
-from .kind.images import calico_images, preload
+from .kind.images import preload_cells
 from .model import CellResult, Matrix, RunMeta
-from .node.recipes import load_recipes
+from .node.recipes import node_cells
 from .parallel import KIND_OVERHEAD_S, PROBE_OVERHEAD_S, inotify_warnings, shard_out
 from .plan import PlanSummary, write_plan
 from .reap import reap
@@ -34,18 +33,13 @@ from .reporting.runs import claim_run_dir
 from .reporting.store import RunStore
 from .reporting.text import plural, render_text
 from .repro import Repro, summary_lines, write_summary
+from .runmeta import run_meta
 from .runner import CellRunner
 from .runrecord import RECORD_FILE, append, open_record
 from .settings import KindSettings, NodeOptions, ProbeSettings, RunSettings
-from .signals import install, restore, shielded
-from .versions import parse_version
+from .signals import confirm, install, restore, shielded
 
 SESSION_PLUGIN = "calico-conformance-session"
-
-
-def _semver(text: str) -> str:
-    found = parse_version(text)
-    return ".".join(map(str, found)) if found else ""
 
 
 @dataclass(eq=False)  # a plugin object: pluggy keys plugins by identity
@@ -91,24 +85,12 @@ class ConformanceSession:
         return [ProbeCell(t) for t in self.profile.targets()]
 
     def node_cells(self) -> list[NodeCell]:
-        """Every profile variant on every selected node recipe, over the kind release whose
-        base config the recipe's node stands in for."""
-        recipes = load_recipes(self.catalog.root)
-        pats = [p.strip() for p in self.node.images.split(",") if p.strip()]
-        names = [r for r in recipes if any(fnmatch.fnmatchcase(r, p) for p in pats)]
-        if not names:
-            raise pytest.UsageError(f"calico-conformance: --node-images {self.node.images!r} "
-                                    f"matches no recipe (known: {', '.join(recipes)})")
-        variants = sorted({c.variant.name: c.variant for c in self.profile.cells}.items())
-        targets: dict[tuple[str, str], Target] = {}
-        for _, v in variants:
-            for r in names:
-                kind_release = self.catalog.kind[recipes[r].kind]
-                targets.setdefault((v.name, kind_release.version), Target(v, kind_release))
-        return [NodeCell(targets[(v.name, self.catalog.kind[recipes[r].kind].version)], r,
-                         node_image=recipes[r].tag,
-                         containerd=_semver(recipes[r].installed().get("containerd", "")))
-                for _, v in variants for r in names]
+        try:
+            return node_cells(self.catalog, list({c.variant.name: c.variant
+                                                  for c in self.profile.cells}.values()),
+                              self.node.images)
+        except InputError as exc:
+            raise pytest.UsageError(exc.usage()) from exc
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         """No Docker, no kind cell: say so before collection, in one line and with no
@@ -124,6 +106,9 @@ class ConformanceSession:
             raise pytest.UsageError(exc.usage()) from exc
         if not self.run.worker and (self.kind.max_clusters > 1 or xdist_active(config)):
             self.notes += inotify_warnings()
+
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        confirm()  # pytest is stopping: let the report be written whole
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         restore(self._signals)
@@ -189,7 +174,7 @@ class ConformanceSession:
                                                  docker_version=self.kind_tools.docker_version)
                 self.notes += self.kind_tools.notes
                 if self.kind.preload_images:
-                    self.image_digests = self._preload(list(cells.values()))
+                    self.image_digests = preload_cells(list(cells.values()), self.kind)
             if self.run.worker:  # the controller wrote run.json; cells go beside it
                 self.store = RunStore(self.run.run_dir, self.meta([], []))
                 return
@@ -200,16 +185,6 @@ class ConformanceSession:
             open_record(self.store.run_dir)
         except InputError as exc:
             raise pytest.UsageError(exc.usage()) from exc
-
-    def _preload(self, cells: list[Cell]) -> dict[str, str]:
-        images = {c.point.node_image for c in cells}
-        try:
-            for release in {c.calico.version: c.calico for c in cells}.values():
-                images.update(calico_images(release, self.kind.cache_dir,
-                                            self.kind.manifest_dir, self.kind.registry))
-        except ConformanceError as exc:
-            raise InputError(f"--preload-images: {exc}") from exc
-        return preload(sorted(images), self.kind.docker)
 
     def _plan(self, session: pytest.Session) -> None:
         """The plan instead of a run: every cell that would run, and then nothing runs."""
@@ -232,30 +207,7 @@ class ConformanceSession:
     # --- the run's record -----------------------------------------------------------------
 
     def meta(self, cells: list[Cell], others: list[ProbeCell | NodeCell]) -> RunMeta:
-        """What the run plans, written first; ``others`` are probe and node cells."""
-        probes = [p for p in others if isinstance(p, ProbeCell)]
-        if probes:
-            from .probe import host_facts  # grpc and CRI stubs: only when probing
-
-            containerd = host_facts(self.probe.containerd_bin).containerd_semver  # once
-            probes = [ProbeCell(p.target, containerd) for p in probes]
-        planned: list[Cell | ProbeCell | NodeCell] = [
-            *probes, *(n for n in others if isinstance(n, NodeCell)), *cells]
-        return RunMeta(
-            run_id=self.run.run_id, suite_version=__version__, profile=self.profile.name,
-            tier=self.run.tier, started_at=self.started_at,
-            soak_s=(self.kind.soak_s or self.profile.soak_s) if cells else 0.0,
-            full_soak=self.kind.full_soak,
-            probe_window_s=self.probe.window_s if probes else 0.0,
-            repeat=self.run.repeat, command_line=self.run.command_line,
-            kind_versions=tuple(sorted(set(self.kind_tools.versions.values()))) or tuple(
-                sorted({c.point.kind.version for c in cells})),
-            node_images=tuple(sorted({c.point.node_image for c in cells})),
-            calico_sha256={c.calico.version: c.calico.sha256 for c in cells},
-            docker_version=self.kind_tools.docker_version,
-            planned_cells=tuple(c.axes() for c in planned),
-            planned_ids=tuple(c.id for c in planned), images=dict(self.image_digests),
-        )
+        return run_meta(self, cells, others)
 
     def record(self, result: CellResult) -> CellResult:
         if self.store is None:  # a suite item run without collection_finish (e.g. -p)

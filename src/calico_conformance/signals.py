@@ -3,10 +3,10 @@
 CI runners and ``timeout`` stop a job with SIGTERM; Python's default for it is to die
 on the spot, leaving containerd, shims, mounts and cgroups behind. So SIGTERM raises
 :class:`KeyboardInterrupt` like SIGINT, and pytest's own interrupt path (fixture
-tear-down, ``pytest_sessionfinish``, the report) runs. After that first interrupt,
-further SIGINT/SIGTERM are noted and ignored for :data:`GRACE_S`, so a second Ctrl-C
-(or a CI runner's SIGTERM after its own) cannot cut the tear-down or the report in half;
-after the grace, one more interrupt raises again (the way out of a hung tear-down).
+tear-down, ``pytest_sessionfinish``, the report) runs. Once that interrupt is seen on
+its way out (:func:`confirm`), further SIGINT/SIGTERM are ignored for :data:`GRACE_S`,
+so a second Ctrl-C (or a CI runner's SIGTERM after its own) cannot cut the tear-down or
+the report in half; after the grace, one more raises again (the way out of a hang).
 Inside :func:`shielded` blocks (a cell's tear-down, writing the report), even a first
 interrupt waits for the block to finish. Every tear-down step is itself bounded
 (``Daemon.stop``'s grace, the kill loops), so the exit is delayed by seconds.
@@ -27,7 +27,7 @@ GRACE_S = 60.0
 
 
 class _State:
-    first: float | None = None  # monotonic time of the first interrupt
+    confirmed: float | None = None  # when an interrupt was seen propagating (confirm())
     depth = 0  # nesting of shielded blocks
     pending: list[int] = []  # signals held back by a shielded block
 
@@ -36,25 +36,30 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+def confirm() -> None:
+    """An interrupt is on its way out (seen by a tear-down or by pytest): from now on,
+    for :data:`GRACE_S`, further signals wait instead of cutting the tear-down short.
+    Until then every signal raises: Python may swallow a KeyboardInterrupt raised in
+    an at-fork handler or a finaliser, and a second Ctrl-C must still stop the run."""
+    if _State.confirmed is None:
+        _State.confirmed = time.monotonic()
+
+
 def _handler(signum: int, frame: FrameType | None) -> None:
     name = signal.Signals(signum).name
     if _State.depth:
         _State.pending.append(signum)
         return
-    now = time.monotonic()
-    if _State.first is None:
-        _State.first = now
-        raise KeyboardInterrupt(f"{name} received")
-    if now - _State.first > GRACE_S:
-        raise KeyboardInterrupt(f"{name} received again; giving up on the tear-down")
-    # Otherwise: the tear-down and the report are under way; let them finish.
+    if _State.confirmed is not None and time.monotonic() - _State.confirmed <= GRACE_S:
+        return  # the tear-down and the report are under way; let them finish
+    raise KeyboardInterrupt(f"{name} received")
 
 
 def install() -> dict[int, Any]:
     """SIGINT and SIGTERM go through :func:`_handler`; returns the previous handlers."""
     if not _main_thread():
         return {}
-    _State.first, _State.pending = None, []
+    _State.confirmed, _State.pending = None, []
     return {s: signal.signal(s, _handler) for s in HANDLED}
 
 
@@ -66,8 +71,8 @@ def restore(previous: dict[int, Any]) -> None:
 
 @contextlib.contextmanager
 def shielded() -> Iterator[None]:
-    """Run a tear-down to its end; an interrupt that arrives meanwhile is raised after it
-    (as the first interrupt, unless one is already being handled)."""
+    """Run a tear-down to its end; an interrupt that arrived meanwhile is raised after it,
+    unless the run is already stopping for one (then it is only noted)."""
     if not _main_thread():
         yield
         return
@@ -83,6 +88,6 @@ def shielded() -> Iterator[None]:
     if not _State.depth and _State.pending:
         name = signal.Signals(_State.pending[0]).name
         _State.pending = []
-        if _State.first is None:
-            _State.first = time.monotonic()
+        if _State.confirmed is None:
+            confirm()
             raise KeyboardInterrupt(f"{name} received during tear-down")

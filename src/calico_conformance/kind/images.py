@@ -12,8 +12,9 @@ from pathlib import Path
 
 from .. import calico as calico_mod
 from .. import tools
-from ..cells import CalicoRelease
-from ..errors import InputError
+from ..cells import CalicoRelease, Cell
+from ..errors import ConformanceError, InputError
+from ..settings import KindSettings
 
 
 def calico_images(release: CalicoRelease, cache_dir: Path, manifest_dir: Path | None,
@@ -42,3 +43,15 @@ def preload(images: list[str], docker: str = "docker") -> dict[str, str]:
         raise InputError(f"--preload-images: cannot pull {len(missing)} image(s), so no "
                          f"cluster was created: {'; '.join(missing)}")
     return digests
+
+
+def preload_cells(cells: list[Cell], settings: KindSettings) -> dict[str, str]:
+    """Every node image and Calico image of ``cells``, on the host: image -> digest."""
+    images = {c.point.node_image for c in cells}
+    try:
+        for release in {c.calico.version: c.calico for c in cells}.values():
+            images.update(calico_images(release, settings.cache_dir, settings.manifest_dir,
+                                        settings.registry))
+    except ConformanceError as exc:
+        raise InputError(f"--preload-images: {exc}") from exc
+    return preload(sorted(images), settings.docker)

@@ -25,6 +25,7 @@ from ..observe import ObservationLog, cluster_failed, infra
 from ..redact import private_file, redact_kind_config, redact_text
 from ..results import build_result
 from ..settings import KindSettings
+from ..signals import confirm, shielded
 from ..verdict import judge
 from ..watch import KubeSource, Progress, soak
 from .cluster import Cluster, cluster_name
@@ -153,9 +154,16 @@ def run_cell(cell: Cell, *, kind_bin: str, run_id: str, cell_dir: Path,
     started = clock.now().isoformat()
     life = _CellLife(cell, cell_dir, Cluster(name, cell_dir / "kubeconfig", kind_bin),
                      settings, clock)
+    def release(exc_type: type[BaseException] | None, exc: BaseException | None,
+                tb: TracebackType | None) -> bool:
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            confirm()  # on its way out: a second Ctrl-C waits for the cluster's deletion
+        with shielded():
+            return life.release(exc_type, exc, tb)
+
     with contextlib.ExitStack() as stack:
         stack.enter_context(private_file(cfg_path, dump_kind_config(cfg)))
-        stack.push(life.release)
+        stack.push(release)
         stack.callback(life.judge)
         stack.push(life.our_trouble)
         life.run(cfg_path, progress)

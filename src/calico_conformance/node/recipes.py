@@ -9,15 +9,19 @@ unchanged one is reused.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..catalog import Catalog
+from ..cells import NodeCell, Target, Variant
 from ..datafile import field as typed
 from ..datafile import is_table, known_keys, load_toml, string, strs
 from ..errors import InputError
+from ..versions import parse_version
 
 # Bump when build.py lays out the root filesystem differently: old images become stale.
 LAYOUT = "4"
@@ -168,3 +172,24 @@ def debian_mirror(sources: list[AptSource]) -> str:
             return src.uri
     raise InputError("no Debian 'main' archive in this machine's apt configuration; "
                      "pass --mirror URL")
+
+
+def node_cells(catalog: Catalog, variants: list[Variant], pattern: str) -> list[NodeCell]:
+    """Every variant on every recipe ``pattern`` selects (a glob or a comma list), over the
+    kind release whose base config the recipe's node stands in for."""
+    recipes = load_recipes(catalog.root)
+    pats = [p.strip() for p in pattern.split(",") if p.strip()]
+    names = [r for r in recipes if any(fnmatch.fnmatchcase(r, p) for p in pats)]
+    if not names:
+        raise InputError(f"--node-images {pattern!r} matches no recipe "
+                         f"(known: {', '.join(recipes)})")
+    targets: dict[tuple[str, str], Target] = {}
+    cells = []
+    for v in sorted(variants, key=lambda v: v.name):
+        for r in names:
+            kind = catalog.kind[recipes[r].kind]
+            target = targets.setdefault((v.name, kind.version), Target(v, kind))
+            found = parse_version(recipes[r].installed().get("containerd", ""))
+            cells.append(NodeCell(target, r, node_image=recipes[r].tag,
+                                  containerd=".".join(map(str, found)) if found else ""))
+    return cells

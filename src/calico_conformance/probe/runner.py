@@ -1,9 +1,8 @@
 """The probe tier: a variant's effective config under a real containerd, in seconds.
 
-Steps, each a verdict when it fails: the daemon starts and stays up
-(``config-rejected``); CRI answers and reports RuntimeReady (``cri-unavailable``); a pod
-sandbox runs on the default runtime (``sandbox-fails``); a long-running container
-starts (``container-fails``) and is still running after ``window_s``
+Steps, each a verdict when it fails: the daemon starts and stays up (``config-rejected``);
+CRI reports RuntimeReady (``cri-unavailable``); a pod sandbox runs (``sandbox-fails``); a
+container starts (``container-fails``) and still runs after ``window_s``
 (``container-exits``); else ``stable``. Host trouble is ``unknown``.
 """
 
@@ -25,7 +24,7 @@ from ..model import CellResult, ConfigCheck, Evidence, Verdict
 from ..redact import write_private
 from ..results import build_result
 from ..settings import ProbeSettings
-from ..signals import shielded
+from ..signals import confirm, shielded
 from ..versions import parse_version
 from . import daemon as d
 from .cri import CriClient
@@ -111,10 +110,10 @@ def _observe(config: dict[str, Any] | str, driver: str, facts: HostFacts,
              settings: ProbeSettings, obs: ProbeRun, keep_logs: Path | None,
              variant_dir: Path | None = None) -> None:
     """Run one throw-away containerd and fill ``obs``; tear-down is total, always."""
-    live = _Live()
     dirs: d.ProbeDirs | None = None
+    live = _Live()
     try:
-        with shielded():  # the tree and its record appear together; an interrupt waits
+        with shielded():  # the tree and its record appear together, or not at all
             dirs = d.ProbeDirs.create(settings.workdir)
             runrecord.append(settings.record, "probe", base=str(dirs.base),
                              sock_dir=str(dirs.sock_dir), token=dirs.token)
@@ -123,14 +122,17 @@ def _observe(config: dict[str, Any] | str, driver: str, facts: HostFacts,
         obs.verdict, obs.subtype, obs.error = Verdict.UNKNOWN, "refused-binary", str(exc)
     except (ProbeError, ToolError) as exc:
         obs.verdict, obs.error = Verdict.UNKNOWN, f"probe host trouble: {exc}"
+    except KeyboardInterrupt:
+        confirm()  # on its way out: later signals wait for the tear-down below
+        raise
     finally:
         with shielded():  # a second Ctrl-C or SIGTERM waits for the tear-down
-            if dirs is not None:  # None: the tree was never made
-                if live.client is not None:
-                    if live.sandbox_id and live.daemon is not None and live.daemon.alive():
-                        with contextlib.suppress(CriCallError):
-                            live.client.remove_sandbox(live.sandbox_id)
-                    live.client.close()
+            if live.client is not None:
+                if live.sandbox_id and live.daemon is not None and live.daemon.alive():
+                    with contextlib.suppress(CriCallError):
+                        live.client.remove_sandbox(live.sandbox_id)
+                live.client.close()
+            if dirs is not None:
                 problems = d.teardown(dirs, live.daemon, settings.clock, keep_logs)
                 obs.notes.extend(f"tear-down: {p}" for p in problems)
 
