@@ -138,6 +138,12 @@ class ContainerdView:
     def cri_disabled(self) -> bool:
         return any(p in CRI_PLUGINS for p in self.disabled_plugins)
 
+    @property
+    def snapshotter(self) -> str:
+        """The CRI snapshotter, containerd's default (overlayfs) when unset."""
+        value = self.get(self.layout.snapshotter)
+        return value if isinstance(value, str) and value else "overlayfs"
+
     def get(self, path: KeyPath) -> Any:
         return get_at(self.data, path)
 

@@ -157,7 +157,7 @@ def _steps(config: dict[str, Any] | str, driver: str, facts: HostFacts, settings
         copy_into_tree(adapted.copies)
         obs.overrides, obs.kubelet_driver = adapted.overrides, adapted.kubelet_driver
         systemd_requested = adapted.systemd_requested
-        snapshotter = _snapshotter(adapted.data)
+        snapshotter = view(adapted.data).snapshotter
         if adapted.needs_base_spec:
             spec = tools.run([facts.ctr_bin, "oci", "spec"], timeout=30).stdout
             dirs.isolation().base_spec.write_text(spec)
@@ -293,9 +293,3 @@ def _fail(obs: ProbeRun, verdict: Verdict, error: str, facts: HostFacts,
         obs.error = reason
     else:
         obs.verdict, obs.error = verdict, error
-
-
-def _snapshotter(data: dict[str, Any]) -> str:
-    cfg = view(data)
-    value = cfg.get(cfg.layout.snapshotter)
-    return value if isinstance(value, str) and value else "overlayfs"
