@@ -149,8 +149,29 @@ def slug(cell_id: str, repeat: int) -> str:
     return cell_id if repeat <= 1 else f"{cell_id}~r{repeat}"
 
 
+class _Declared:
+    """What every tier's cell derives from its target and its id."""
+
+    target: Target
+
+    @property
+    def id(self) -> str:  # each tier spells its own
+        raise NotImplementedError
+
+    @property
+    def variant(self) -> Variant:
+        return self.target.variant
+
+    def slug(self, repeat: int = 1) -> str:
+        return slug(self.id, repeat)
+
+    @property
+    def untested_upstream(self) -> bool:
+        return False
+
+
 @dataclass(frozen=True, eq=False)
-class Cell:
+class Cell(_Declared):
     """A kind cell: a target with a Calico release at a Kubernetes point."""
 
     calico: CalicoRelease
@@ -161,15 +182,8 @@ class Cell:
     pod_subnet: str
 
     @property
-    def variant(self) -> Variant:
-        return self.target.variant
-
-    @property
     def id(self) -> str:
         return f"{self.calico.version}-{self.variant.name}-{self.point.id}"
-
-    def slug(self, repeat: int = 1) -> str:
-        return slug(self.id, repeat)
 
     @property
     def untested_upstream(self) -> bool:
@@ -195,26 +209,15 @@ class Cell:
 
 
 @dataclass(frozen=True, eq=False)
-class ProbeCell:
+class ProbeCell(_Declared):
     """A probe cell: a target under the host's containerd (no Calico, no Kubernetes)."""
 
     target: Target
     containerd: str = ""  # the host's containerd version, known once host facts are read
 
     @property
-    def variant(self) -> Variant:
-        return self.target.variant
-
-    @property
     def id(self) -> str:
         return f"probe-{self.variant.name}-{self.target.kind.version}"
-
-    def slug(self, repeat: int = 1) -> str:
-        return slug(self.id, repeat)
-
-    @property
-    def untested_upstream(self) -> bool:
-        return False
 
     @property
     def expected(self) -> str:
@@ -227,7 +230,7 @@ class ProbeCell:
 
 
 @dataclass(frozen=True, eq=False)
-class NodeCell:
+class NodeCell(_Declared):
     """A node cell: a target inside a kind-style node built from a recipe under
     ``clusters/nodes/`` (systemd as PID 1, the recipe's containerd), with an emulated
     kubelet and no Calico."""
@@ -238,19 +241,8 @@ class NodeCell:
     containerd: str = ""  # the containerd the image installed, once known
 
     @property
-    def variant(self) -> Variant:
-        return self.target.variant
-
-    @property
     def id(self) -> str:
         return f"node-{self.variant.name}-{self.recipe}"
-
-    def slug(self, repeat: int = 1) -> str:
-        return slug(self.id, repeat)
-
-    @property
-    def untested_upstream(self) -> bool:
-        return False
 
     @property
     def expected(self) -> str:

@@ -193,15 +193,6 @@ def remove_cgroup_tree(container_id: str, root: Path = CGROUP_ROOT) -> list[str]
     problems = []
     for hierarchy in sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink()):
         top = hierarchy / "docker" / container_id
-        if not top.is_dir():
-            continue
-        dirs = sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
-        for d in [*dirs, top]:
-            try:
-                d.rmdir()
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                problems.append(f"cgroup {d}: {exc.strerror}")
-                break
+        if top.is_dir():
+            problems += _rmdir_tree(top)
     return problems
