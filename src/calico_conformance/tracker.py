@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from .calico import CALICO_NODE
 from .model import TimelinePoint
 from .observe import Observation
-from .verdict_events import NOT_STARTED_EVENTS
+from .verdict_events import is_fail_event
 
 # Waiting reasons that are failures by themselves (an image pull on a slow link is not).
 FAILED_WAITING = {"ErrImagePull", "ImagePullBackOff", "CreateContainerError",
@@ -63,10 +63,6 @@ class PodState:
     seen: bool = False  # a status of calico-node itself (not only of its init containers)
     first_init: dict[str, int] = field(default_factory=dict)  # init container: first count
     init_reruns: dict[str, int] = field(default_factory=dict)  # init container: re-runs seen
-
-
-def is_fail_event(o: Observation) -> bool:
-    return o.source == "event" and o.event_reason in NOT_STARTED_EVENTS and o.app == CALICO_NODE
 
 
 @dataclass
@@ -156,11 +152,3 @@ class Tracker:
                     and mine[-1] - mine[0] >= th.early_not_started_span_s):
                 return True
         return False
-
-
-def summarize(obs: list[Observation]) -> tuple[int, int, int]:
-    return Tracker().feed(obs).summary()
-
-
-def can_stop_early(obs: list[Observation], thresholds: Thresholds | None = None) -> bool:
-    return Tracker().feed(obs).can_stop_early(thresholds or Thresholds())

@@ -18,9 +18,13 @@ KEY_EVENTS = {"Unhealthy", "Killing", "BackOff", "SandboxChanged", "FailedCreate
               "OOMKilling", "Failed", "ErrImagePull", "ImagePullBackOff", "FailedMount"}
 
 
+def is_fail_event(o: Observation) -> bool:
+    """A kubelet event saying calico-node's sandbox, container or image could not be made."""
+    return o.source == "event" and o.event_reason in NOT_STARTED_EVENTS and o.app == CALICO_NODE
+
+
 def fail_events_of(obs: list[Observation]) -> list[Observation]:
-    return [o for o in obs if o.source == "event" and o.event_reason in NOT_STARTED_EVENTS
-            and o.app == CALICO_NODE]
+    return [o for o in obs if is_fail_event(o)]
 
 
 def event_summaries(obs: list[Observation]) -> tuple[EventSummary, ...]:

@@ -6,7 +6,7 @@ import pytest
 
 from calico_conformance.model import Outcome, Verdict
 from calico_conformance.observe import Observation, cluster_failed, infra
-from calico_conformance.tracker import Thresholds, can_stop_early
+from calico_conformance.tracker import Thresholds, Tracker
 from calico_conformance.verdict import KILL_NOTE, SANDBOX_NOTE, judge, outcome
 
 from .scripted import event, pod
@@ -15,6 +15,11 @@ BIRD = ("Readiness probe failed: calico/node is not ready: BIRD is not ready: Er
         "BIRD: unable to connect to BIRDv4 socket")
 TH = Thresholds(ready_grace_s=60)
 
+
+
+def can_stop_early(obs: list[Observation], th: Thresholds | None = None) -> bool:
+    """The soak's question, asked of a whole log at once."""
+    return Tracker().feed(obs).can_stop_early(th or Thresholds())
 
 def test_pods_that_become_ready_and_stay_ready_are_stable() -> None:
     log = [pod(0, ready=False), pod(5, ready=True), pod(5, "calico-node-b", ready=True)]
