@@ -52,9 +52,10 @@ def test_prune_deletes_only_the_recorded_clusters_of_dead_runs(
     run_with(reports, "live", me, kind, "cc-live-run")
     assert main(["clusters", "list", "--reports-dir", str(reports), "--kind-bin", str(kind)]) == 0
     listing = capsys.readouterr().out
-    assert "cc-dead-run  run dead (dead)  exists" in listing
-    assert "cc-live-run  run live (running)  exists" in listing
-    assert "calico-conf-x-y-123456  run unknown" in listing and "someone-else" not in listing
+    assert "cc-dead-run  cluster  run dead (dead)  exists" in listing
+    assert "cc-live-run  cluster  run live (running)  exists" in listing
+    assert "calico-conf-x-y-123456  cluster  run unknown" in listing
+    assert "someone-else" not in listing
     assert main(["clusters", "prune", "--reports-dir", str(reports)]) == 0
     assert log.read_text().split() == ["--name=cc-dead-run"]
     assert main(["clean", "--reports-dir", str(reports)]) == 0  # dead run: already pruned
@@ -76,3 +77,57 @@ def test_an_edited_record_cannot_make_the_reaper_remove_something_else(tmp_path:
                      token="0123456789")
     assert any("ignored" in line for line in reap_run(run))
     assert (victim / "data").read_text() == "keep me"
+
+
+FAKE_DOCKER = """#!/bin/sh
+echo "$*" >> "{log}"
+case "$1" in
+  ps) printf 'ccnode-dead-1 dead\\nccnode-live-1 live\\nccnode-stray-1 elsewhere\\n' ;;
+  inspect) case "$6" in
+             ccnode-dead-1) echo "aaaa1111 dead" ;;
+             ccnode-relabelled-1) echo "bbbb2222 someone-else" ;;
+             *) echo "Error: No such container: $6" >&2; exit 1 ;;
+           esac ;;
+esac
+exit 0
+"""
+
+
+def node_entry(record: Path, name: str, run_id: str, docker: Path, sock: Path) -> None:
+    runrecord.append(record, "node", name=name, run_id=run_id, socket_dir=str(sock),
+                     docker=str(docker))
+
+
+def test_node_containers_are_listed_with_their_runs_and_pruned_only_for_dead_runs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import tempfile
+
+    log = tmp_path / "docker.log"
+    docker = tmp_path / "docker"
+    docker.write_text(FAKE_DOCKER.replace("{log}", str(log)))
+    docker.chmod(0o755)
+    reports = tmp_path / "reports"
+    me = {"pid": os.getpid(), "ticks": runrecord.start_ticks(os.getpid())}
+    socks = [Path(tempfile.mkdtemp(prefix="ccn-test-")) for _ in range(3)]
+    for run, owner, name, sock in (("dead", {"pid": 999_999_999, "ticks": 1}, "ccnode-dead-1",
+                                    socks[0]),
+                                   ("live", me, "ccnode-live-1", socks[1]),
+                                   ("dead2", {"pid": 999_999_999, "ticks": 1},
+                                    "ccnode-relabelled-1", socks[2])):
+        (reports / run).mkdir(parents=True)
+        runrecord.append(reports / run / runrecord.RECORD_FILE, "owner", **owner)
+        node_entry(reports / run / runrecord.RECORD_FILE, name, run, docker, sock)
+    assert main(["clusters", "list", "--reports-dir", str(reports),
+                 "--kind-bin", str(tmp_path / "no-kind")]) == 0
+    listing = capsys.readouterr().out
+    assert "ccnode-dead-1  node container  run dead (dead)  exists" in listing
+    assert "ccnode-live-1  node container  run live (running)  exists" in listing
+    assert "ccnode-relabelled-1  node container  run dead2 (dead)  gone" in listing
+    assert "ccnode-stray-1  node container of run elsewhere  run unknown" in listing
+    assert main(["clusters", "prune", "--reports-dir", str(reports)]) == 0
+    calls = log.read_text().splitlines()
+    removed = [c for c in calls if c.startswith(("stop", "rm"))]
+    assert removed == ["stop --time 10 ccnode-dead-1", "rm --force --volumes ccnode-dead-1"]
+    assert not socks[0].exists() and not socks[2].exists()  # the dead runs' socket dirs
+    assert socks[1].is_dir()  # the live run's is untouched
+    socks[1].rmdir()

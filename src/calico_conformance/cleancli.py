@@ -2,20 +2,23 @@
 
 Both read the run records (:mod:`.runrecord`) under a reports folder: ``clean`` reaps
 every run whose owner died without closing (probe trees, daemons, clusters, containers);
-``clusters`` lists the kind clusters the records name, with their run and its state, and
-``prune`` deletes those whose run is gone. Nothing without a record is ever touched.
+``clusters`` lists the kind clusters and node containers the records name, with their run
+and its state, and ``prune`` removes those whose run is gone. Nothing without a record is
+ever touched.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 from typing import Any
 
 from . import runrecord, tools
-from .errors import InputError
+from .clock import SystemClock
+from .errors import ConformanceError, InputError
 from .kind.cluster import NAME_PREFIX
-from .reap import cluster, dead_runs, reap
+from .reap import cluster, dead_runs, node, reap
 
 
 def _reports(args: argparse.Namespace) -> Path:
@@ -33,40 +36,58 @@ def cmd_clean(args: argparse.Namespace) -> int:
     return 0
 
 
-def _clusters(reports: Path) -> list[tuple[str, str, dict[str, Any]]]:
+def _recorded(reports: Path) -> list[tuple[str, str, dict[str, Any]]]:
+    """(run, its state, entry) for every cluster and node container the runs recorded."""
     out = []
     for run_dir in sorted(p for p in reports.iterdir() if p.is_dir() and not p.is_symlink()):
         entries = runrecord.read(run_dir / runrecord.RECORD_FILE)
         state = runrecord.state(entries) if entries else ""
-        out += [(run_dir.name, state, e) for e in entries if e["kind"] == "cluster"]
+        out += [(run_dir.name, state, e) for e in entries if e["kind"] in ("cluster", "node")]
+    return out
+
+
+def _live_clusters(rows: list[tuple[str, str, dict[str, Any]]], kind_bin: str) -> set[str]:
+    bins = {str(e.get("kind_bin") or "kind") for _r, _s, e in rows if e["kind"] == "cluster"}
+    return {n for b in sorted(bins | {kind_bin}) if tools.which(b)
+            for n in tools.kind_get_clusters(b)}
+
+
+def _live_nodes(rows: list[tuple[str, str, dict[str, Any]]]) -> dict[str, str]:
+    """Node container name → its run label, from every docker the records name."""
+    from .node.docker import Docker  # the node package (and grpc) only when needed
+
+    bins = {str(e.get("docker") or "docker") for _r, _s, e in rows if e["kind"] == "node"}
+    out: dict[str, str] = {}
+    for b in sorted(bins | {"docker"}):
+        with contextlib.suppress(ConformanceError):  # no docker here, or no daemon
+            out.update(Docker(b).names())
     return out
 
 
 def cmd_clusters(args: argparse.Namespace) -> int:
     reports = _reports(args)
-    rows = _clusters(reports)
+    rows = _recorded(reports)
     if args.action == "prune":
         dead = {d.name for d in dead_runs(reports)}
-        pruned = [line for run, _s, e in rows if run in dead for line in cluster(e)]
+        pruned = [line for run, _s, e in rows if run in dead
+                  for line in (cluster(e) if e["kind"] == "cluster" else node(e, SystemClock()))]
         for line in pruned:
             print(line)
-        print(f"prune: {len(pruned)} cluster(s) of finished or dead runs")
+        print(f"prune: {len(pruned)} cluster(s) and node container(s) of dead runs")
         return 0
-    live: dict[str, list[str]] = {}
-    for _run, _state, e in rows:
-        kind_bin = str(e.get("kind_bin") or "kind")
-        if kind_bin not in live:
-            live[kind_bin] = tools.kind_get_clusters(kind_bin) if tools.which(kind_bin) else []
-    if args.kind_bin not in live:
-        live[args.kind_bin] = tools.kind_get_clusters(args.kind_bin) \
-            if tools.which(args.kind_bin) else []
+    clusters, nodes = _live_clusters(rows, args.kind_bin), _live_nodes(rows)
     for run, state, e in rows:
-        exists = "exists" if e.get("name") in live[str(e.get("kind_bin") or "kind")] else "gone"
-        print(f"{e.get('name')}  run {run} ({state or 'no record'})  {exists}")
+        exists = e.get("name") in (clusters if e["kind"] == "cluster" else nodes)
+        what = "cluster" if e["kind"] == "cluster" else "node container"
+        print(f"{e.get('name')}  {what}  run {run} ({state or 'no record'})  "
+              f"{'exists' if exists else 'gone'}")
     recorded = {e.get("name") for _r, _s, e in rows}
-    for name in sorted({n for names in live.values() for n in names} - recorded):
-        if name.startswith(NAME_PREFIX + "-"):  # ours by name, but no run here records it
-            print(f"{name}  run unknown (not recorded under {reports})  exists; never pruned")
+    unknown = [(n, "cluster") for n in sorted(clusters) if n.startswith(NAME_PREFIX + "-")]
+    unknown += [(n, f"node container of run {nodes[n] or '?'}") for n in sorted(nodes)]
+    for name, what in unknown:
+        if name not in recorded:  # ours by name or label, but no run here records it
+            print(f"{name}  {what}  run unknown (not recorded under {reports})  exists; "
+                  "never pruned")
     if not rows:
         print("clusters: none recorded")
     return 0
@@ -77,8 +98,8 @@ def register(subparsers: Any) -> None:
                               "daemons, shims, mounts, cgroups, temp dirs, clusters)")
     c.add_argument("--reports-dir", default="reports", help="where runs are (default: reports)")
     c.set_defaults(func=cmd_clean)
-    k = subparsers.add_parser("clusters", help="list the suite's kind clusters with their "
-                              "runs, or prune those whose run is gone")
+    k = subparsers.add_parser("clusters", help="list the suite's kind clusters and node "
+                              "containers with their runs, or prune those whose run is gone")
     k.add_argument("action", choices=("list", "prune"))
     k.add_argument("--reports-dir", default="reports", help="where runs are (default: reports)")
     k.add_argument("--kind-bin", default="kind", help="kind binary to list clusters with "

@@ -5,7 +5,8 @@ closed are touched, and only the things the record names: a probe's tree is torn
 by the probe's own tear-down (processes are matched by the tree's unique socket
 address, cgroups by the probe's token, mounts by the tree's path); a daemon only if its
 PID still has the recorded start time; a kind cluster only by its recorded name, and
-only while ``kind get clusters`` lists it; containers only by the run's own label.
+only while ``kind get clusters`` lists it; a node container only by its recorded name,
+and only while it carries the run's own label.
 """
 
 from __future__ import annotations
@@ -53,12 +54,17 @@ def cluster(entry: dict[str, object]) -> list[str]:
     return [f"cluster {name}: " + ("deleted" if res.ok else tools.last_line(res.stderr))]
 
 
-def _containers(entry: dict[str, object]) -> list[str]:
-    label, docker = entry.get("label"), str(entry.get("docker") or "docker")
-    if not isinstance(label, str) or not tools.which(docker):
-        return []
-    removed = tools.docker_remove_labelled(label, docker)
-    return [f"container {c}: removed" for c in removed]
+def node(entry: dict[str, object], clock: Clock) -> list[str]:
+    from .node.lifecycle import Node  # the node package only when needed
+
+    found = Node.recorded(entry, clock)
+    if found is None:
+        return [f"node entry {entry.get('name')!r} ignored: not a node of ours"]
+    what = ("removed" if found.name else "socket directory removed (no container of that run "
+            "by that name)" if found.socket_dir.exists() else "")
+    problems = found.teardown()
+    return [f"node {entry.get('name')}: {p}" for p in problems] or (
+        [f"node {entry.get('name')}: {what}"] if what else [])
 
 
 def reap_run(run_dir: Path, clock: Clock | None = None) -> list[str]:
@@ -74,8 +80,8 @@ def reap_run(run_dir: Path, clock: Clock | None = None) -> list[str]:
             done += _daemon(entry)
         elif kind == "cluster":
             done += cluster(entry)
-        elif kind == "containers":
-            done += _containers(entry)
+        elif kind == "node":
+            done += node(entry, clock)
     runrecord.append(record, "closed", by="reaper")
     return [f"{run_dir.name}: {d}" for d in done]
 

@@ -144,7 +144,8 @@ class CellRunner:
         probes, grace, source = self._node_probes()
         settings = NodeSettings(run_id=s.run.run_id, window_s=s.node.window_s, probes=probes,
                                 grace_s=grace, probe_source=source, clock=s.clock,
-                                keep_logs_dir=s.run.run_dir / "node" / cell.slug(repeat) / "logs")
+                                keep_logs_dir=s.run.run_dir / "node" / cell.slug(repeat) / "logs",
+                                record=s.probe.record)
         s.started(cell.id, repeat)
         self._say(f"{cell.slug(repeat)}: in a {cell.recipe} node (window {s.node.window_s:.0f}s)")
         with slot(s.run.run_dir / ".slots", s.kind.max_clusters, s.clock):

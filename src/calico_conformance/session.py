@@ -37,7 +37,7 @@ from .runmeta import run_meta
 from .runner import CellRunner
 from .runrecord import RECORD_FILE, append, open_record
 from .settings import KindSettings, NodeOptions, ProbeSettings, RunSettings
-from .signals import confirm, install, restore, shielded
+from .signals import confirm, held, install, restore, shielded
 
 SESSION_PLUGIN = "calico-conformance-session"
 
@@ -235,10 +235,15 @@ class ConformanceSession:
             return
         if self.store is None or self.run.worker:
             return
+        confirm()  # the run is on its way out: from here on, an interrupt waits for the report
         try:
-            with shielded():  # the report is written whole, even on a second Ctrl-C
+            with shielded():
                 self.matrix = self.store.finish(self.clock.now().isoformat())
                 append(self.store.run_dir / RECORD_FILE, "closed", by="run")
+            if held() and session.exitstatus != pytest.ExitCode.INTERRUPTED:
+                session.exitstatus = pytest.ExitCode.INTERRUPTED
+                self.notes.append("interrupted while the report was written; it was "
+                                  "finished first")
             regressions: list[str] = []
             if self.run.baseline is not None:
                 regressions, text = against_baseline(self.run.baseline, self.matrix)

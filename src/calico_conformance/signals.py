@@ -8,7 +8,9 @@ its way out (:func:`confirm`), further SIGINT/SIGTERM are ignored for :data:`GRA
 so a second Ctrl-C (or a CI runner's SIGTERM after its own) cannot cut the tear-down or
 the report in half; after the grace, one more raises again (the way out of a hang).
 Inside :func:`shielded` blocks (a cell's tear-down, writing the report), even a first
-interrupt waits for the block to finish. Every tear-down step is itself bounded
+interrupt waits for the block to finish; so does one that comes once the run is writing
+its report (the run then exits as interrupted, :func:`held`). Every tear-down step is
+itself bounded
 (``Daemon.stop``'s grace, the kill loops), so the exit is delayed by seconds.
 """
 
@@ -47,12 +49,16 @@ def confirm() -> None:
 
 def _handler(signum: int, frame: FrameType | None) -> None:
     name = signal.Signals(signum).name
-    if _State.depth:
-        _State.pending.append(signum)
+    if _State.depth or (_State.confirmed is not None
+                        and time.monotonic() - _State.confirmed <= GRACE_S):
+        _State.pending.append(signum)  # the tear-down or the report finishes first
         return
-    if _State.confirmed is not None and time.monotonic() - _State.confirmed <= GRACE_S:
-        return  # the tear-down and the report are under way; let them finish
     raise KeyboardInterrupt(f"{name} received")
+
+
+def held() -> bool:
+    """A signal arrived and was held back (a tear-down or the report finished first)."""
+    return bool(_State.pending)
 
 
 def install() -> dict[int, Any]:
@@ -85,9 +91,7 @@ def shielded() -> Iterator[None]:
         if not _State.depth:
             for s, handler in previous.items():
                 signal.signal(s, handler)
-    if not _State.depth and _State.pending:
-        name = signal.Signals(_State.pending[0]).name
-        _State.pending = []
-        if _State.confirmed is None:
-            confirm()
-            raise KeyboardInterrupt(f"{name} received during tear-down")
+    if not _State.depth and _State.pending and _State.confirmed is None:
+        confirm()  # pending stays: held() still tells the run it was interrupted
+        raise KeyboardInterrupt(f"{signal.Signals(_State.pending[0]).name} received during "
+                                "tear-down")

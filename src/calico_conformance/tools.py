@@ -231,12 +231,3 @@ def docker_image_digest(image: str, docker: str = "docker") -> str | None:
 
 def kind_load_images(kind: str, name: str, images: list[str]) -> Result:
     return run([kind, "load", "docker-image", *images, "--name", name], check=False, timeout=900)
-
-
-def docker_remove_labelled(label: str, docker: str = "docker") -> list[str]:
-    """Remove the containers carrying ``label`` (``key=value``): ours, by our own label."""
-    res = run([docker, "ps", "-aq", "--filter", f"label={label}"], check=False, timeout=60)
-    ids = res.stdout.split() if res.ok else []
-    if ids:
-        run([docker, "rm", "-f", *ids], check=False, timeout=120)
-    return ids

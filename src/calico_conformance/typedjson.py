@@ -32,14 +32,20 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _to_dict(obj: Any, seen: dict[int, Any]) -> Any:
+    if type(obj) in _PLAIN:  # most values: the fast path (10,000-cell matrices)
+        return obj
     # The model is frozen: one object shared by many cells (a merged or synthetic matrix)
     # is converted once. The objects are alive for the whole call, so ids are stable.
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+    cls: type = type(obj)
+    if hasattr(cls, "__dataclass_fields__"):
         done = seen.get(id(obj))
         if done is None:
             done = seen[id(obj)] = {n: _to_dict(getattr(obj, n), seen)
-                                    for n in _field_names(type(obj))}
+                                    for n in _field_names(cls)}
         return done
     if isinstance(obj, Enum):
         return obj.value

@@ -1,16 +1,17 @@
-"""The stand-in kind tier interrupted mid-soak by SIGTERM or a double Ctrl-C: the
-cluster is deleted, the cell shows as interrupted, the run's record is closed."""
+"""The stand-in kind tier interrupted at three moments (the cluster is being created; the
+soak is under way; every result is stored and the report is next) by SIGINT, SIGTERM or a
+double Ctrl-C: the cluster is deleted, the record is closed, the folder is reportable."""
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
+from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.interrupts import SIGNALS, assert_reportable, results_stored, send, wait_for
 
 from calico_conformance import runrecord
 
@@ -19,36 +20,37 @@ from .project import make_project
 pytest_plugins = ["standin.fixture"]
 
 
-@pytest.mark.parametrize("sigs", [[signal.SIGTERM], [signal.SIGINT, signal.SIGINT],
-                                  [signal.SIGTERM, signal.SIGTERM]],
-                         ids=["sigterm", "double-sigint", "double-sigterm"])
-def test_an_interrupted_soak_deletes_the_cluster_and_says_interrupted(
-        pytester: pytest.Pytester, standin: Any, sigs: list[int]) -> None:
+def recorded_cluster(run: Path) -> bool:
+    return any(e["kind"] == "cluster" for e in runrecord.read(run / runrecord.RECORD_FILE))
+
+
+@pytest.mark.parametrize("moment", ["start", "soak", "report"])
+@pytest.mark.parametrize("sigs", list(SIGNALS))
+def test_an_interrupted_kind_run_deletes_the_cluster_and_stays_reportable(
+        pytester: pytest.Pytester, standin: Any, moment: str, sigs: str) -> None:
     project = make_project(pytester.path / "p", ["baseline"])
     si = standin(default="stable")
     run = project / "reports" / "intr"
+    env = {**os.environ, **si.env}
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--profile", "standin",
-         "--calico-manifest-dir", str(project / "mirror"), "--run-id", "intr", "--soak", "60s"],
-        cwd=project, env={**os.environ, **si.env}, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
+         "--calico-manifest-dir", str(project / "mirror"), "--run-id", "intr", "--soak",
+         "2s" if moment == "report" else "60s", "--ready-grace", "1s"],
+        cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        for _ in range(300):  # bounded: at most ~30 s until the soak is under way
-            if si.clusters() and any((run / "cells").rglob("observations.jsonl")):
-                break
-            time.sleep(0.1)
-        assert si.clusters(), "the cluster never came up"
-        time.sleep(0.5)
-        for i, sig in enumerate(sigs):
-            if i:
-                time.sleep(0.05)
-            proc.send_signal(sig)
-        out, _ = proc.communicate(timeout=90)
+        wait_for(lambda: recorded_cluster(run), timeout=60)
+        if moment == "soak":
+            wait_for(lambda: si.clusters() and any((run / "cells").rglob("observations.jsonl")))
+        if moment == "report":
+            wait_for(lambda: results_stored(run), timeout=120)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out[-2000:]
-    assert si.clusters() == {}
-    assert "interrupted" in (run / "matrix.md").read_text()
-    assert runrecord.state(runrecord.read(run / runrecord.RECORD_FILE)) == "closed"
-    assert not list(run.rglob(".*.tmp-*")) and not list(run.rglob(".kind-config.private*"))
+        out = send(proc, SIGNALS[sigs])
+    assert proc.returncode in ((0, 2) if moment == "report" else (2,)), out[-2000:]
+    assert si.clusters() == {}, out[-2000:]
+    assert not list(run.rglob(".kind-config.private*"))
+    assert_reportable(run, env, out)
+    matrix = (run / "matrix.md").read_text()
+    if moment == "soak":
+        assert "interrupted" in matrix
+    if moment == "report":  # the result was stored before the signal: it is in the report
+        assert "interrupted" not in matrix and "| `baseline` |" in matrix

@@ -1,7 +1,8 @@
 """Real probe runs interrupted the way CI and people do it; nothing of the run remains.
 
 Each test starts ``pytest --tier probe`` on the baseline cell in a throw-away project,
-waits for a moment (the probe's tree exists; the pod is in its window), signals the
+waits for a moment (the probe's tree exists; the pod is in its window; every result is
+stored and the report is next), signals the
 pytest process, and then looks for anything of *that* run: processes naming its tree or
 token, mounts under it, cgroups with its token, temp dirs. Host-wide counts would see
 the other engineers' containerd; the token and the tree path are ours alone.
@@ -11,17 +12,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.interrupts import SIGNALS, assert_reportable, results_stored, send, wait_for
 
-from calico_conformance import runrecord
 from calico_conformance.probe import probe_available
 from calico_conformance.probe.daemon import mount_points, processes
 from calico_conformance.probe.host import CGROUP_ROOT
@@ -47,16 +46,6 @@ def start(project: Path, window: str = "60s") -> subprocess.Popen[str]:
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--tier", "probe",
          "-k", "baseline", "--probe-window", window, "--run-id", "sig"],
         cwd=project, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def wait_for(what: Callable[[], object], timeout: float = 60.0) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = what()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting")
 
 
 def tree(project: Path) -> Path | None:
@@ -101,51 +90,29 @@ def _child_of_shim(ppid: int, token: str) -> bool:
     return parent is not None and any(token in a for a in parent.argv)
 
 
-def finish(proc: subprocess.Popen[str]) -> str:
-    out, _ = proc.communicate(timeout=120)
-    return out
-
-
-def assert_nothing_left(project: Path, token: str, out: str) -> None:
-    assert ours(project, token) == [], out
-    run = project / "reports" / "sig"
-    assert not list(run.rglob(".*.tmp-*")), out
-    entries = runrecord.read(run / runrecord.RECORD_FILE)
-    assert runrecord.state(entries) == "closed", entries
-    rep = subprocess.run([sys.executable, "-m", "calico_conformance.cli", "report", str(run)],
-                         env=ENV, capture_output=True, text=True, timeout=120, check=False)
-    assert rep.returncode == 0, rep.stderr
-    assert "INTERNALERROR" not in out and "Traceback" not in out, out
-
-
-SIGNALS = {"sigint": [signal.SIGINT], "sigterm": [signal.SIGTERM],
-           "double-sigint": [signal.SIGINT, signal.SIGINT]}
-
-
-@pytest.mark.parametrize("moment", ["start", "window"])
+@pytest.mark.parametrize("moment", ["start", "window", "report"])
 @pytest.mark.parametrize("sigs", list(SIGNALS))
 def test_an_interrupted_probe_run_leaves_nothing_behind(project: Path, moment: str,
                                                         sigs: str) -> None:
-    proc = start(project)
+    run = project / "reports" / "sig"
+    proc = start(project, "1s" if moment == "report" else "60s")
     try:
         base = wait_for(lambda: tree(project))
         assert isinstance(base, Path)
         token = token_of(base)
         if moment == "window":
             wait_for(lambda: in_window(project))
-        for i, sig in enumerate(SIGNALS[sigs]):
-            if i:
-                time.sleep(0.05)  # the second one lands in the tear-down
-            proc.send_signal(sig)
-        out = finish(proc)
+        if moment == "report":
+            wait_for(lambda: results_stored(run), timeout=120)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 2, out  # pytest's "interrupted"
-    assert_nothing_left(project, token, out)
+        out = send(proc, SIGNALS[sigs])
+    assert proc.returncode in ((0, 2) if moment == "report" else (2,)), out  # 2: interrupted
+    assert ours(project, token) == [], out
+    assert_reportable(run, ENV, out)
     if moment == "window":
-        cells = (project / "reports" / "sig" / "matrix.md").read_text()
-        assert "interrupted" in cells
+        assert "interrupted" in (run / "matrix.md").read_text()
+    if moment == "report":  # the result was stored before the signal: it is in the report
+        assert "interrupted" not in (run / "matrix.md").read_text()
 
 
 @pytest.mark.parametrize("reaper", ["clean", "next-run"])
@@ -158,7 +125,7 @@ def test_after_kill_9_containerd_dies_with_pytest_and_the_reaper_removes_the_res
         token = token_of(base)
         wait_for(lambda: in_window(project))
         proc.kill()
-        finish(proc)
+        proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -27,6 +27,7 @@ from ..model import CellResult, ConfigCheck, Evidence, Verdict
 from ..probe.diagnose import cri_load_error, exit_error
 from ..probe.host import can_lower_oom_score
 from ..results import build_result
+from ..signals import confirm, shielded
 from ..versions import parse_version
 from .cgroups import NodeCgroups
 from .docker import find_docker
@@ -60,6 +61,7 @@ class NodeSettings:
     docker_bin: str | None = None
     clock: Clock = field(default_factory=SystemClock)
     keep_logs_dir: Path | None = None
+    record: Path | None = None  # the run's started.jsonl (runrecord.py), if any
 
 
 def node_available(docker_bin: str | None = None) -> str | None:
@@ -98,12 +100,16 @@ def run_node_cell(cell: NodeCell, image: NodeImage, settings: NodeSettings,
         _observe(node, image, config, driver, settings, obs)
     except ConformanceError as exc:
         obs.verdict, obs.error = Verdict.UNKNOWN, f"node host trouble: {exc}"
+    except KeyboardInterrupt:
+        confirm()  # on its way out: a second Ctrl-C or SIGTERM waits for the tear-down
+        raise
     finally:
-        if settings.keep_logs_dir is not None and node.name:
-            with contextlib.suppress(OSError, ConformanceError):
-                settings.keep_logs_dir.mkdir(parents=True, exist_ok=True)
-                (settings.keep_logs_dir / "containerd.journal").write_text(node.journal())
-        obs.notes += [f"tear-down: {p}" for p in node.teardown()]
+        with shielded():
+            if settings.keep_logs_dir is not None and node.name:
+                with contextlib.suppress(OSError, ConformanceError):
+                    settings.keep_logs_dir.mkdir(parents=True, exist_ok=True)
+                    (settings.keep_logs_dir / "containerd.journal").write_text(node.journal())
+            obs.notes += [f"tear-down: {p}" for p in node.teardown()]
         facts = dict(node.facts)
     containerd = parse_version(facts.get("containerd", ""))
     cell = NodeCell(cell.target, cell.recipe, node_image=image.tag,
@@ -142,7 +148,7 @@ def _observe(node: Node, image: NodeImage, config: dict[str, Any] | str, driver:
              settings: NodeSettings, obs: NodeObservation) -> dict[str, str]:
     clock = settings.clock
     t0 = clock.monotonic()
-    node.start()
+    node.start(settings.record)
     state = node.wait_booted()
     facts = node.read_facts(image.recipe, state)
     obs.timings["boot"] = clock.monotonic() - t0

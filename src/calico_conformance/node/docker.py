@@ -87,6 +87,21 @@ class Docker:
         res = self.run("ps", "-aq", "--filter", f"label={label}", check=False)
         return [ln.strip() for ln in res.stdout.splitlines() if ln.strip()]
 
+    def names(self) -> dict[str, str]:
+        """Every container of this tier, any run: name → its run label."""
+        res = self.run("ps", "-a", "--filter", f"label={RUN_LABEL}", "--format",
+                       f'{{{{.Names}}}} {{{{.Label "{RUN_LABEL}"}}}}', check=False)
+        pairs = (ln.split(" ", 1) for ln in res.stdout.splitlines() if ln.strip())
+        return {p[0]: (p[1] if len(p) > 1 else "") for p in pairs}
+
+    def owner(self, name: str) -> tuple[str, str] | None:
+        """(container id, run label) of a container, None when there is none by that name."""
+        res = self.run("inspect", "--type", "container", "--format",
+                       f'{{{{.Id}}}} {{{{index .Config.Labels "{RUN_LABEL}"}}}}', name,
+                       check=False)
+        words = res.stdout.split() if res.ok else []
+        return (words[0], words[1] if len(words) > 1 else "") if words else None
+
     def remove(self, container: str) -> bool:
         """Force-remove a container and its anonymous volume (/var)."""
         return self.run("rm", "--force", "--volumes", container, check=False, timeout=120).ok

@@ -18,9 +18,11 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import runrecord
 from ..clock import Clock
-from ..errors import ProbeError
+from ..errors import ProbeError, ToolMissing
 from ..probe.cri import CriClient
+from ..signals import shielded
 from .docker import ADAPTATIONS, Docker
 from .workload import SANDBOX_REF
 
@@ -28,6 +30,8 @@ BOOT_TIMEOUT_S = 60.0
 CONTAINERD_TIMEOUT_S = 30.0
 NAMESPACE = "k8s.io"
 IMAGES_DIR = "/opt/calico-conformance/images"
+NAME_PREFIX = "ccnode-"  # every node container's name; its label holds the run id
+SOCKET_PREFIX = "ccn-"  # the node's CRI socket directory, under the temp dir
 
 
 @dataclass
@@ -50,13 +54,18 @@ class Node:
         res = self.docker.exec(self.name, *argv, timeout=timeout, stdin=stdin)
         return res.returncode, (res.stdout + res.stderr).strip()
 
-    def start(self) -> None:
+    def start(self, record: Path | None = None) -> None:
+        """Start the node; the run's record names it first, so a ``kill -9`` at any moment
+        leaves nothing the reaper (:mod:`..reap`) cannot find."""
         token = uuid.uuid4().hex[:8]
-        self.name = f"ccnode-{self.run_id[:20]}-{token}"
-        # Short and under /tmp: the socket path must fit sun_path (108 bytes).
-        self.socket_dir = Path(tempfile.mkdtemp(prefix=f"ccn-{token}-"))
-        self.container_id = self.docker.start_node(self.name, self.image, self.run_id,
-                                                   self.socket_dir)
+        with shielded():  # the node and its record appear together, or not at all
+            self.name = f"{NAME_PREFIX}{self.run_id[:20]}-{token}"
+            # Short and under /tmp: the socket path must fit sun_path (108 bytes).
+            self.socket_dir = Path(tempfile.mkdtemp(prefix=f"{SOCKET_PREFIX}{token}-"))
+            runrecord.append(record, "node", name=self.name, run_id=self.run_id,
+                             socket_dir=str(self.socket_dir), docker=self.docker.binary)
+            self.container_id = self.docker.start_node(self.name, self.image, self.run_id,
+                                                       self.socket_dir)
 
     def wait_booted(self) -> str:
         """systemd's state once it has finished starting ("running" or "degraded")."""
@@ -140,6 +149,27 @@ class Node:
 
     def client(self) -> CriClient:
         return CriClient(self.address)
+
+    @classmethod
+    def recorded(cls, entry: dict[str, object], clock: Clock) -> Node | None:
+        """The node a dead run's record names, as far as it still exists, ready for
+        :meth:`teardown`; None when the entry is not one of ours. A container is
+        touched only if it still carries the recorded run's label."""
+        name, run_id = entry.get("name"), entry.get("run_id")
+        sock, binary = entry.get("socket_dir"), entry.get("docker")
+        if not (isinstance(name, str) and isinstance(run_id, str) and isinstance(sock, str)
+                and isinstance(binary, str) and name.startswith(NAME_PREFIX)
+                and Path(sock).name.startswith(SOCKET_PREFIX)
+                and Path(sock).parent == Path(tempfile.gettempdir())):
+            return None
+        node = cls(Docker(binary), "", run_id, clock, socket_dir=Path(sock))
+        try:
+            found = node.docker.owner(name)
+        except ToolMissing:  # docker gone since: only the socket directory is ours to remove
+            found = None
+        if found is not None and found[1] == run_id:
+            node.name, node.container_id = name, found[0]
+        return node
 
     def teardown(self) -> list[str]:
         """Stop and remove the node and what it left on the host; returns what remains."""
