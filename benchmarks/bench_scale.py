@@ -7,10 +7,12 @@
 3. Matrix wall time for 8 stand-in cells: sequential, then ``-n 4``, against the ideal
    (longest cell x ceil(8/4)); parallel efficiency = ideal / measured.
 4. Early-verdict savings: 8 cells, half crashing, with and without ``--full-soak``.
-5. Report generation at 576 and 10,032 cells, every format.
-6. Harness CPU per soak-minute per cell (marginal: two soak lengths, the difference).
+5. Node tier: the 12 variants of the default profile in real bookworm nodes, sequential
+   against ``-n 4`` (needs root, dockerd and ``calico-conformance nodes build``).
+6. Report generation at 576 and 10,032 cells, every format.
+7. Harness CPU per soak-minute per cell, sampled from /proc while one cell soaks.
 
-Everything runs against the stand-in cluster (fake kind/docker on PATH, a local API).
+Everything but 5 runs against the stand-in cluster (fake kind/docker on PATH, a local API).
 Run: python benchmarks/bench_scale.py [--quick]
 """
 
@@ -20,7 +22,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -57,17 +58,14 @@ def table(head: tuple[str, ...], rows: list[tuple[object, ...]]) -> str:
                      for r in [head, *rows])
 
 
-def run_suite(project: Path, env: dict[str, str], *args: str) -> tuple[float, float]:
-    """Wall seconds and child CPU seconds of one `pytest` run in the project."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+def run_suite(project: Path, env: dict[str, str], *args: str) -> float:
+    """Wall seconds of one `pytest` run in the project."""
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                     "--profile", "standin", "--calico-manifest-dir", str(project / "mirror"),
                     "--ready-grace", "1s", *args], cwd=project, env={**os.environ, **env},
                    capture_output=True, text=True, timeout=900, check=False)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return time.perf_counter() - t0
 
 
 def api_load_and_latency(tmp: Path, soak_s: float) -> list[tuple[object, ...]]:
@@ -77,7 +75,8 @@ def api_load_and_latency(tmp: Path, soak_s: float) -> list[tuple[object, ...]]:
     with StandIn(tmp / "si1", scenarios={cells["baseline"].id: "stable",
                                          cells["systemd-cgroup-off"].id: "restarts-exit0"},
                  time_scale=SCALE) as si:
-        os.environ.update(si.env)
+        saved = dict(os.environ)
+        os.environ.update(si.env)  # the fake kind/docker, for this in-process cell only
         settings = KindSettings(cache_dir=tmp / "cache", manifest_dir=project / "mirror",
                                 soak_s=soak_s, ready_grace_s=soak_s / 2, keep="all")
         cell = cells["baseline"]
@@ -120,6 +119,8 @@ def api_load_and_latency(tmp: Path, soak_s: float) -> list[tuple[object, ...]]:
         rows.append(("2. detection latency (restart -> verdict)",
                      f"{latency * 1000:.0f} ms", f"{5000:.0f} ms (a 5 s poll, on average "
                      f"2500)", f"{2500 / max(latency * 1000, 1):.1f}x sooner"))
+        os.environ.clear()
+        os.environ.update(saved)
     return rows
 
 
@@ -128,8 +129,8 @@ def matrix_wall(tmp: Path) -> list[tuple[object, ...]]:
     rows: list[tuple[object, ...]] = []
     with StandIn(tmp / "si2", scenarios={cell_id(v): s for v, s in EIGHT.items()},
                  time_scale=SCALE) as si:
-        seq, _ = run_suite(project, si.env, "--run-id", "seq", "--soak", "8s")
-        par, _ = run_suite(project, si.env, "--run-id", "par", "--soak", "8s", "-n", "4",
+        seq = run_suite(project, si.env, "--run-id", "seq", "--soak", "8s")
+        par = run_suite(project, si.env, "--run-id", "par", "--soak", "8s", "-n", "4",
                            "--max-clusters", "4")
         cells = json.loads((project / "reports" / "seq" / "matrix.json").read_text())["cells"]
         longest = max((datetime.fromisoformat(c["finished_at"])
@@ -139,18 +140,71 @@ def matrix_wall(tmp: Path) -> list[tuple[object, ...]]:
         rows.append(("3. 8 stand-in cells, wall s", f"{par:.1f} (-n 4)",
                      f"{seq:.1f} (sequential); ideal {ideal:.1f}",
                      f"efficiency {ideal / par:.2f}; speed-up {seq / par:.1f}x"))
-        full, _ = run_suite(project, si.env, "--run-id", "full", "--soak", "8s",
+        full = run_suite(project, si.env, "--run-id", "full", "--soak", "8s",
                             "--full-soak")
         rows.append(("4. half crashing, wall s", f"{seq:.1f} (early verdicts)",
                      f"{full:.1f} (--full-soak)", f"{full / seq:.1f}x faster"))
-        _, short_cpu = run_suite(project, si.env, "--run-id", "cpu1", "--soak", "2s",
-                                          "-k", "baseline")
-        _, long_cpu = run_suite(project, si.env, "--run-id", "cpu2", "--soak", "12s",
-                                        "-k", "baseline")
-        per_min = (long_cpu - short_cpu) / ((12 - 2) / 60)
-        rows.append(("6. harness CPU per soak-minute per cell", f"{per_min:.2f} CPU s",
-                     "60 CPU s (one core, busy)", f"{per_min / 60 * 100:.1f}% of a core"))
+        per_min = soak_cpu(project, si.env)
+        rows.append(("7. harness CPU per soak-minute per cell", f"{per_min:.3f} CPU s",
+                     "60 CPU s (one core, busy)", f"{per_min / 60 * 100:.2f}% of a core"))
     return rows
+
+
+def node_tier(tmp: Path, window: str = "10s") -> list[tuple[object, ...]]:
+    """The default profile's 12 variants in real bookworm nodes, through the suite itself."""
+    from calico_conformance.node import node_available
+
+    reason = node_available()
+    if reason:
+        return [("5. node tier, 12 variants", "not measured", reason, "-")]
+    walls = {}
+    shared = ROOT.parent / "shared" / "fixtures" / "calico"  # the exec probes, offline
+    manifests = ("--calico-manifest-dir", str(shared)) if shared.is_dir() else ()
+    for run_id, extra in (("node-seq", ()), ("node-par", ("-n", "4", "--max-clusters", "4"))):
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                               "--tier", "node", "--node-images", "bookworm", "--node-window",
+                               window, "--run-id", run_id, "--reports-dir", str(tmp / "nodes"),
+                               *manifests, *extra], cwd=ROOT, capture_output=True,
+                              text=True, timeout=1800, check=False)
+        walls[run_id] = time.perf_counter() - t0
+        if proc.returncode != 0:
+            return [("5. node tier, 12 variants", "failed", proc.stdout[-300:], "-")]
+    cells = json.loads((tmp / "nodes" / "node-seq" / "matrix.json").read_text())["cells"]
+    seq, par = walls["node-seq"], walls["node-par"]
+    return [(f"5. node tier, {len(cells)} variants, wall s", f"{par:.1f} (-n 4)",
+             f"{seq:.1f} (sequential); window {window}", f"speed-up {seq / par:.1f}x")]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process and all its threads (/proc/PID/stat fields 14, 15)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rfind(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def soak_cpu(project: Path, env: dict[str, str], sample_s: float = 30.0) -> float:
+    """CPU seconds the pytest process spends per real soak-minute of one cell, sampled
+    from /proc while it soaks (start-up and tear-down excluded: comparing two whole runs
+    drowned the figure in pytest's start-up noise)."""
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             "--profile", "standin", "--calico-manifest-dir",
+                             str(project / "mirror"), "--ready-grace", "1s", "--run-id", "cpu",
+                             "--soak", f"{sample_s + 30:.0f}s", "-k", "baseline"],
+                            cwd=project, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        log = project / "reports" / "cpu" / "cells"
+        while not any(log.rglob("observations.jsonl")) and proc.poll() is None:
+            time.sleep(0.1)
+        time.sleep(5)  # the watches are established
+        before = _cpu_seconds(proc.pid)
+        time.sleep(sample_s)
+        after = _cpu_seconds(proc.pid)
+    finally:
+        proc.terminate()  # SIGTERM: the run tears down like Ctrl-C
+        proc.wait(timeout=120)
+    return (after - before) / (sample_s / 60)
 
 
 def report_times(tmp: Path) -> list[tuple[object, ...]]:
@@ -161,7 +215,7 @@ def report_times(tmp: Path) -> list[tuple[object, ...]]:
         paths = write_all(matrix, tmp / f"r{cells}")
         took = time.perf_counter() - t0
         html_mb = paths["html"].stat().st_size / 1e6
-        rows.append((f"5. every format at {cells} cells", f"{took:.2f} s, HTML {html_mb:.1f} MB",
+        rows.append((f"6. every format at {cells} cells", f"{took:.2f} s, HTML {html_mb:.1f} MB",
                      "goal: <= 2 s, HTML <= 5 MB at 10,000",
                      "meets" if cells < 10000 or (took <= 2 and html_mb <= 5) else "misses"))
     return rows
@@ -173,10 +227,14 @@ def main() -> None:
     args = ap.parse_args()
     rows: list[tuple[object, ...]] = []
     with tempfile.TemporaryDirectory() as tmp:
+        # Reports first: in a process that has not yet run stand-in servers and suites.
+        rows += report_times(Path(tmp))
+        if not args.quick:
+            rows += node_tier(Path(tmp))
         rows += api_load_and_latency(Path(tmp), soak_s=6.0)
         if not args.quick:
             rows += matrix_wall(Path(tmp))
-        rows += report_times(Path(tmp))
+    rows.sort(key=lambda r: int(str(r[0]).split(".")[0]))  # in the issue's order
     print(table(("figure", "ours", "baseline", "ratio"), rows))
     print(f"\nstand-in time scale {SCALE} real s per scenario s; soak-minutes are scenario "
           f"(cluster) minutes; {os.cpu_count()} CPUs.")

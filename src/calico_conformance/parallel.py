@@ -18,8 +18,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Protocol, TypeVar
 
+from .cells import Cell
 from .clock import Clock
 from .errors import InputError
+from .settings import KindSettings
 
 T = TypeVar("T")
 WORKER_RUN_ID = "calico_conformance_run_id"  # key in xdist's workerinput
@@ -59,6 +61,35 @@ def shard_out(items: Sequence[T], cell_of: Callable[[T], object], shard: tuple[i
     keys = {id(it): f"{i:08d}" for i, it in enumerate(items)}
     shards = shard_of([(keys[id(it)], expected_s(cell_of(it))) for it in items], n)
     return [it for it in items if shards[keys[id(it)]] != k]
+
+
+# What an early verdict cuts short (tracker.can_stop_early): expected so, a cell is
+# assumed to take a quarter of its soak when balancing shards and workers.
+EARLY_VERDICTS = frozenset({"restarts", "not-started", "cluster-fails"})
+
+
+def expected_seconds(cell: object, kind: KindSettings, probe_window_s: float) -> float:
+    """How long a cell is expected to take: what shards and workers balance."""
+    if isinstance(cell, Cell):
+        soak = kind.soak_for(cell)
+        if cell.expected in EARLY_VERDICTS and not kind.full_soak:
+            soak /= 4
+        return soak + KIND_OVERHEAD_S
+    return probe_window_s + PROBE_OVERHEAD_S
+
+
+def paired(items: Sequence[T], expected_s: Callable[[T], float]) -> list[T]:
+    """The items ordered longest, shortest, second longest, second shortest, ...
+
+    xdist hands every worker its first two items at once (a worker needs the next item
+    before it runs one), so with up to two cells per worker nothing is rebalanced later:
+    eight cells on four workers in grid order put two full soaks on one worker. Pairing
+    long with short evens the workers out. Ties keep the collected order, so every
+    worker computes the same order.
+    """
+    ranked = sorted(items, key=lambda it: -expected_s(it))
+    return [ranked[i // 2] if i % 2 == 0 else ranked[-(i // 2) - 1]
+            for i in range(len(ranked))]
 
 
 def default_max_clusters(nodes_per_cluster: int, cpus: int | None = None,

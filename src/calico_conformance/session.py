@@ -24,7 +24,7 @@ from .kind.binary import KindTools
 from .kind.images import preload_cells
 from .model import CellResult, Matrix, RunMeta
 from .node.recipes import node_cells
-from .parallel import KIND_OVERHEAD_S, PROBE_OVERHEAD_S, inotify_warnings, shard_out
+from .parallel import expected_seconds, inotify_warnings, paired, shard_out
 from .plan import PlanSummary, write_plan
 from .reap import reap
 from .reporting.facts import visible
@@ -145,12 +145,13 @@ class ConformanceSession:
         if unused:
             config.hook.pytest_deselected(items=unused)
             items[:] = [it for it in items if it not in unused]
+        if self.run.worker:  # each tier's cells paired long with short for the workers
+            items[:] = [it for tier in (0, 1, 2) for it in paired(
+                [i for i in items if order.get(type(cell_param(i)), 2) == tier],
+                lambda i: self._expected_s(cell_param(i)))]
 
     def _expected_s(self, cell: object) -> float:
-        """How long a cell is expected to take: what shards balance."""
-        if isinstance(cell, Cell):
-            return self.kind.soak_for(cell) + KIND_OVERHEAD_S
-        return self.probe.window_s + PROBE_OVERHEAD_S
+        return expected_seconds(cell, self.kind, self.probe.window_s)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """After -k/-m deselection: plan, or check the tools and open the store, for what

@@ -13,7 +13,13 @@ from typing import Any
 
 import pytest
 
-from calico_conformance.parallel import default_max_clusters, inotify_warnings, shard_of
+from calico_conformance.parallel import (
+    default_max_clusters,
+    expected_seconds,
+    inotify_warnings,
+    paired,
+    shard_of,
+)
 
 from .project import make_project
 from .test_standin_matrix import run_suite
@@ -82,6 +88,29 @@ def test_shards_balance_expected_seconds_deterministically() -> None:
     assert first == shard_of(list(reversed(weights)), 2)  # the same on every machine
     totals = {k: sum(w for key, w in weights if first[key] == k) for k in (1, 2)}
     assert abs(totals[1] - totals[2]) <= 750.0
+
+
+def test_workers_get_each_long_cell_paired_with_a_short_one() -> None:
+    # Grid order puts two full soaks first; xdist hands each worker two items at once.
+    seconds = {"baseline": 160, "report-9524": 160, "sc-crashloop": 40, "sc-flapping": 160,
+               "sc-never-ready": 160, "sc-oom": 40, "sc-sandbox": 40, "systemd-cgroup-off": 40}
+    order = paired(sorted(seconds), seconds.__getitem__)
+    chunks = [order[i:i + 2] for i in range(0, len(order), 2)]
+    assert sorted(sorted(seconds[c] for c in chunk) for chunk in chunks) == [[40, 160]] * 4
+    assert order == paired(sorted(seconds), seconds.__getitem__)  # the same on every worker
+
+
+def test_a_cell_expected_to_crash_is_weighted_as_cut_short_by_its_early_verdict(
+        clusters_dir: Path) -> None:
+    from calico_conformance.catalog import Catalog
+    from calico_conformance.settings import KindSettings
+
+    cells = {c.variant.name: c for c in Catalog(clusters_dir).profile("default").cells}
+    stable, crashing = cells["baseline"], cells["systemd-cgroup-off"]
+    kind = KindSettings(cache_dir=Path("/nonexistent"), soak_s=600)
+    assert expected_seconds(crashing, kind, 30) < expected_seconds(stable, kind, 30)
+    full = KindSettings(cache_dir=Path("/nonexistent"), soak_s=600, full_soak=True)
+    assert expected_seconds(crashing, full, 30) == expected_seconds(stable, full, 30)
 
 
 def test_the_default_cluster_bound_follows_cpus_and_memory() -> None:
