@@ -56,3 +56,13 @@ def assert_reportable(run: Path, env: dict[str, str], out: str) -> None:
                          env=env, capture_output=True, text=True, timeout=120, check=False)
     assert rep.returncode == 0, rep.stderr
     assert "INTERNALERROR" not in out and "Traceback" not in out, out
+
+
+def assert_cell_shown_as(run: Path, moment: str) -> None:
+    """Mid-cell (``window``/``soak``), the baseline cell is *interrupted*; after its result
+    was stored (``report``), it is in the report as observed."""
+    matrix = (run / "matrix.md").read_text()
+    if moment in ("window", "soak"):
+        assert "interrupted" in matrix, matrix
+    if moment == "report":
+        assert "interrupted" not in matrix and "| `baseline` |" in matrix, matrix
