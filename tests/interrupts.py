@@ -4,6 +4,8 @@ folder is whole and reportable afterwards."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,9 +15,20 @@ from pathlib import Path
 
 from calico_conformance import runrecord
 
+REPO = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "PYTHONPATH": str(REPO / "src")}  # for the runs these tests start
+
 # One Ctrl-C; SIGTERM from CI or `timeout`; a second Ctrl-C 50 ms later, in the tear-down.
 SIGNALS = {"sigint": [signal.SIGINT], "sigterm": [signal.SIGTERM],
            "double-sigint": [signal.SIGINT, signal.SIGINT]}
+
+
+def copy_project(dest: Path) -> Path:
+    """A throw-away project: the real suites, clusters and pyproject."""
+    for name in ("clusters", "suites"):
+        shutil.copytree(REPO / name, dest / name)
+    shutil.copy(REPO / "pyproject.toml", dest / "pyproject.toml")
+    return dest
 
 
 def wait_for(what: Callable[[], object], timeout: float = 60.0) -> object:

@@ -9,8 +9,6 @@ the host, its CRI socket directory, temp files in the run folder.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -19,9 +17,11 @@ from typing import Any
 
 import pytest
 from tests.interrupts import (
+    ENV,
     SIGNALS,
     assert_cell_shown_as,
     assert_reportable,
+    copy_project,
     results_stored,
     send,
     wait_for,
@@ -34,17 +34,12 @@ from calico_conformance.node.recipes import Recipe
 from .conftest import built_image
 
 pytestmark = pytest.mark.realnode
-REPO = Path(__file__).resolve().parents[2]
-ENV = {**os.environ, "PYTHONPATH": str(REPO / "src")}
 
 
 @pytest.fixture
 def project(tmp_path: Path, recipes: dict[str, Recipe]) -> Path:
     built_image(recipes, "bookworm")
-    for name in ("clusters", "suites"):
-        shutil.copytree(REPO / name, tmp_path / name)
-    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
-    return tmp_path
+    return copy_project(tmp_path)
 
 
 def start(project: Path, run_id: str, window: str) -> subprocess.Popen[str]:

@@ -11,7 +11,6 @@ the other engineers' containerd; the token and the tree path are ours alone.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,9 +19,11 @@ from pathlib import Path
 
 import pytest
 from tests.interrupts import (
+    ENV,
     SIGNALS,
     assert_cell_shown_as,
     assert_reportable,
+    copy_project,
     results_stored,
     send,
     wait_for,
@@ -33,8 +34,6 @@ from calico_conformance.probe.daemon import mount_points, processes
 from calico_conformance.probe.host import CGROUP_ROOT
 
 pytestmark = pytest.mark.realcontainerd
-REPO = Path(__file__).resolve().parents[2]
-ENV = {**os.environ, "PYTHONPATH": str(REPO / "src")}
 
 
 @pytest.fixture
@@ -42,10 +41,7 @@ def project(tmp_path: Path) -> Path:
     reason = probe_available()
     if reason:
         pytest.skip(f"real containerd probe unavailable: {reason}")
-    for name in ("clusters", "suites"):
-        shutil.copytree(REPO / name, tmp_path / name)
-    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
-    return tmp_path
+    return copy_project(tmp_path)
 
 
 def start(project: Path, window: str = "60s") -> subprocess.Popen[str]:
