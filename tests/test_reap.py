@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -98,17 +101,24 @@ def node_entry(record: Path, name: str, run_id: str, docker: Path, sock: Path) -
                      docker=str(docker))
 
 
-def test_node_containers_are_listed_with_their_runs_and_pruned_only_for_dead_runs(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import tempfile
+@pytest.fixture
+def socks() -> Iterator[list[Path]]:
+    """Three node socket directories where the reaper expects them (the temp dir), gone
+    afterwards whatever the test did."""
+    made = [Path(tempfile.mkdtemp(prefix="ccn-test-")) for _ in range(3)]
+    yield made
+    for d in made:
+        shutil.rmtree(d, ignore_errors=True)
 
+
+def test_node_containers_are_listed_with_their_runs_and_pruned_only_for_dead_runs(
+        tmp_path: Path, socks: list[Path], capsys: pytest.CaptureFixture[str]) -> None:
     log = tmp_path / "docker.log"
     docker = tmp_path / "docker"
     docker.write_text(FAKE_DOCKER.replace("{log}", str(log)))
     docker.chmod(0o755)
     reports = tmp_path / "reports"
     me = {"pid": os.getpid(), "ticks": runrecord.start_ticks(os.getpid())}
-    socks = [Path(tempfile.mkdtemp(prefix="ccn-test-")) for _ in range(3)]
     for run, owner, name, sock in (("dead", {"pid": 999_999_999, "ticks": 1}, "ccnode-dead-1",
                                     socks[0]),
                                    ("live", me, "ccnode-live-1", socks[1]),
@@ -130,4 +140,3 @@ def test_node_containers_are_listed_with_their_runs_and_pruned_only_for_dead_run
     assert removed == ["stop --time 10 ccnode-dead-1", "rm --force --volumes ccnode-dead-1"]
     assert not socks[0].exists() and not socks[2].exists()  # the dead runs' socket dirs
     assert socks[1].is_dir()  # the live run's is untouched
-    socks[1].rmdir()
