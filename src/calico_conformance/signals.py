@@ -16,6 +16,7 @@ itself bounded
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import signal
 import threading
@@ -49,6 +50,16 @@ def confirm() -> None:
 
 def _handler(signum: int, frame: FrameType | None) -> None:
     name = signal.Signals(signum).name
+    if frame is not None and frame.f_globals.get("__name__") == "logging":
+        # Python runs os.register_at_fork handlers where an exception cannot propagate: a
+        # KeyboardInterrupt raised there is printed as "Exception ignored" and lost (seen
+        # when a Ctrl-C met a subprocess spawn). In the parent only logging registers one
+        # (its lock release), so inside logging the signal is delivered again a moment
+        # later, by then outside it.
+        again = threading.Timer(0.01, _thread.interrupt_main, args=(signum,))
+        again.daemon = True
+        again.start()
+        return
     if _State.depth or (_State.confirmed is not None
                         and time.monotonic() - _State.confirmed <= GRACE_S):
         _State.pending.append(signum)  # the tear-down or the report finishes first
