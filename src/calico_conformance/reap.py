@@ -60,11 +60,14 @@ def node(entry: dict[str, object], clock: Clock) -> list[str]:
     found = Node.recorded(entry, clock)
     if found is None:
         return [f"node entry {entry.get('name')!r} ignored: not a node of ours"]
-    what = ("removed" if found.name else "socket directory removed (no container of that run "
-            "by that name)" if found.socket_dir.exists() else "")
+    if found.name:
+        what = "removed"
+    elif found.socket_dir.exists():
+        what = "socket directory removed (no container of that run by that name)"
+    else:
+        return []  # nothing of it is left
     problems = found.teardown()
-    return [f"node {entry.get('name')}: {p}" for p in problems] or (
-        [f"node {entry.get('name')}: {what}"] if what else [])
+    return [f"node {entry.get('name')}: {p}" for p in problems or [what]]
 
 
 def reap_run(run_dir: Path, clock: Clock | None = None) -> list[str]:

@@ -10,8 +10,8 @@ the report in half; after the grace, one more raises again (the way out of a han
 Inside :func:`shielded` blocks (a cell's tear-down, writing the report), even a first
 interrupt waits for the block to finish; so does one that comes once the run is writing
 its report (the run then exits as interrupted, :func:`held`). Every tear-down step is
-itself bounded
-(``Daemon.stop``'s grace, the kill loops), so the exit is delayed by seconds.
+itself bounded (``Daemon.stop``'s grace, the kill loops), so the exit is delayed by
+seconds.
 """
 
 from __future__ import annotations

@@ -78,17 +78,17 @@ def _element(tag: str, pairs: tuple[tuple[str, object], ...], body: str | None,
 
 
 def _outcome(cell: CellResult, body: str) -> tuple[str, str]:
-    """(the element under the testcase, its kind: failure/error/skipped/"")."""
+    """(the element under the testcase, the suite counter it adds to, or "")."""
     fact = facts.short_fact(cell)
     pad = " " * 6
     if cell.outcome in (Outcome.FAIL, Outcome.XPASS):
         kind = "xpass" if cell.outcome is Outcome.XPASS else "fail"
         msg = f"{kind}: expected {cell.expected or 'stable'}, observed {cell.verdict.value}: {fact}"
-        return _element("failure", (("message", msg), ("type", kind)), body, pad), "failure"
+        return _element("failure", (("message", msg), ("type", kind)), body, pad), "failures"
     if facts.NO_RESULT in cell.evidence.notes or facts.INTERRUPTED in cell.evidence.notes:
         # Not run to the end: an error, so an incomplete run never reads as all clear.
         msg = f"{fact}: {cell.evidence.notes[-1]}"
-        return _element("error", (("type", "incomplete"), ("message", msg)), body, pad), "error"
+        return _element("error", (("type", "incomplete"), ("message", msg)), body, pad), "errors"
     if cell.outcome is Outcome.UNKNOWN:
         msg = f"unknown: infrastructure trouble, says nothing about the configuration: {fact}"
         return _element("skipped", (("message", msg),), body, pad), "skipped"
@@ -102,7 +102,7 @@ def _outcome(cell: CellResult, body: str) -> tuple[str, str]:
 
 
 def _testcase(cell: CellResult) -> tuple[str, str, float]:
-    """(the testcase's XML, its kind, its seconds)."""
+    """(the testcase's XML, the counter it adds to, its seconds)."""
     ax = cell.axes
     props = "".join(
         f'        <property name="{key}" value="{_quoted(value)}" />\n'
@@ -117,12 +117,12 @@ def _testcase(cell: CellResult) -> tuple[str, str, float]:
     body = "\n".join(facts.evidence_lines(cell) + facts.config_lines(cell))
     if cell.fix:
         body += f"\nsuggested fix: {cell.fix}"
-    inner, kind = _outcome(cell, body)
+    inner, counter = _outcome(cell, body)
     seconds = round(_seconds(cell), 3)
     head = _attrs((("classname", classname(cell)), ("name", testcase_name(cell)),
                    ("time", f"{seconds:.3f}")))
     return (f"    <testcase{head}>\n      <properties>\n{props}      </properties>\n"
-            f"{inner}    </testcase>\n"), kind, seconds
+            f"{inner}    </testcase>\n"), counter, seconds
 
 
 def render_junit(matrix: Matrix) -> str:
@@ -131,12 +131,12 @@ def render_junit(matrix: Matrix) -> str:
     for cell in matrix.cells:
         cases, counts = suites.setdefault(classname(cell),
                                           ([], {k: 0 for k in (*keys, "time")}))
-        text, kind, seconds = _testcase(cell)
+        text, counter, seconds = _testcase(cell)
         cases.append(text)
         counts["tests"] += 1
         counts["time"] += seconds
-        if kind:
-            counts[{"failure": "failures", "error": "errors"}.get(kind, kind)] += 1
+        if counter:
+            counts[counter] += 1
     when = facts.parse_time(matrix.run.started_at)
     stamp: tuple[tuple[str, object], ...] = (("timestamp", when.isoformat()),) if when else ()
     totals = {k: 0.0 for k in (*keys, "time")}
