@@ -107,8 +107,9 @@ class ConformanceSession:
         if not self.run.worker and (self.kind.max_clusters > 1 or xdist_active(config)):
             self.notes += inotify_warnings()
 
+    @pytest.hookimpl(tryfirst=True)  # before the terminal's slow traceback rendering
     def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
-        confirm()  # pytest is stopping: let the report be written whole
+        confirm()  # pytest is stopping: a second Ctrl-C now waits for the report
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         restore(self._signals)
