@@ -24,10 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 from calico_conformance.calico import load_documents  # noqa: E402
 from calico_conformance.catalog import Catalog  # noqa: E402
 from calico_conformance.cells import NodeCell, Target  # noqa: E402
+from calico_conformance.clock import SystemClock  # noqa: E402
 from calico_conformance.model import to_dict  # noqa: E402
-from calico_conformance.node import NodeImage, NodeSettings, node_available, run_node_cell  # noqa: E402
+from calico_conformance.node import PodTemplate, backend, run_cell  # noqa: E402
 from calico_conformance.node.prober import probe_specs  # noqa: E402
 from calico_conformance.node.recipes import load_recipes  # noqa: E402
+from calico_conformance.settings import NodeSettings  # noqa: E402
 
 DEFAULT_MANIFEST = ROOT.parent / "shared" / "fixtures" / "calico" / "v3.28.2" / "calico.yaml"
 
@@ -47,7 +49,8 @@ def main() -> int:
     if args.markdown_from:
         print(markdown(json.loads(args.markdown_from.read_text())))
         return 0
-    reason = node_available()
+    nodes = backend()
+    reason = nodes.unavailable()
     if reason:
         print(f"node tier unavailable: {reason}")
         return 2
@@ -69,12 +72,11 @@ def main() -> int:
         recipe = recipes[rname]
         for vname in variants:
             t = time.monotonic()
-            res = run_node_cell(NodeCell(Target(catalog.variants[vname], catalog.kind[recipe.kind]),
-                                         recipe.name),
-                                NodeImage(recipe.name, recipe.tag),
-                                NodeSettings(run_id="bench", window_s=args.window,
-                                             sync_s=args.sync, probes=tuple(specs),
-                                             grace_s=grace, probe_source=source))
+            res = run_cell(NodeCell(Target(catalog.variants[vname], catalog.kind[recipe.kind]),
+                                    recipe.name), nodes, recipe.tag,
+                           NodeSettings(window_s=args.window, sync_s=args.sync),
+                           run_id="bench", clock=SystemClock(),
+                           pod=PodTemplate(tuple(specs), grace, source))
             wall = time.monotonic() - t
             host = res.config_check.host
             verdict = res.verdict.value + (f" ({res.subtype})" if res.subtype else "")

@@ -20,7 +20,7 @@ from pathlib import Path
 from calico_conformance.catalog import Catalog
 from calico_conformance.cells import ProbeCell, Target
 from calico_conformance.clock import parse_duration
-from calico_conformance.probe import ProbeSettings, probe_available, probe_cell
+from calico_conformance.probe import ProbeSettings, probe_available, run_cell
 
 ROOT = Path(__file__).resolve().parent.parent
 # ASSUMPTION (not measured here; no Docker on the probe host): kind create ~60 s for one
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = ProbeSettings(workdir=Path(tmp), window_s=window)
         for name in names:
             t0 = time.monotonic()
-            r = probe_cell(ProbeCell(Target(catalog.variants[name], kind)), settings)
+            r = run_cell(ProbeCell(Target(catalog.variants[name], kind)), settings)
             wall = time.monotonic() - t0
             total += wall
             print(f"{name:36} {r.verdict.value:16} {r.outcome.value:8} {wall:8.1f} "

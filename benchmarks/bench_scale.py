@@ -152,9 +152,9 @@ def matrix_wall(tmp: Path) -> list[tuple[object, ...]]:
 
 def node_tier(tmp: Path, window: str = "10s") -> list[tuple[object, ...]]:
     """The default profile's 12 variants in real bookworm nodes, through the suite itself."""
-    from calico_conformance.node import node_available
+    from calico_conformance.node import backend
 
-    reason = node_available()
+    reason = backend().unavailable()
     if reason:
         return [("5. node tier, 12 variants", "not measured", reason, "-")]
     walls = {}

@@ -11,5 +11,5 @@ from calico_conformance.runner import CellRunner
 
 def test_calico_node_stays_ready(matrix_cell: Cell, cc_runner: CellRunner,
                                  repeat_index: int) -> None:
-    result = cc_runner.run_kind(matrix_cell, repeat_index)
-    cc_runner.judge(result)
+    result = cc_runner.run(matrix_cell, repeat_index)
+    cc_runner.outcome(result)

@@ -12,5 +12,5 @@ from calico_conformance.runner import CellRunner
 
 def test_calico_node_pod_stays_up_on_node(node_cell: NodeCell, cc_runner: CellRunner,
                                           repeat_index: int) -> None:
-    result = cc_runner.run_node(node_cell, repeat_index)
-    cc_runner.judge(result)
+    result = cc_runner.run(node_cell, repeat_index)
+    cc_runner.outcome(result)

@@ -10,5 +10,5 @@ from calico_conformance.runner import CellRunner
 
 def test_containerd_runs_a_pod_with(probe_cell: ProbeCell, cc_runner: CellRunner,
                                     repeat_index: int) -> None:
-    result = cc_runner.run_probe(probe_cell, repeat_index)
-    cc_runner.judge(result)
+    result = cc_runner.run(probe_cell, repeat_index)
+    cc_runner.outcome(result)

@@ -112,11 +112,14 @@ def socks() -> Iterator[list[Path]]:
 
 
 def test_node_containers_are_listed_with_their_runs_and_pruned_only_for_dead_runs(
-        tmp_path: Path, socks: list[Path], capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, socks: list[Path], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     log = tmp_path / "docker.log"
     docker = tmp_path / "docker"
     docker.write_text(FAKE_DOCKER.replace("{log}", str(log)))
     docker.chmod(0o755)
+    # Listing asks the configured docker (the one on PATH), never a binary a record names.
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
     reports = tmp_path / "reports"
     me = {"pid": os.getpid(), "ticks": runrecord.start_ticks(os.getpid())}
     for run, owner, name, sock in (("dead", {"pid": 999_999_999, "ticks": 1}, "ccnode-dead-1",

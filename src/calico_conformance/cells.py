@@ -239,19 +239,31 @@ class NodeCell(_Declared):
     recipe: str  # clusters/nodes/<recipe>.toml
     node_image: str = ""  # the built image's tag, once known
     containerd: str = ""  # the containerd the image installed, once known
+    backend: str = "docker"  # what runs the node (node.backend.BACKENDS)
+    cgroup: str = ""  # the cgroup version the node ran, once known
+
+    @property
+    def point(self) -> str:
+        """The node image on its backend: ``node-bookworm``; ``node-bookworm-vm`` in a VM."""
+        return f"node-{self.recipe}" + ("" if self.backend == "docker" else f"-{self.backend}")
 
     @property
     def id(self) -> str:
-        return f"node-{self.variant.name}-{self.recipe}"
+        return f"node-{self.variant.name}-{self.point.removeprefix('node-')}"
 
     @property
     def expected(self) -> str:
-        return self.variant.expected_node.get(self.recipe, "")
+        """The sidecar's ``[expected_node]`` for this recipe on this backend's cgroup
+        version (``"bookworm-v2"``), else for the recipe."""
+        cgroup = self.cgroup or ("v2" if self.backend == "vm" else "v1")
+        table = self.variant.expected_node
+        return table.get(f"{self.recipe}-{cgroup}", table.get(self.recipe, ""))
 
     def axes(self) -> Axes:
-        return Axes(calico="-", variant=self.variant.name, point=f"node-{self.recipe}",
+        return Axes(calico="-", variant=self.variant.name, point=self.point,
                     kind=self.target.kind.version, containerd=self.containerd,
-                    node_image=self.node_image, tier=Tier.NODE)
+                    node_image=self.node_image, tier=Tier.NODE, backend=self.backend,
+                    cgroup=self.cgroup)
 
 
 @dataclass(frozen=True)

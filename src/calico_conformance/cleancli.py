@@ -52,15 +52,15 @@ def _live_clusters(rows: list[tuple[str, str, dict[str, Any]]], kind_bin: str) -
             for n in tools.kind_get_clusters(b)}
 
 
-def _live_nodes(rows: list[tuple[str, str, dict[str, Any]]]) -> dict[str, str]:
-    """Node container name → its run label, from every docker the records name."""
-    from .node.docker import Docker  # the node package (and grpc) only when needed
+def _live_nodes() -> dict[str, str]:
+    """Node name → its run, from every node backend that answers here (the configured
+    binaries, never one named in a record)."""
+    from .node.backend import BACKENDS, backend  # the node package only when needed
 
-    bins = {str(e.get("docker") or "docker") for _r, _s, e in rows if e["kind"] == "node"}
     out: dict[str, str] = {}
-    for b in sorted(bins | {"docker"}):
+    for name in BACKENDS:
         with contextlib.suppress(ConformanceError):  # no docker here, or no daemon
-            out.update(Docker(b).names())
+            out.update(backend(name).live())
     return out
 
 
@@ -75,7 +75,7 @@ def cmd_clusters(args: argparse.Namespace) -> int:
             print(line)
         print(f"prune: {len(pruned)} cluster(s) and node container(s) of dead runs")
         return 0
-    clusters, nodes = _live_clusters(rows, args.kind_bin), _live_nodes(rows)
+    clusters, nodes = _live_clusters(rows, args.kind_bin), _live_nodes()
     for run, state, e in rows:
         exists = e.get("name") in (clusters if e["kind"] == "cluster" else nodes)
         what = "cluster" if e["kind"] == "cluster" else "node container"

@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__, cleancli
+from . import reportcli as report_commands
 from .analyze import cli as analyze_cli
 from .errors import ConformanceError, InputError
 from .lint import cli as lint_cli
 from .node import commands as node_commands
-from .reporting import commands as report_commands
 
 
 def build_parser() -> argparse.ArgumentParser:

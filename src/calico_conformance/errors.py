@@ -79,6 +79,10 @@ class ProbeError(ConformanceError):
     """The containerd probe could not run because of the host, not the config."""
 
 
+class RefusedBinary(ProbeError):
+    """A variant names a binary the host probe will not run as root."""
+
+
 class PinMismatch(ConformanceError):
     """Downloaded (or cached, or mirrored) bytes do not match their sha256 pin."""
 
@@ -93,6 +97,21 @@ class CriCallError(ConformanceError):
     def __init__(self, call: str, code: str, details: str) -> None:
         self.call, self.code, self.details = call, code, details
         super().__init__(f"{call}: {code}: {details}")
+
+
+class StepFailed(Exception):
+    """A step of a cell failed because of the config, in containerd's, runc's or the
+    kubelet's own words. Not a :class:`ConformanceError` on purpose: our trouble is never
+    the config's verdict, so the two are caught apart (``verdict.judge_steps`` maps the
+    step to its verdict class).
+
+    ``step`` is one of ``verdict.STEP_VERDICTS``; ``explained`` says why the host, not
+    the config, is to blame (the verdict is then ``unknown``).
+    """
+
+    def __init__(self, step: str, error: str, *, explained: str = "") -> None:
+        self.step, self.error, self.explained = step, error, explained
+        super().__init__(f"{step}: {error}")
 
 
 class ExpectedBreakage(AssertionError):

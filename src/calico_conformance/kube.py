@@ -23,6 +23,7 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     retry_if_exception_type,
+    retry_if_result,
     stop_after_delay,
     wait_fixed,
 )
@@ -63,18 +64,10 @@ def api_errors(what: str) -> Iterator[None]:
 def _wait(what: str, timeout_s: float, check: Callable[[], bool], every_s: float = 0.5) -> None:
     """Retry ``check`` until it returns True; tenacity does the looping."""
 
-    class _NotYet(Exception):
-        pass
-
-    def attempt() -> None:
-        if not check():
-            raise _NotYet
-
     try:
-        for a in Retrying(stop=stop_after_delay(timeout_s), wait=wait_fixed(every_s),
-                          retry=retry_if_exception_type((_NotYet, KubeApiError)), reraise=False):
-            with a:
-                attempt()
+        Retrying(stop=stop_after_delay(timeout_s), wait=wait_fixed(every_s),
+                 retry=retry_if_result(lambda ok: not ok) | retry_if_exception_type(KubeApiError),
+                 reraise=False)(check)
     except RetryError as exc:
         last = exc.last_attempt.exception()
         detail = f": {last}" if isinstance(last, KubeApiError) else ""

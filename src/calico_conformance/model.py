@@ -67,6 +67,8 @@ class Axes:
     containerd: str = ""
     node_image: str = ""
     tier: Tier = Tier.KIND
+    backend: str = ""  # node cells: "docker" | "vm", what ran the node
+    cgroup: str = ""  # node cells: "v1" | "v2", the cgroup version the verdict was seen on
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,21 @@
-"""The observation log: what the watch saw, one JSON line per change.
+"""What a cell observed, in the two shapes the verdict engine reads.
 
-The verdict is a pure function of this log, so a stored ``observations.jsonl``
-can be re-judged (or replayed in a test) without a cluster.
+The kind tier (and a paste) gives an observation log: what the watch saw, one JSON
+line per change, so a stored ``observations.jsonl`` can be re-judged (or replayed in a
+test) without a cluster. The probe and node tiers give a :class:`StepRecord`: the step
+that failed (in containerd's words), our trouble, and the kubelet's kills.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .calico import CALICO_NODE, KUBE_CONTROLLERS
+from .errors import StepFailed
 from .model import from_dict, to_dict
 
 
@@ -38,6 +41,37 @@ class Observation:
     message: str = ""
     count: int = 0
     init: bool = False  # an init container: it re-runs only when the sandbox is re-created
+
+
+@dataclass(frozen=True)
+class Kill:
+    """A container that ended during a node window: killed by the (emulated) kubelet or
+    exited by itself, with what CRI reported afterwards."""
+
+    t: float
+    why: str  # "pod-cgroup-missing" | "liveness" | "exited"
+    exit_code: int
+    reason: str
+    detail: str = ""
+
+
+@dataclass
+class StepRecord:
+    """What a probe or node cell saw, filled step by step while it runs."""
+
+    notes: list[str] = field(default_factory=list)
+    overrides: list[str] = field(default_factory=list)
+    failure: StepFailed | None = None  # the step that failed, in the runtime's words
+    trouble: str = ""  # our side: never a statement about the config
+    trouble_subtype: str = ""
+    kills: list[Kill] = field(default_factory=list)
+    init_runs: int = 0
+    sandboxes: int = 0
+    completed: bool = False  # the window ran to its end
+    watched_s: float = 0.0
+    exit_codes: tuple[int, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+    facts: dict[str, str] = field(default_factory=dict)
 
 
 def _container_state(state: dict[str, Any] | None) -> tuple[str, str, int | None]:

@@ -21,7 +21,7 @@ from typing import IO, Protocol, TypeVar
 from .cells import Cell
 from .clock import Clock
 from .errors import InputError
-from .settings import KindSettings
+from .settings import KindSettings, NodeSettings
 
 T = TypeVar("T")
 WORKER_RUN_ID = "calico_conformance_run_id"  # key in xdist's workerinput
@@ -68,14 +68,21 @@ def shard_out(items: Sequence[T], cell_of: Callable[[T], object], shard: tuple[i
 EARLY_VERDICTS = frozenset({"restarts", "not-started", "cluster-fails"})
 
 
-def expected_seconds(cell: object, kind: KindSettings, probe_window_s: float) -> float:
-    """How long a cell is expected to take: what shards and workers balance."""
-    if isinstance(cell, Cell):
-        soak = kind.soak_for(cell)
-        if cell.expected in EARLY_VERDICTS and not kind.full_soak:
-            soak /= 4
-        return soak + KIND_OVERHEAD_S
-    return probe_window_s + PROBE_OVERHEAD_S
+def kind_seconds(cell: Cell, kind: KindSettings) -> float:
+    """A kind cell's expected duration: its soak (a quarter for a cell expected to stop
+    early on its verdict) plus create, check and rollout."""
+    soak = kind.soak_for(cell)
+    if cell.expected in EARLY_VERDICTS and not kind.full_soak:
+        soak /= 4
+    return soak + KIND_OVERHEAD_S
+
+
+def probe_seconds(window_s: float) -> float:
+    return window_s + PROBE_OVERHEAD_S
+
+
+def node_seconds(node: NodeSettings, backend: str = "docker") -> float:
+    return node.seconds_for(backend)
 
 
 def paired(items: Sequence[T], expected_s: Callable[[T], float]) -> list[T]:

@@ -18,6 +18,7 @@ import pytest
 from .catalog import Catalog
 from .cells import Cell, NodeCell, ProbeCell, Profile
 from .clock import SystemClock, parse_duration
+from .context import RunContext
 from .datafile import load_toml
 from .errors import InputError
 from .items import cell_param
@@ -28,13 +29,12 @@ from .repro import load_repro
 from .rootdir import MATRIX
 from .rootdir import pytest_load_initial_conftests as pytest_load_initial_conftests
 from .runner import CellRunner
-from .runrecord import RECORD_FILE
 from .session import SESSION_PLUGIN, ConformanceSession
 from .settings import (
     KEEP_CHOICES,
     TIERS,
     KindSettings,
-    NodeOptions,
+    NodeSettings,
     ProbeSettings,
     RunSettings,
 )
@@ -99,6 +99,11 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     g.addoption("--node-images", default="*",
                 help="node tier: recipes under clusters/nodes to run on, a glob or comma list; "
                      "build them with `calico-conformance nodes build` (default: all)")
+    g.addoption("--node-backends", default=None, metavar="LIST",
+                help="node tier: what runs the nodes, a comma list of docker (this host's "
+                     "cgroup version) and vm (a cgroup v2 virtual machine; build its images "
+                     "with `calico-conformance nodes build --backend vm`) (default: docker; "
+                     "docker,vm with --repro)")
     g.addoption("--node-window", default="30s",
                 help="node tier: how long each node cell is watched: kubelet syncs, exec "
                      "probes, daemon-reload, a containerd restart (default: 30s)")
@@ -173,7 +178,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(exc.usage()) from exc
     config.stash[session_key] = session
     config.pluginmanager.register(session, SESSION_PLUGIN)
-    if str(getattr(config.option, "dist", "no")) != "no" and not session.run.worker:
+    if str(getattr(config.option, "dist", "no")) != "no" and not session.ctx.run.worker:
         config.pluginmanager.register(XdistController(session), CONTROLLER_PLUGIN)
 
 
@@ -209,6 +214,8 @@ def build_session(config: pytest.Config, root: Path) -> ConformanceSession:
                           soak_s=profile.soak_s, description=repro.title)
     if opt("repeat") < 1:
         raise InputError("--repeat must be at least 1")
+    if opt("max_clusters") is not None and opt("max_clusters") < 1:
+        raise InputError("--max-clusters must be at least 1")
     started = clock.now()
     worker_input = getattr(config, "workerinput", None)
     handed = worker_input.get(WORKER_RUN_ID) if isinstance(worker_input, dict) else None
@@ -224,16 +231,15 @@ def build_session(config: pytest.Config, root: Path) -> ConformanceSession:
     reports_dir = Path(opt("reports_dir") or root / "reports")
     if reports_dir.exists() and not reports_dir.is_dir():
         raise InputError("--reports-dir: exists and is not a directory", path=reports_dir)
+    nodes = 1 + max((c.workers for c in profile.cells), default=0)
     run = RunSettings(
         run_id=run_id, reports_dir=reports_dir,
         tier=opt("tier") or ("all" if repro else "kind"), plan=opt("plan"),
         repeat=opt("repeat"), baseline=baseline,
         command_line=shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         run_id_chosen=bool(opt("run_id")) or bool(handed),
-        shard=parse_shard(opt("shard")) if opt("shard") else None, worker=bool(handed))
-    if opt("max_clusters") is not None and opt("max_clusters") < 1:
-        raise InputError("--max-clusters must be at least 1")
-    nodes = 1 + max((c.workers for c in profile.cells), default=0)
+        shard=parse_shard(opt("shard")) if opt("shard") else None, worker=bool(handed),
+        max_slots=opt("max_clusters") or default_max_clusters(nodes))
     kind = KindSettings(
         cache_dir=Path(platformdirs.user_cache_dir("calico-conformance")),
         kind_bin=opt("kind_bin"),
@@ -241,19 +247,18 @@ def build_session(config: pytest.Config, root: Path) -> ConformanceSession:
         registry=opt("calico_registry"), keep=opt("keep_clusters"), full_soak=opt("full_soak"),
         soak_s=parse_duration(opt("soak"), option="--soak") if opt("soak") else None,
         ready_grace_s=parse_duration(opt("ready_grace"), option="--ready-grace"),
-        max_clusters=opt("max_clusters") or default_max_clusters(nodes),
         preload_images=opt("preload_images"))
     probe = ProbeSettings(
         workdir=run.run_dir / "probe", containerd_bin=opt("containerd_bin"),
         window_s=parse_duration(opt("probe_window"), option="--probe-window"), clock=clock,
         keep_logs_dir=run.run_dir / "probe" / "logs",
-        allowed_binaries=tuple(opt("probe_allow_binary")),
-        record=run.run_dir / RECORD_FILE)
-    node = NodeOptions(images=opt("node_images"),
-                       window_s=parse_duration(opt("node_window"), option="--node-window"))
-    return ConformanceSession(run=run, kind=kind, probe=probe, node=node, catalog=catalog,
-                              profile=profile,
-                              clock=clock, started_at=started.isoformat(), repro=repro)
+        allowed_binaries=tuple(opt("probe_allow_binary")))
+    node = NodeSettings(images=opt("node_images"),
+                        backends=opt("node_backends") or ("docker,vm" if repro else "docker"),
+                        window_s=parse_duration(opt("node_window"), option="--node-window"))
+    return ConformanceSession(RunContext(run=run, kind=kind, probe=probe, node=node,
+                                         catalog=catalog, profile=profile, clock=clock,
+                                         started_at=started.isoformat(), repro=repro))
 
 
 # --- fixtures --------------------------------------------------------------------------------

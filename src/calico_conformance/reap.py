@@ -55,19 +55,18 @@ def cluster(entry: dict[str, object]) -> list[str]:
 
 
 def node(entry: dict[str, object], clock: Clock) -> list[str]:
-    from .node.lifecycle import Node  # the node package only when needed
+    """Remove a recorded node through the backend that started it (the node package, and
+    a backend's own dependencies, only when needed)."""
+    from .errors import InputError
+    from .node import backend
 
-    found = Node.recorded(entry, clock)
-    if found is None:
+    try:
+        done = backend(str(entry.get("backend") or "docker")).reap(entry, clock)
+    except InputError:  # a backend this version does not know: not ours
+        done = None
+    if done is None:
         return [f"node entry {entry.get('name')!r} ignored: not a node of ours"]
-    if found.name:
-        what = "removed"
-    elif found.socket_dir.exists():
-        what = "socket directory removed (no container of that run by that name)"
-    else:
-        return []  # nothing of it is left
-    problems = found.teardown()
-    return [f"node {entry.get('name')}: {p}" for p in problems or [what]]
+    return [f"node {entry.get('name')}: {line}" for line in done]
 
 
 def reap_run(run_dir: Path, clock: Clock | None = None) -> list[str]:

@@ -28,6 +28,7 @@ from .datafile import (
 )
 from .errors import InputError
 from .model import CellResult, Tier, Verdict
+from .signatures import as_described
 
 STATUSES = ("open", "reproduced", "fixed-in")
 REPRO_KEYS = {"id", "title", "link", "status", "fixed_in", "calico", "point", "workers",
@@ -159,7 +160,7 @@ REPRODUCES, NOT_REPRODUCED, NOT_APPLICABLE, INCONCLUSIVE = (
 
 
 def _kind_check(repro: Repro, result: CellResult) -> str:
-    from .analyze.signatures import match
+    from .signatures import match
 
     if result.verdict is Verdict.UNKNOWN:
         return INCONCLUSIVE
@@ -200,7 +201,7 @@ def outcomes(repro: Repro, results: tuple[CellResult, ...] | list[CellResult]
                      "tier": r.axes.tier.value, "calico": r.axes.calico,
                      "verdict": r.verdict.value + (f" ({r.subtype})" if r.subtype else ""),
                      "result": judge_result(repro, r), "control": str(cand.control).lower(),
-                     "cell": r.cell_id})
+                     "cell": r.cell_id, "where": r.axes.point, "described": as_described(r)})
     return rows
 
 
@@ -232,6 +233,8 @@ def summary_lines(repro: Repro, results: tuple[CellResult, ...] | list[CellResul
         control = " (control)" if r["control"] == "true" else ""
         lines.append(f"  {r['candidate']:<{width}}  {r['tier']:<5}  {r['calico']:<8}  "
                      f"{r['result']}: {r['verdict']}{control}")
+        if r["tier"] == "node":
+            lines.append(f"  {'':<{width}}    {r['described']}")
     hits = sorted({r["candidate"] for r in rows if r["result"] == REPRODUCES})
     lines.append("  reproduce the symptom: " + (", ".join(hits) or "none"))
     if hits and repro.status == "open":

@@ -5,18 +5,15 @@ A run killed half-way still assembles into an honest, partial matrix because of 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from . import __version__
 from .cells import Cell, NodeCell, ProbeCell
+from .context import RunContext
+from .kind.binary import KindTools
 from .model import RunMeta
 
-if TYPE_CHECKING:
-    from .session import ConformanceSession
 
-
-def run_meta(s: ConformanceSession, cells: list[Cell],
-             others: list[ProbeCell | NodeCell]) -> RunMeta:
+def run_meta(s: RunContext, kind_tools: KindTools, image_digests: dict[str, str],
+             cells: list[Cell], others: list[ProbeCell | NodeCell]) -> RunMeta:
     """``others`` are the probe and node cells; probe cells get the host's containerd."""
     probes = [p for p in others if isinstance(p, ProbeCell)]
     if probes:
@@ -33,11 +30,11 @@ def run_meta(s: ConformanceSession, cells: list[Cell],
         full_soak=s.kind.full_soak,
         probe_window_s=s.probe.window_s if probes else 0.0,
         repeat=s.run.repeat, command_line=s.run.command_line,
-        kind_versions=tuple(sorted(set(s.kind_tools.versions.values()))) or tuple(
+        kind_versions=tuple(sorted(set(kind_tools.versions.values()))) or tuple(
             sorted({c.point.kind.version for c in cells})),
         node_images=tuple(sorted({c.point.node_image for c in cells})),
         calico_sha256={c.calico.version: c.calico.sha256 for c in cells},
-        docker_version=s.kind_tools.docker_version,
+        docker_version=kind_tools.docker_version,
         planned_cells=tuple(c.axes() for c in planned),
-        planned_ids=tuple(c.id for c in planned), images=dict(s.image_digests),
+        planned_ids=tuple(c.id for c in planned), images=dict(image_digests),
     )

@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .clock import Clock, SystemClock
+from .runrecord import RECORD_FILE
 from .tracker import Thresholds
 
 if TYPE_CHECKING:
     from .cells import Cell
 
 KEEP_CHOICES = ("none", "failed", "all")
+VM_MIN_WINDOW_S = 130.0  # two periodic QoS updates (60 s each) and a kill's aftermath
 TIERS = ("kind", "probe", "node", "all")  # "all": probe, then node, then kind
 
 
@@ -36,22 +38,23 @@ class RunSettings:
     run_id_chosen: bool = False  # --run-id given: it must be new, never renamed
     shard: tuple[int, int] | None = None  # (K, N): run the K-th of N balanced shards
     worker: bool = False  # an xdist worker: the controller owns the run folder
+    max_slots: int = 1  # clusters and node containers alive at once, machine-wide
 
     @property
     def run_dir(self) -> Path:
         return self.reports_dir / self.run_id
 
     @property
+    def record(self) -> Path:
+        """The run's ``started.jsonl``: everything a cell starts is named there first."""
+        return self.run_dir / RECORD_FILE
+
+    def runs(self, tier: str) -> bool:
+        return self.tier in (tier, "all")
+
+    @property
     def runs_kind(self) -> bool:
-        return self.tier in ("kind", "all")
-
-    @property
-    def runs_probe(self) -> bool:
-        return self.tier in ("probe", "all")
-
-    @property
-    def runs_node(self) -> bool:
-        return self.tier in ("node", "all")
+        return self.runs("kind")
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,6 @@ class KindSettings:
     soak_s: float | None = None
     ready_grace_s: float = 300.0
     docker: str = "docker"
-    max_clusters: int = 1  # clusters (or node containers) alive at once, machine-wide
     preload_images: bool = False  # pull once on the host, load into each cluster
 
     def soak_for(self, cell: Cell) -> float:
@@ -95,12 +97,28 @@ class ProbeSettings:
     emulate_systemd: bool = True
     # Runtime/shim binaries the user lets the host probe run as root (probe/hostpaths.py).
     allowed_binaries: tuple[str, ...] = ()
-    record: Path | None = None  # the run's started.jsonl (runrecord.py), if any
 
 
 @dataclass(frozen=True)
-class NodeOptions:
-    """Which node images node cells run on, and for how long each is watched."""
+class NodeSettings:
+    """How node cells run: on which node images, and what the emulated kubelet does in
+    each cell's window."""
 
     images: str = "*"  # recipe names under clusters/nodes: a glob or a comma list
+    backends: str = "docker"  # what runs the nodes, a comma list of node.backend.BACKENDS
     window_s: float = 30.0  # kubelet syncs, exec probes, daemon-reload, containerd restart
+    sync_s: float = 10.0  # kubelet resyncs at syncFrequency (1m) + on events; compressed
+    churn: bool = True  # a sibling pod created and removed at every sync
+    disturb: bool = True  # daemon-reload and a containerd restart during the window
+    docker_bin: str | None = None
+    boot_s: float = 15.0  # what a node's boot and config take, for planning (shards, pairs)
+    vm_boot_s: float = 45.0  # the same for a virtual machine under emulation (TCG)
+
+    def window_for(self, backend: str) -> float:
+        """A VM (cgroup v2) node is watched long enough for two of the kubelet's periodic
+        ``UpdateQOSCgroups`` (every 60 s, qos_container_manager_linux.go): what makes
+        systemd drop controllers from an empty pod slice there."""
+        return self.window_s if backend == "docker" else max(self.window_s, VM_MIN_WINDOW_S)
+
+    def seconds_for(self, backend: str) -> float:
+        return (self.boot_s if backend == "docker" else self.vm_boot_s) + self.window_for(backend)

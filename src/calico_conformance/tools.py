@@ -147,6 +147,24 @@ def kill_pid(pid: int, sig: int = signal.SIGKILL) -> bool:
         return False
 
 
+_OCTAL = re.compile(r"\\([0-7]{3})")
+
+
+def mount_points(mountinfo: str | None = None) -> list[str]:
+    """Mount points from /proc/self/mountinfo (field 5), octal escapes decoded."""
+    text = mountinfo if mountinfo is not None else Path("/proc/self/mountinfo").read_text()
+    return [_OCTAL.sub(lambda m: chr(int(m.group(1), 8)), line.split()[4])
+            for line in text.splitlines() if len(line.split()) > 4]
+
+
+def mounts_under(roots: list[Path], mountinfo: str | None = None) -> list[str]:
+    """Mount points at or below any of ``roots``, deepest first."""
+    prefixes = [str(r).rstrip("/") for r in roots]
+    hits = {m for m in mount_points(mountinfo)
+            if any(m == p or m.startswith(p + "/") for p in prefixes)}
+    return sorted(hits, key=lambda m: (-m.count("/"), m))
+
+
 def unmount(path: Path) -> None:
     """Lazy-unmount a path we mounted (probe tear-down)."""
     run(["umount", "-l", str(path)], check=False, timeout=30)

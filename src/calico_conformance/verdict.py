@@ -1,9 +1,12 @@
-"""The verdict: a pure function of the observation log and thresholds.
+"""The one verdict engine: every verdict class is assigned here, from what a tier observed.
 
-Classes, in order of precedence: ``cluster-fails`` (kind create failed),
-``not-started`` (sandbox/container creation or image pulls failed),
-``restarts``, ``never-ready``, ``flapping``, ``stable``; ``unknown`` is kept for
-trouble on our side and never reported as a property of the config.
+:func:`judge` reads an observation log (kind, a paste). Classes, in order of
+precedence: ``cluster-fails`` (kind create failed), ``not-started``
+(sandbox/container creation or image pulls failed), ``restarts``, ``never-ready``,
+``flapping``, ``stable``. :func:`judge_steps` reads a probe or node cell's
+:class:`~.observe.StepRecord`: the step that failed gives its class
+(:data:`STEP_VERDICTS`), then the kubelet's kills. ``unknown`` is kept for trouble on
+our side and never reported as a property of the config.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ from dataclasses import replace
 from itertools import pairwise
 
 from .calico import CALICO_NODE
-from .model import CellResult, Evidence, Outcome, PodRow, TimelinePoint, Verdict
-from .observe import Observation
+from .model import CellResult, EventSummary, Evidence, Outcome, PodRow, TimelinePoint, Verdict
+from .observe import Kill, Observation, StepRecord
 from .tracker import FAILED_WAITING, PodState, Thresholds, Tracker
 from .verdict_events import (
     KEY_EVENTS,
@@ -170,3 +173,98 @@ def predicted_from_probe(probe: CellResult) -> tuple[Verdict, str, Evidence] | N
              f"predicted from the probe tier ({probe.cell_id}), not observed on kind")
     return (Verdict.CLUSTER_FAILS, f"predicted:{probe.verdict.value}",
             replace(probe.evidence, notes=notes))
+
+
+# A probe or node cell's steps, in order, and the class each gives when it fails.
+STEP_VERDICTS = {
+    "config": Verdict.CONFIG_REJECTED,  # containerd would not start on the config
+    "cri": Verdict.CRI_UNAVAILABLE,  # CRI never ready, or lost during the window
+    "sandbox": Verdict.SANDBOX_FAILS,  # RunPodSandbox
+    "container": Verdict.CONTAINER_FAILS,  # CreateContainer/StartContainer
+    "exit": Verdict.CONTAINER_EXITS,  # the container ended by itself
+}
+# Which kubelet path killed, most telling first (pkg/kubelet/kubelet.go SyncPod's pod
+# cgroup check, then the prober's liveness kill).
+KILL_ORDER = ("pod-cgroup-missing", "liveness")
+
+
+def describe_kills(kills: list[Kill], init_runs: int, sandboxes: int) -> str:
+    first = kills[0]
+    ends = ", ".join(sorted({f"exit {k.exit_code} {k.reason or '?'}" for k in kills}))
+    return (f"{len(kills)} kill(s) ({first.why}) from t={first.t:.1f}s, ended {ends}; "
+            f"init containers ran {init_runs}x, {sandboxes} sandbox(es); first: {first.detail}")
+
+
+def _kill_subtype(kills: list[Kill]) -> str:
+    """The restarts subtype ``kubectl describe`` would show (Last State), as :func:`judge`
+    names it for a watched or pasted pod."""
+    reasons, codes = {k.reason for k in kills}, {k.exit_code for k in kills}
+    if "OOMKilled" in reasons:
+        return "oom-killed"
+    if 0 in codes or "Completed" in reasons:
+        return "killed-exit-0"
+    if 137 in codes:
+        return "killed-exit-137"
+    return "runtime-restarted" if 255 in codes and "Unknown" in reasons else "error-exit"
+
+
+def _kill_evidence(kills: list[Kill], rec: StepRecord) -> dict[str, object]:
+    """What the kubelet would have published about the kills: restart times and interval,
+    the SandboxChanged and Killing events, the init container's re-runs."""
+    times = tuple(k.t for k in kills)
+    gaps = [b - a for a, b in pairwise(times)]
+    events = [EventSummary("Killing", f"Stopping container calico-node ({kills[0].why})",
+                           len(kills))]
+    notes = [f"the kubelet's path: {kills[0].why} ({kills[0].detail})"]
+    if rec.sandboxes > 1:
+        events.insert(0, EventSummary("SandboxChanged", "Pod sandbox changed, it will be "
+                                      "killed and re-created.", rec.sandboxes - 1))
+        notes.append(SANDBOX_NOTE)
+    if rec.init_runs > 1:
+        notes.append(INIT_NOTE.format(detail=f"install-cni x{rec.init_runs - 1} on "
+                                             f"{CALICO_NODE}"))
+    return dict(restart_times_s=times, first_failure_s=times[0], events=tuple(events),
+                restart_interval_s=sum(gaps) / len(gaps) if gaps else None, notes=notes)
+
+
+def judge_steps(rec: StepRecord) -> tuple[Verdict, str, Evidence]:
+    """A probe or node cell's verdict, subtype and evidence."""
+    base = dict(watched_s=rec.watched_s, restarts=len(rec.kills),
+                exit_codes=tuple(k.exit_code for k in rec.kills) or rec.exit_codes,
+                reasons=tuple(k.reason for k in rec.kills))
+
+    def evidence(error: str = "", notes: tuple[str, ...] = (), **extra: object) -> Evidence:
+        return Evidence(**{**base, "error": error, "notes": (*rec.notes, *notes),  # type: ignore[arg-type]
+                           **extra})
+
+    if rec.trouble:
+        return Verdict.UNKNOWN, rec.trouble_subtype, evidence(rec.trouble)
+    failed = rec.failure
+    if failed is not None:
+        verdict = STEP_VERDICTS[failed.step]
+        if failed.explained:  # the host's doing: a statement about this machine only
+            return (Verdict.UNKNOWN, "host-explained",
+                    evidence(failed.explained, (f"would be {verdict.value}: {failed.error}",)))
+        return verdict, "", evidence(failed.error)
+    for why in KILL_ORDER:
+        kills = [k for k in rec.kills if k.why == why]
+        if kills:
+            subtype = _kill_subtype(kills)
+            extra = _kill_evidence(kills, rec)
+            notes = [*extra.pop("notes"), *([KILL_NOTE] if subtype == "killed-exit-0" else [])]  # type: ignore[misc]
+            return Verdict.RESTARTS, subtype, evidence(
+                describe_kills(kills, rec.init_runs, rec.sandboxes), tuple(notes), **extra)
+    exits = [k for k in rec.kills if k.why == "exited"]
+    if exits:
+        return Verdict.CONTAINER_EXITS, "", evidence(
+            describe_kills(exits, rec.init_runs, rec.sandboxes))
+    if not rec.completed:
+        return Verdict.UNKNOWN, "", evidence("the cell stopped before its window ended")
+    return Verdict.STABLE, "", evidence()
+
+
+def kill_signature(rec: StepRecord) -> bool:
+    """The original report's signature: a kubelet kill (not an exit of its own) that ended
+    Completed/exit 0, with the sandbox re-created and the init container run again."""
+    return (any(k.why == "pod-cgroup-missing" and k.exit_code == 0 for k in rec.kills)
+            and rec.sandboxes > 1 and rec.init_runs > 1)

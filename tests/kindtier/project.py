@@ -14,6 +14,8 @@ import re
 import shutil
 from pathlib import Path
 
+from load import scaled
+
 REPO = Path(__file__).resolve().parents[2]
 CALICO = "v3.28.2"
 
@@ -104,7 +106,7 @@ def make_project(root: Path, variants: list[str], *, workers: int = 1,
     with (clusters / "matrix.toml").open("a") as fh:
         fh.write(f"\n[profiles.standin]\ncalico = [\"{CALICO}\"]\n"
                  f"variants = {json.dumps(variants)}\npoints = [\"k8s1.28\"]\n"
-                 f"workers = {workers}\nsoak = \"3s\"\n")
+                 f"workers = {workers}\nsoak = \"{scaled(3)}\"\n")
     mirror = root / "mirror" / CALICO
     mirror.mkdir(parents=True)
     (mirror / "calico.yaml").write_text(manifest)

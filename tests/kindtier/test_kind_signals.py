@@ -21,6 +21,7 @@ from tests.interrupts import (
 )
 
 from calico_conformance import runrecord
+from load import scaled
 
 from .project import make_project
 
@@ -42,7 +43,7 @@ def test_an_interrupted_kind_run_deletes_the_cluster_and_stays_reportable(
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--profile", "standin",
          "--calico-manifest-dir", str(project / "mirror"), "--run-id", "intr", "--soak",
-         "2s" if moment == "report" else "60s", "--ready-grace", "1s"],
+         scaled(2) if moment == "report" else "60s", "--ready-grace", scaled(1)],
         cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_for(lambda: recorded_cluster(run), timeout=60)

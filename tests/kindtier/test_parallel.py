@@ -15,8 +15,8 @@ import pytest
 
 from calico_conformance.parallel import (
     default_max_clusters,
-    expected_seconds,
     inotify_warnings,
+    kind_seconds,
     paired,
     shard_of,
 )
@@ -108,9 +108,9 @@ def test_a_cell_expected_to_crash_is_weighted_as_cut_short_by_its_early_verdict(
     cells = {c.variant.name: c for c in Catalog(clusters_dir).profile("default").cells}
     stable, crashing = cells["baseline"], cells["systemd-cgroup-off"]
     kind = KindSettings(cache_dir=Path("/nonexistent"), soak_s=600)
-    assert expected_seconds(crashing, kind, 30) < expected_seconds(stable, kind, 30)
+    assert kind_seconds(crashing, kind) < kind_seconds(stable, kind)
     full = KindSettings(cache_dir=Path("/nonexistent"), soak_s=600, full_soak=True)
-    assert expected_seconds(crashing, full, 30) == expected_seconds(stable, full, 30)
+    assert kind_seconds(crashing, full) == kind_seconds(stable, full)
 
 
 def test_the_default_cluster_bound_follows_cpus_and_memory() -> None:

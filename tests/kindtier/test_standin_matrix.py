@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from load import scaled
+
 from .project import CALICO, cell_id, cell_result, make_project, strip_ansi
 
 pytest_plugins = ["standin.fixture"]
@@ -66,7 +68,7 @@ def run_suite(project: Path, env: dict[str, str], *args: str) -> subprocess.Comp
     """`pytest` in the project, as a user runs it (what pytester.runpytest_subprocess does)."""
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", "--profile", "standin",
-         "--calico-manifest-dir", str(project / "mirror"), "--ready-grace", "1s", *args],
+         "--calico-manifest-dir", str(project / "mirror"), "--ready-grace", scaled(1), *args],
         cwd=project, env={**os.environ, **env}, capture_output=True, text=True, timeout=600)
 
 

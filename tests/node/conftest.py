@@ -12,15 +12,18 @@ import pytest
 import tomli_w
 
 from calico_conformance.catalog import Catalog
-from calico_conformance.cells import Target
-from calico_conformance.clock import SystemClock
-from calico_conformance.node import node_available
-from calico_conformance.node.cell import NodeImage, adapt
-from calico_conformance.node.docker import find_docker
-from calico_conformance.node.judge import NodeObservation
-from calico_conformance.node.lifecycle import Node
-from calico_conformance.node.pods import CriCallError, Pods
+from calico_conformance.cells import NodeCell, Target
+from calico_conformance.clock import Clock, SystemClock
+from calico_conformance.cri.client import CriClient
+from calico_conformance.cri.waits import wait_ready
+from calico_conformance.model import CellResult
+from calico_conformance.node import Node, PodTemplate, backend
+from calico_conformance.node import nodeutils as nu
+from calico_conformance.node import run_cell as run_node_cell
+from calico_conformance.node.cell import adapt
 from calico_conformance.node.recipes import Recipe, load_recipes
+from calico_conformance.observe import StepRecord
+from calico_conformance.settings import NodeSettings
 
 CLUSTERS = Path(__file__).resolve().parents[2] / "clusters"
 
@@ -35,20 +38,28 @@ def recipes() -> dict[str, Recipe]:
     return load_recipes(CLUSTERS)
 
 
+@dataclass(frozen=True)
+class NodeImage:
+    recipe: str
+    tag: str
+
+
 def built_image(recipes: dict[str, Recipe], name: str) -> NodeImage:
     """The recipe's image, or a skip saying how to build it."""
-    import os
-
-    if os.geteuid() != 0:
-        pytest.skip("the node tier needs root (docker, cgroups)")
-    reason = node_available()
+    nodes = backend()
+    reason = nodes.unavailable() or nodes.image_missing(recipes[name].tag, name)
     if reason:
         pytest.skip(f"node tier unavailable: {reason}")
-    recipe = recipes[name]
-    if find_docker().image_labels(recipe.tag) is None:
-        pytest.skip(f"node image {recipe.tag} not built (run: calico-conformance nodes build "
-                    f"{name})")
-    return NodeImage(recipe.name, recipe.tag)
+    return NodeImage(name, recipes[name].tag)
+
+
+NO_PROBES = PodTemplate()
+
+
+def run_cell(cell: NodeCell, image: NodeImage, settings: NodeSettings, run_id: str,
+             clock: Clock | None = None, pod: PodTemplate = NO_PROBES) -> CellResult:
+    return run_node_cell(cell, backend(), image.tag, settings, run_id=run_id,
+                         clock=clock or SystemClock(), pod=pod)
 
 
 @pytest.fixture
@@ -59,8 +70,8 @@ def run_id() -> str:
 @dataclass
 class Ready:
     node: Node
-    pods: Pods
-    obs: NodeObservation
+    pods: CriClient
+    obs: StepRecord
 
 
 @pytest.fixture
@@ -71,28 +82,21 @@ def ready_node(recipes: dict[str, Recipe], catalog: Catalog, run_id: str,
     variant = getattr(request, "param", "baseline")
     image = built_image(recipes, "bookworm")
     recipe = recipes["bookworm"]
-    obs = NodeObservation()
-    config = adapt(Target(catalog.variants[variant], catalog.kind[recipe.kind]).effective.data,
-                   obs)
-    node = Node(find_docker(), image.tag, run_id, SystemClock())
+    obs = StepRecord()
+    node = backend().node(image.tag, run_id, SystemClock())
     client = None
     try:
         node.start()
-        node.read_facts(image.recipe, node.wait_booted())
-        node.write_config(tomli_w.dumps(config))
-        active, journal = node.restart_containerd()
+        nu.read_facts(node, image.recipe, nu.wait_booted(node))
+        config = adapt(Target(catalog.variants[variant], catalog.kind[recipe.kind]
+                              ).effective.data, obs.overrides, node)
+        nu.write_file(node, nu.CONFIG, tomli_w.dumps(config))
+        active, journal = nu.restart_containerd(node)
         assert active, journal
-        client = node.client()
-        pods = Pods(client)
-        for _ in range(40):
-            try:
-                if client.status().runtime_ready:
-                    break
-            except CriCallError:  # CRI still starting
-                pass
-            node.clock.sleep(0.5)
-        node.import_images("registry.k8s.io/pause:3.10")
-        yield Ready(node, pods, obs)
+        client = CriClient(node.cri_endpoint)
+        assert wait_ready(client, node.clock, 20.0).ready
+        nu.import_images(node, "registry.k8s.io/pause:3.10")
+        yield Ready(node, client, obs)
     finally:
         if client is not None:
             client.close()

@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from calico_conformance.errors import InputError
+from calico_conformance.cri.archive import image_archive
+from calico_conformance.cri.client import ExecResult
+from calico_conformance.errors import InputError, StepFailed
 from calico_conformance.model import Verdict
-from calico_conformance.node.cgroups import PodCgroup, proc_cgroups
-from calico_conformance.node.judge import NodeObservation, judge_window, signature
-from calico_conformance.node.kubelet import Kill
-from calico_conformance.node.pods import ExecResult
+from calico_conformance.node.cgroups import PodCgroup, hierarchies, proc_cgroups
 from calico_conformance.node.prober import FAILURE, SUCCESS, ProbeSpec, Worker, probe_specs
 from calico_conformance.node.recipes import apt_sources, debian_mirror, load_recipe, load_recipes
-from calico_conformance.node.workload import WORKLOAD_REF, image_archive, ldd_paths
+from calico_conformance.node.workload import WORKLOAD_REF, ldd_paths
+from calico_conformance.observe import Kill, StepRecord
+from calico_conformance.verdict import judge_steps, kill_signature
 
 from .conftest import CLUSTERS
 
@@ -122,22 +123,35 @@ def _kill(why: str, code: int = 0) -> Kill:
 
 
 def test_a_kubelet_pod_cgroup_kill_is_restarts_and_carries_the_signature() -> None:
-    obs = NodeObservation(kills=[_kill("pod-cgroup-missing")], init_runs=2, sandboxes=2)
-    judge_window(obs)
-    assert (obs.verdict, obs.subtype) == (Verdict.RESTARTS, "pod-cgroup-missing")
-    assert "exit 0 Completed" in obs.error and signature(obs)
+    rec = StepRecord(kills=[_kill("pod-cgroup-missing")], init_runs=2, sandboxes=2,
+                     completed=True)
+    verdict, subtype, ev = judge_steps(rec)
+    # kubectl's words for the kill (Last State Completed, exit 0); the kubelet's path beside
+    assert (verdict, subtype) == (Verdict.RESTARTS, "killed-exit-0")
+    assert "exit 0 Completed" in ev.error and "pod-cgroup-missing" in ev.error
+    assert kill_signature(rec)
+    assert [(e.reason, e.count) for e in ev.events] == [("SandboxChanged", 1), ("Killing", 1)]
+    assert any(n.startswith("init containers re-ran (install-cni x1") for n in ev.notes)
 
 
 def test_exits_of_its_own_are_container_exits_and_no_kill_is_stable() -> None:
-    exited = NodeObservation(kills=[_kill("exited", 1)], init_runs=1, sandboxes=1)
-    judge_window(exited)
-    assert exited.verdict is Verdict.CONTAINER_EXITS and not signature(exited)
-    calm = NodeObservation(init_runs=1, sandboxes=1)
-    judge_window(calm)
-    assert calm.verdict is Verdict.STABLE
-    lost = NodeObservation()
-    judge_window(lost, "containerd stopped")
-    assert lost.verdict is Verdict.CRI_UNAVAILABLE
+    exited = StepRecord(kills=[_kill("exited", 1)], init_runs=1, sandboxes=1, completed=True)
+    assert judge_steps(exited)[0] is Verdict.CONTAINER_EXITS and not kill_signature(exited)
+    calm = StepRecord(init_runs=1, sandboxes=1, completed=True)
+    assert judge_steps(calm)[0] is Verdict.STABLE
+    lost = StepRecord(failure=StepFailed("cri", "containerd stopped"))
+    assert judge_steps(lost)[0] is Verdict.CRI_UNAVAILABLE
+
+
+def test_a_window_that_never_ended_is_never_stable() -> None:
+    assert judge_steps(StepRecord(init_runs=1, sandboxes=1))[0] is Verdict.UNKNOWN
+
+
+def test_our_trouble_is_unknown_whatever_else_was_seen() -> None:
+    rec = StepRecord(kills=[_kill("pod-cgroup-missing")], trouble="node host trouble: x",
+                     completed=True)
+    verdict, subtype, ev = judge_steps(rec)
+    assert (verdict, subtype, ev.error) == (Verdict.UNKNOWN, "", "node host trouble: x")
 
 
 def test_pod_cgroup_names_follow_the_kubelet_per_driver() -> None:
@@ -148,9 +162,9 @@ def test_pod_cgroup_names_follow_the_kubelet_per_driver() -> None:
     assert PodCgroup("cgroupfs", uid).parent == "/kubepods/besteffort/pod0a1b-2c3d"
 
 
-def test_proc_cgroup_lines_split_co_mounted_controllers() -> None:
+def test_proc_cgroup_lines_split_co_mounted_controllers_and_name_the_unified_one() -> None:
     got = proc_cgroups("4:cpu,cpuacct:/a\n1:name=systemd:/b/init.scope\n0::/c\n")
-    assert got == {"cpu": "/a", "cpuacct": "/a", "systemd": "/b/init.scope"}
+    assert got == {"cpu": "/a", "cpuacct": "/a", "systemd": "/b/init.scope", "unified": "/c"}
 
 
 def test_ldd_output_gives_the_libraries_and_the_loader() -> None:
@@ -164,3 +178,15 @@ def test_the_workload_archive_is_byte_for_byte_reproducible() -> None:
     assert a == image_archive(b"layer", ("/usr/bin/runsvdir", "-P", "/etc/service"),
                               WORKLOAD_REF)
     assert a != image_archive(b"other", ("/usr/bin/runsvdir",), WORKLOAD_REF)
+
+
+def test_the_hierarchies_are_the_cgroup_mounts_not_leftover_directories() -> None:
+    """Read from the node's mountinfo as libcontainer does: the nested kind-style bind
+    mounts, cgroup2 and a plain ``cpu,cpuacct`` directory are no v1 hierarchy."""
+    info = ("81 80 0:29 /docker/x /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n"
+            "50 81 0:29 /docker/x /sys/fs/cgroup/cpu/docker/x rw - cgroup cgroup rw,cpu\n"
+            "89 80 0:37 /docker/x /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd\n"
+            "62 80 0:38 /docker/x /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n"
+            "63 80 0:52 / /sys/fs/cgroup/net_cls,net_prio rw - cgroup cgroup rw,net_cls\n"
+            "30 1 0:26 / /sys/fs/cgroup rw - tmpfs tmpfs ro\n")
+    assert hierarchies(info) == ["cpu", "net_cls,net_prio", "systemd"]

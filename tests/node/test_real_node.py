@@ -14,7 +14,6 @@ from calico_conformance.catalog import Catalog
 from calico_conformance.cells import KindRelease, NodeCell, Target, Variant
 from calico_conformance.clock import SystemClock
 from calico_conformance.model import Verdict
-from calico_conformance.node import NodeImage, NodeSettings, run_node_cell
 from calico_conformance.node.cgroups import NodeCgroups
 from calico_conformance.node.docker import find_docker
 from calico_conformance.node.kubelet import PodWorker
@@ -22,8 +21,10 @@ from calico_conformance.node.prober import ProbeSpec
 from calico_conformance.node.recipes import Recipe
 from calico_conformance.node.window import watch
 from calico_conformance.node.workload import UNHEALTHY_FLAG
+from calico_conformance.settings import NodeSettings
+from calico_conformance.verdict import judge_steps
 
-from .conftest import Ready, built_image
+from .conftest import NodeImage, Ready, built_image, run_cell
 
 pytestmark = pytest.mark.realnode
 
@@ -51,8 +52,8 @@ def test_containers_land_where_containerd_and_runc_put_them_for_each_driver_pair
         recipes: dict[str, Recipe], run_id: str, tmp_path: Path) -> None:
     image = built_image(recipes, "bookworm")
     v = catalog.variants.get(variant) or _cgroupfs_both(tmp_path)
-    res = run_node_cell(_cell(v, catalog.kind["v0.24.0"], image), image,
-                        NodeSettings(run_id=run_id, window_s=1.0, churn=False, disturb=False))
+    res = run_cell(_cell(v, catalog.kind["v0.24.0"], image), image,
+                   NodeSettings(window_s=1.0, churn=False, disturb=False), run_id)
     host = res.config_check.host
     assert res.verdict is Verdict.STABLE, res.evidence.error
     flags = dict(kv.split("=") for kv in host["in_pod_cgroup"].split(","))
@@ -67,8 +68,8 @@ def test_systemd_runc_refuses_a_cgroupfs_kubelet_parent(catalog: Catalog,
                                                         run_id: str) -> None:
     image = built_image(recipes, "bookworm")
     cell = _cell(catalog.variants["kubelet-cgroupfs"], catalog.kind["v0.24.0"], image)
-    res = run_node_cell(cell, image,
-                        NodeSettings(run_id=run_id, window_s=1.0, churn=False, disturb=False))
+    res = run_cell(cell, image,
+                   NodeSettings(window_s=1.0, churn=False, disturb=False), run_id)
     assert res.verdict is Verdict.SANDBOX_FAILS
     assert "slice:prefix:name" in res.evidence.error
     _nothing_left(run_id, res.config_check.host["node_container"])
@@ -81,8 +82,8 @@ def test_a_config_containerd_will_not_run_is_rejected_in_containerds_words(
     image = built_image(recipes, "bookworm")
     path = tmp_path / "bad-oom-score.toml"
     path.write_text('oom_score = "high"\n')  # containerd's top-level oom_score is an integer
-    res = run_node_cell(_cell(load_variant(path), catalog.kind["v0.24.0"], image), image,
-                        NodeSettings(run_id=run_id, window_s=1.0, churn=False, disturb=False))
+    res = run_cell(_cell(load_variant(path), catalog.kind["v0.24.0"], image), image,
+                   NodeSettings(window_s=1.0, churn=False, disturb=False), run_id)
     assert res.verdict is Verdict.CONFIG_REJECTED, res.evidence.error
     assert "oom_score" in res.evidence.error or "toml" in res.evidence.error.lower()
     _nothing_left(run_id, res.config_check.host["node_container"])
@@ -103,13 +104,13 @@ def test_runit_workload_exits_0_on_sigterm_and_137_on_sigkill(ready_node: Ready)
     worker = PodWorker(pods, NodeCgroups(ready_node.node, "systemd"), SystemClock(), 0)
     worker.create()
     pods.stop(worker.cid, 10)  # SIGTERM: runsvdir exits 0
-    st = pods.status(worker.cid)
+    st = pods.container_status(worker.cid, verbose=True)
     assert (st.exit_code, st.reason) == (0, "Completed")
     worker.log.restarts += 1
     worker._start_main()
-    assert pods.status(worker.cid).running
-    pods.kill_now(worker.cid)  # SIGKILL at once
-    st = pods.status(worker.cid)
+    assert pods.container_status(worker.cid, verbose=True).running
+    pods.stop(worker.cid, 0)  # SIGKILL at once
+    st = pods.container_status(worker.cid, verbose=True)
     assert (st.exit_code, st.reason) == (137, "Error")
     assert worker.cleanup() == []
 
@@ -127,12 +128,12 @@ def test_missing_pod_cgroup_makes_the_kubelet_kill_and_recreate_the_pod(
     assert worker.sync() is None  # the slice exists: nothing to do
     node.exec("systemctl", "stop", worker.pod.parent)
     assert cg.missing(worker.pod)
-    assert pods.status(worker.cid).running
+    assert pods.container_status(worker.cid, verbose=True).running
     kill = worker.sync()
     assert kill is not None and kill.why == "pod-cgroup-missing"
     assert (kill.exit_code, kill.reason) == (0, "Completed")
     assert len(worker.log.sandboxes) == 2 and worker.log.init_runs == 2
-    assert worker.log.restarts == 1 and pods.status(worker.cid).running
+    assert worker.log.restarts == 1 and pods.container_status(worker.cid, verbose=True).running
     assert any("SandboxChanged" in e for e in worker.log.events)
     assert any("timeout 2s" in e for e in worker.log.events)
     assert not cg.missing(worker.pod)  # EnsureExists re-created it
@@ -149,13 +150,14 @@ def test_liveness_failures_kill_the_container_as_the_kubelet_prober_counts(
     spec = ProbeSpec("liveness", ("/bin/calico-node", "-felix-live"), period_s=1,
                      timeout_s=5, failure_threshold=3)
     obs = ready_node.obs
-    watch(node, pods, worker.cg, worker, NodeSettings(run_id=run_id, window_s=6, sync_s=30,
-                                                      probes=(spec,), churn=False,
-                                                      disturb=False), obs)
-    assert obs.verdict is Verdict.RESTARTS and obs.subtype == "liveness", obs.error
+    watch(node, pods, worker.cg, worker,
+          NodeSettings(window_s=6, sync_s=30, churn=False, disturb=False), (spec,), obs, {})
+    verdict, subtype, ev = judge_steps(obs)
+    assert verdict is Verdict.RESTARTS and subtype == "killed-exit-0", ev.error
+    assert "(liveness)" in ev.error
     assert obs.kills[0].exit_code == 0  # runsvdir on SIGTERM
     assert obs.sandboxes == 1  # a liveness kill keeps the sandbox
-    assert pods.status(worker.cid).running  # the new container has no flag
+    assert pods.container_status(worker.cid, verbose=True).running  # the new container has no flag
     assert worker.cleanup() == []
 
 
@@ -177,15 +179,16 @@ def test_nothing_is_left_after_success_failure_and_ctrl_c(catalog: Catalog,
                                                           run_id: str) -> None:
     image = built_image(recipes, "bookworm")
     kind = catalog.kind["v0.24.0"]
-    fast = NodeSettings(run_id=run_id, window_s=1.0, churn=False, disturb=False)
-    ok = run_node_cell(_cell(catalog.variants["baseline"], kind, image), image, fast)
+    fast = NodeSettings(window_s=1.0, churn=False, disturb=False)
+    ok = run_cell(_cell(catalog.variants["baseline"], kind, image), image, fast, run_id)
     assert ok.verdict is Verdict.STABLE
     _nothing_left(run_id, ok.config_check.host["node_container"])
-    bad = run_node_cell(_cell(catalog.variants["runsc-default-no-shim"], kind, image), image, fast)
+    bad = run_cell(_cell(catalog.variants["runsc-default-no-shim"], kind, image), image, fast,
+                   run_id)
     assert bad.verdict is Verdict.SANDBOX_FAILS
     _nothing_left(run_id, bad.config_check.host["node_container"])
     with pytest.raises(KeyboardInterrupt):
-        run_node_cell(_cell(catalog.variants["baseline"], kind, image), image,
-                      NodeSettings(run_id=run_id, window_s=30.0, churn=False,
-                                   disturb=False, clock=_InterruptingClock(after=20)))
+        run_cell(_cell(catalog.variants["baseline"], kind, image), image,
+                 NodeSettings(window_s=30.0, churn=False, disturb=False), run_id,
+                 clock=_InterruptingClock(after=20))
     _nothing_left(run_id)

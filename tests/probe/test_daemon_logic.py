@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from calico_conformance.probe.cri import cgroup_parent
-from calico_conformance.probe.daemon import ProcInfo, mounts_under, owned_pids, shim_socket
+from calico_conformance.cri.pods import cgroup_parent
+from calico_conformance.probe.daemon import ProcInfo, owned_pids, shim_socket
+from calico_conformance.tools import mounts_under
 
 MOUNTINFO = """\
 27 1 254:0 / / rw,relatime - ext4 /dev/vda rw
@@ -55,6 +56,8 @@ def test_the_shim_socket_path_is_containerd_16s_hash_of_address_namespace_and_id
 
 
 def test_the_cgroup_parent_takes_the_kubelet_drivers_format_and_carries_the_token() -> None:
-    assert cgroup_parent("cgroupfs", "tok", "a-b") == "/ccprobe-tok/poda_b"
-    slice_ = cgroup_parent("systemd", "tok", "a-b")
-    assert slice_.endswith(".slice") and "/" not in slice_ and "tok" in slice_
+    assert cgroup_parent("cgroupfs", ("ccprobetok",), "a-b") == "/ccprobetok/poda-b"
+    slice_ = cgroup_parent("systemd", ("ccprobetok",), "a-b")
+    assert slice_ == "ccprobetok-poda_b.slice"  # the uid's dashes would nest slices
+    assert cgroup_parent("systemd", ("kubepods", "besteffort"), "a-b") == (
+        "kubepods-besteffort-poda_b.slice")

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from calico_conformance.containerd.words import cri_load_error, exit_error, log_fields
 from calico_conformance.model import Outcome, Verdict
-from calico_conformance.probe.diagnose import (
-    cri_load_error,
-    exit_error,
-    host_explanation,
-    log_fields,
-)
+from calico_conformance.probe.diagnose import host_explanation
 from calico_conformance.verdict import outcome as outcome_of
 
 from .hosts import NO_SYSTEMD, SYSTEMD_NODE
@@ -44,22 +40,22 @@ def test_a_verdict_is_judged_against_the_variants_probe_expectation(
 
 
 def test_a_systemd_failure_on_a_host_without_systemd_is_explained_by_the_host() -> None:
-    why = host_explanation(Verdict.SANDBOX_FAILS, NO_SYSTEMD_ERR, NO_SYSTEMD,
+    why = host_explanation("sandbox", NO_SYSTEMD_ERR, NO_SYSTEMD,
                            systemd_requested=True)
     assert "process_api" in why and "SystemdCgroup" in why
 
 
 def test_the_same_failure_on_a_systemd_node_is_the_configs() -> None:
-    assert host_explanation(Verdict.SANDBOX_FAILS, NO_SYSTEMD_ERR, SYSTEMD_NODE, True) == ""
+    assert host_explanation("sandbox", NO_SYSTEMD_ERR, SYSTEMD_NODE, True) == ""
 
 
 def test_a_cgroup_path_format_mismatch_is_never_blamed_on_the_host() -> None:
-    assert host_explanation(Verdict.SANDBOX_FAILS, FORMAT_ERR, NO_SYSTEMD, True) == ""
+    assert host_explanation("sandbox", FORMAT_ERR, NO_SYSTEMD, True) == ""
 
 
 def test_a_host_without_systemd_explains_nothing_when_systemd_was_not_asked_for() -> None:
-    assert host_explanation(Verdict.SANDBOX_FAILS, NO_SYSTEMD_ERR, NO_SYSTEMD, False) == ""
-    assert host_explanation(Verdict.CRI_UNAVAILABLE, NO_SYSTEMD_ERR, NO_SYSTEMD, True) == ""
+    assert host_explanation("sandbox", NO_SYSTEMD_ERR, NO_SYSTEMD, False) == ""
+    assert host_explanation("cri", NO_SYSTEMD_ERR, NO_SYSTEMD, True) == ""
 
 
 def test_the_cri_plugin_load_error_is_quoted_without_its_timestamp() -> None:

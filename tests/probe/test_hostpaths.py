@@ -11,7 +11,7 @@ import pytest
 from calico_conformance.catalog import Catalog
 from calico_conformance.cells import KindRelease, ProbeCell, Target, Variant
 from calico_conformance.model import Verdict
-from calico_conformance.probe import ProbeSettings, probe_cell
+from calico_conformance.probe import ProbeSettings, run_cell
 from calico_conformance.probe.hostpaths import (
     RefusedBinary,
     foreign_binaries,
@@ -110,7 +110,7 @@ def test_a_marker_binary_named_by_a_variant_is_never_run_as_root(
     path.write_text(f'version = 2\n[plugins."{CRI}".containerd.runtimes.runc.options]\n'
                     f'  BinaryName = "{marker}"\n')
     variant = Variant(name="foreign", path=path, text=path.read_text())
-    r = probe_cell(ProbeCell(Target(variant, kind_release)), probe_settings)
+    r = run_cell(ProbeCell(Target(variant, kind_release)), probe_settings)
     assert r.verdict is Verdict.UNKNOWN and r.subtype == "refused-binary"
     assert str(marker) in r.evidence.error and "--probe-allow-binary" in r.evidence.error
     assert not ran.exists()
@@ -125,6 +125,6 @@ def test_a_kind_nodes_import_of_the_host_config_is_dropped_and_the_cell_runs(
     path = tmp_path / "dump.toml"
     path.write_text('version = 2\nimports = ["/etc/containerd/config.toml"]\n')
     variant = Variant(name="dump", path=path, text=path.read_text())
-    r = probe_cell(ProbeCell(Target(variant, kind_release)), probe_settings)
+    r = run_cell(ProbeCell(Target(variant, kind_release)), probe_settings)
     assert r.verdict is Verdict.STABLE, r.evidence
     assert any("/etc/containerd/config.toml dropped" in o for o in r.config_check.overrides)

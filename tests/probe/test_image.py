@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from calico_conformance.cri import archive as image
 from calico_conformance.errors import ProbeError
-from calico_conformance.probe import image
 
 FAKE_BUSYBOX = b"\x7fELF static busybox stand-in" + bytes(300)
 

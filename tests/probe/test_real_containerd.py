@@ -16,14 +16,15 @@ from calico_conformance.catalog import Catalog
 from calico_conformance.cells import KindRelease, ProbeCell, Target, Variant
 from calico_conformance.clock import SystemClock
 from calico_conformance.model import CellResult, Outcome, Tier, Verdict, cell_from_json, to_json
-from calico_conformance.probe import ProbeSettings, host_facts, probe_cell
-from calico_conformance.probe.daemon import SHIM_SOCKET_DIR, mount_points, processes
+from calico_conformance.probe import ProbeSettings, host_facts, run_cell
+from calico_conformance.probe.daemon import SHIM_SOCKET_DIR, processes
+from calico_conformance.tools import mount_points
 
 pytestmark = pytest.mark.realcontainerd
 
 
 def _probe(catalog: Catalog, kind: KindRelease, name: str, settings: ProbeSettings) -> CellResult:
-    return probe_cell(ProbeCell(Target(catalog.variants[name], kind)), settings)
+    return run_cell(ProbeCell(Target(catalog.variants[name], kind)), settings)
 
 
 def test_kinds_unpatched_config_runs_a_pod_through_the_window(
@@ -69,7 +70,7 @@ def test_a_malformed_toml_is_rejected_by_containerd_itself(
     path.write_text('version = 2\n[plugins."io.containerd.grpc.v1.cri"\n')
     variant = Variant(name="malformed", path=path, text=path.read_text(),
                       expected_probe="config-rejected")
-    r = probe_cell(ProbeCell(Target(variant, kind_release)), probe_settings)
+    r = run_cell(ProbeCell(Target(variant, kind_release)), probe_settings)
     assert r.verdict is Verdict.CONFIG_REJECTED
     assert r.outcome is Outcome.XFAIL
     assert "toml" in r.evidence.error.lower()

@@ -29,9 +29,10 @@ from tests.interrupts import (
     wait_for,
 )
 
+from calico_conformance.hostcgroups import CGROUP_ROOT
 from calico_conformance.probe import probe_available
-from calico_conformance.probe.daemon import mount_points, processes
-from calico_conformance.probe.host import CGROUP_ROOT
+from calico_conformance.probe.daemon import processes
+from calico_conformance.tools import mount_points
 
 pytestmark = pytest.mark.realcontainerd
 

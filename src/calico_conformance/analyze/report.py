@@ -14,9 +14,9 @@ from typing import Any
 from ..errors import InputError
 from ..model import Axes, CellResult, Verdict, to_dict
 from ..reporting.facts import evidence_lines
+from ..signatures import Match, match
 from .engine import Analysis
 from .parsed import Parsed, merge_parts
-from .signatures import Match, match
 
 SCHEMA_VERSION = 1
 # What each lint rule a signature names checks (see lint_rules.py / lint_config_rules.py).

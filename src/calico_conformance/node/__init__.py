@@ -1,9 +1,10 @@
 """The node tier: each variant inside a kind-style node (systemd as PID 1) built locally.
 
-One entry point, like the probe's: :func:`run_node_cell` (variant, kind release, node
-image, settings) -> CellResult, and :func:`node_available` (why it cannot run here).
+One entry point, like every tier's: :func:`run_cell` (cell, backend, image, settings)
+-> CellResult. Nodes come from a :class:`~.backend.Backend` (:func:`~.backend.backend`).
 """
 
-from .cell import NodeImage, NodeSettings, node_available, run_node_cell
+from .backend import Backend, Node, backend
+from .cell import PodTemplate, run_cell
 
-__all__ = ["NodeImage", "NodeSettings", "node_available", "run_node_cell"]
+__all__ = ["Backend", "Node", "PodTemplate", "backend", "run_cell"]

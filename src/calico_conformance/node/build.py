@@ -21,7 +21,7 @@ from pathlib import Path
 import tomli_w
 
 from .. import tools
-from ..probe.daemon import mounts_under
+from ..tools import mounts_under
 from .docker import DIGEST_LABEL, RECIPE_LABEL, Docker
 from .recipes import Recipe
 from .workload import RUNIT_BINARIES, ldd_paths, write_images

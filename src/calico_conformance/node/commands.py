@@ -8,9 +8,12 @@ from typing import Any
 
 import platformdirs
 
+from ..clock import SystemClock
+from . import vm_image
 from .build import build, prune
 from .docker import find_docker
 from .recipes import IMAGE_REPO, apt_sources, debian_mirror, load_recipes
+from .vm_node import VmBackend, cache_dir, prime
 
 
 def register(subparsers: Any) -> None:
@@ -26,6 +29,10 @@ def register(subparsers: Any) -> None:
         q.add_argument("--clusters", type=Path, default=Path("clusters"),
                        help="the suite's data directory (default: ./clusters)")
         q.add_argument("--docker", default=None, help="docker binary (default: on PATH)")
+        q.add_argument("--backend", choices=("docker", "vm", "all"), default="docker",
+                       help="docker: the node images; vm: also the cgroup v2 virtual-machine "
+                            "images built from them (kernel, initramfs, primed root "
+                            "filesystem); all: both (default: docker)")
         if name == "build":
             q.add_argument("names", nargs="*", metavar="RECIPE",
                            help="recipes to build (default: all)")
@@ -44,6 +51,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     recipes = load_recipes(args.clusters)
     docker = find_docker(args.docker)
+    vm = args.backend in ("vm", "all")
     if args.nodes_command == "list":
         present = dict(docker.images(IMAGE_REPO))
         for r in recipes.values():
@@ -51,6 +59,10 @@ def run(args: argparse.Namespace) -> int:
             inst = r.installed()
             print(f"{r.name:<12} {r.tag:<48} {state:<8} containerd {inst.get('containerd', '?')}"
                   f"  runc {inst.get('runc', '?')}  systemd {inst.get('systemd', '?')}")
+            if vm:
+                image = VmBackend().image(r.tag)
+                print(f"{'':<12} {'vm: ' + image.dir.name:<48} "
+                      f"{'built' if image.primed else 'missing':<8} {image.dir}")
         return 0
     if args.nodes_command == "prune":
         if args.containers:
@@ -59,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
                     print(f"removed container {cid[:12]}")
         for ref in prune(docker, {r.tag for r in recipes.values()}, IMAGE_REPO):
             print(f"removed {ref}")
+        if vm:
+            keep = {VmBackend().image(r.tag).dir for r in recipes.values()}
+            for gone in vm_image.prune(cache_dir(), keep):
+                print(f"removed {gone}")
         return 0
     mirror = args.mirror or debian_mirror(apt_sources())
     workdir = args.workdir or Path(platformdirs.user_cache_dir("calico-conformance")) / "nodes"
@@ -73,4 +89,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name}: {how} {built.tag} (containerd {built.installed.get('containerd', '?')}, "
               f"runc {built.installed.get('runc', '?')}, "
               f"systemd {built.installed.get('systemd', '?')})", flush=True)
+        if vm:
+            image = vm_image.build(recipes[name], built.tag, cache_dir(), docker.binary)
+            how = ("cached" if image.primed
+                   else f"built, primed in {prime(image, SystemClock()):.0f}s")
+            print(f"{name}: vm {how} {image.dir}", flush=True)
     return 0

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..calico import CALICO_NODE
-from .pods import ExecResult
+from ..cri.client import ExecResult
 
 SUCCESS, FAILURE = "success", "failure"
 

@@ -174,9 +174,18 @@ def debian_mirror(sources: list[AptSource]) -> str:
                      "pass --mirror URL")
 
 
-def node_cells(catalog: Catalog, variants: list[Variant], pattern: str) -> list[NodeCell]:
-    """Every variant on every recipe ``pattern`` selects (a glob or a comma list), over the
-    kind release whose base config the recipe's node stands in for."""
+def node_cells(catalog: Catalog, variants: list[Variant], pattern: str,
+               backends: str = "docker") -> list[NodeCell]:
+    """Every variant on every recipe ``pattern`` selects (a glob or a comma list) on every
+    backend named, over the kind release whose base config the recipe's node stands in for."""
+    from ..hostcgroups import cgroup_version
+    from .backend import BACKENDS
+
+    chosen = [b.strip() for b in backends.split(",") if b.strip()]
+    for b in chosen:
+        if b not in BACKENDS:
+            raise InputError(f"--node-backends: unknown backend {b!r} "
+                             f"(known: {', '.join(BACKENDS)})")
     recipes = load_recipes(catalog.root)
     pats = [p.strip() for p in pattern.split(",") if p.strip()]
     names = [r for r in recipes if any(fnmatch.fnmatchcase(r, p) for p in pats)]
@@ -190,6 +199,8 @@ def node_cells(catalog: Catalog, variants: list[Variant], pattern: str) -> list[
             kind = catalog.kind[recipes[r].kind]
             target = targets.setdefault((v.name, kind.version), Target(v, kind))
             found = parse_version(recipes[r].installed().get("containerd", ""))
-            cells.append(NodeCell(target, r, node_image=recipes[r].tag,
-                                  containerd=".".join(map(str, found)) if found else ""))
+            cells += [NodeCell(target, r, node_image=recipes[r].tag,
+                               containerd=".".join(map(str, found)) if found else "",
+                               backend=b, cgroup="v2" if b == "vm" else cgroup_version())
+                      for b in chosen]
     return cells

@@ -11,15 +11,10 @@ state, the way calico-node's health check reports felix. Archives are determinis
 
 from __future__ import annotations
 
-import io
-import json
-import tarfile
 from pathlib import Path
-from typing import Any
 
+from ..cri.archive import image_archive, oci_archive, tree_tar
 from ..errors import ProbeError
-from ..probe.image import MT_CONFIG, MT_INDEX, MT_LAYER, MT_MANIFEST, Blob, oci_archive
-from ..versions import goarch
 
 SANDBOX_REF = "localhost/calico-conformance/pause:local"
 WORKLOAD_REF = "localhost/calico-conformance/runit-node:local"
@@ -42,59 +37,6 @@ SERVICE_RUN = "#!/bin/sh\nexec /bin/sleep 2147483647\n"
 APPLETS = ("sh", "sleep", "cat", "grep", "true", "echo", "ls", "touch", "rm", "ps")
 
 
-def _ti(name: str, kind: bytes, *, size: int = 0, mode: int = 0o755,
-        link: str = "") -> tarfile.TarInfo:
-    ti = tarfile.TarInfo(name.lstrip("/"))
-    ti.type, ti.size, ti.mode, ti.linkname = kind, size, mode, link
-    ti.mtime, ti.uid, ti.gid, ti.uname, ti.gname = 0, 0, 0, "", ""
-    return ti
-
-
-def _tar(files: dict[str, bytes], links: dict[str, str], dirs: tuple[str, ...]) -> bytes:
-    entries: list[tuple[tarfile.TarInfo, bytes | None]] = []
-    parents = {str(Path(p).parent).lstrip("/") for p in [*files, *links]} | set(dirs)
-    all_dirs: set[str] = set()
-    for d in parents:
-        parts = Path(d).parts
-        all_dirs |= {"/".join(parts[:i]) for i in range(1, len(parts) + 1)}
-    for d in sorted(all_dirs - {""}):
-        entries.append((_ti(d, tarfile.DIRTYPE, mode=0o1777 if d == "tmp" else 0o755), None))
-    for name in sorted(files):
-        entries.append((_ti(name, tarfile.REGTYPE, size=len(files[name])), files[name]))
-    for name in sorted(links):
-        entries.append((_ti(name, tarfile.SYMTYPE, mode=0o777, link=links[name]), None))
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
-        for ti, data in entries:
-            tf.addfile(ti, io.BytesIO(data) if data is not None else None)
-    return buf.getvalue()
-
-
-def _canonical(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
-
-
-def image_archive(layer_data: bytes, cmd: tuple[str, ...], ref: str) -> bytes:
-    """A one-layer OCI image-layout tarball that ``ctr images import`` accepts as ``ref``."""
-    layer = Blob(MT_LAYER, layer_data)
-    config = {"architecture": goarch(), "os": "linux",
-              "config": {"Cmd": list(cmd), "Env": ["PATH=/usr/bin:/bin"], "WorkingDir": "/"},
-              "rootfs": {"type": "layers", "diff_ids": [layer.digest]}}
-    cfg = Blob(MT_CONFIG, _canonical(config))
-    manifest = Blob(MT_MANIFEST, _canonical({"schemaVersion": 2, "mediaType": MT_MANIFEST,
-                                             "config": cfg.descriptor(),
-                                             "layers": [layer.descriptor()]}))
-    index = {"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": [manifest.descriptor(
-        platform={"architecture": goarch(), "os": "linux"},
-        annotations={"io.containerd.image.name": ref,
-                     "org.opencontainers.image.ref.name": ref.rsplit(":", 1)[1]})]}
-    files = {"oci-layout": _canonical({"imageLayoutVersion": "1.0.0"}),
-             "index.json": _canonical(index)}
-    files |= {f"blobs/sha256/{b.digest.split(':', 1)[1]}": b.data
-              for b in (layer, cfg, manifest)}
-    return _tar(files, {}, ())
-
-
 def workload_layer(rootfs: Path, real: dict[str, str]) -> bytes:
     """runit's binaries and their libraries from ``rootfs``, busybox, one service, the check.
 
@@ -111,7 +53,7 @@ def workload_layer(rootfs: Path, real: dict[str, str]) -> bytes:
     files[f"/etc/service/{SERVICE}/run"] = SERVICE_RUN.encode()
     files["/bin/calico-node"] = HEALTH_SCRIPT.encode()
     links = {f"/bin/{a}": "busybox" for a in APPLETS}
-    return _tar(files, links, ("tmp", "proc", "sys", "dev", "etc", "run", "var"))
+    return tree_tar(files, links, ("tmp", "proc", "sys", "dev", "etc", "run", "var"))
 
 
 def ldd_paths(ldd_output: str) -> list[str]:

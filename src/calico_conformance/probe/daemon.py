@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import re
 import shutil
 import tempfile
 import uuid
@@ -22,8 +21,9 @@ from pathlib import Path
 
 from .. import tools
 from ..clock import Clock
+from ..hostcgroups import remove_named
 from ..redact import redact_config, redact_text
-from .host import CGROUP_ROOT
+from ..tools import mounts_under
 from .overrides import IsolationPaths
 
 CONTAINERD_NAMESPACE = "k8s.io"  # the CRI plugin's containerd namespace
@@ -70,24 +70,6 @@ def owned_pids(address: str, group: int | None, table: dict[int, ProcInfo] | Non
         owned |= frontier
     owned.discard(os.getpid())
     return {pid for pid in owned if table[pid].state != "Z"}  # zombies hold nothing
-
-
-_OCTAL = re.compile(r"\\([0-7]{3})")
-
-
-def mount_points(mountinfo: str | None = None) -> list[str]:
-    """Mount points from /proc/self/mountinfo (field 5), octal escapes decoded."""
-    text = mountinfo if mountinfo is not None else Path("/proc/self/mountinfo").read_text()
-    return [_OCTAL.sub(lambda m: chr(int(m.group(1), 8)), line.split()[4])
-            for line in text.splitlines() if len(line.split()) > 4]
-
-
-def mounts_under(roots: list[Path], mountinfo: str | None = None) -> list[str]:
-    """Mount points at or below any of ``roots``, deepest first."""
-    prefixes = [str(r).rstrip("/") for r in roots]
-    hits = {m for m in mount_points(mountinfo)
-            if any(m == p or m.startswith(p + "/") for p in prefixes)}
-    return sorted(hits, key=lambda m: (-m.count("/"), m))
 
 
 def fs_type(path: Path) -> str:
@@ -193,31 +175,6 @@ def _kill_all(address: str, group: int | None, clock: Clock) -> list[str]:
     return [f"process {pid} survived SIGKILL" for pid in sorted(owned_pids(address, group))]
 
 
-def _remove_cgroups(token: str, root: Path = CGROUP_ROOT, depth: int = 4) -> list[str]:
-    """rmdir (deepest first) every cgroup whose name carries our token."""
-    found: list[Path] = []
-    hierarchies = [root] if (root / "cgroup.controllers").exists() else [
-        p for p in root.iterdir() if p.is_dir() and not p.is_symlink()]
-    for top in hierarchies:
-        for cur, subdirs, _files in os.walk(top):
-            rel_depth = len(Path(cur).relative_to(top).parts)
-            if rel_depth >= depth:
-                subdirs.clear()
-                continue
-            for d in subdirs:
-                if token in d:
-                    found.append(Path(cur) / d)
-            subdirs[:] = [d for d in subdirs if token not in d]
-    problems: list[str] = []
-    for top_hit in found:
-        for cur, _subdirs, _files in sorted(os.walk(top_hit), key=lambda t: -len(t[0])):
-            try:
-                Path(cur).rmdir()
-            except OSError as exc:
-                problems.append(f"cgroup {cur}: {exc.strerror}")
-    return problems
-
-
 def teardown(dirs: ProbeDirs, daemon: tools.Daemon | None, clock: Clock,
              keep_logs_dir: Path | None = None) -> list[str]:
     """Remove everything the probe created; returns what could not be removed."""
@@ -236,7 +193,7 @@ def teardown(dirs: ProbeDirs, daemon: tools.Daemon | None, clock: Clock,
             tools.unmount(Path(mount))
     stuck = mounts_under(dirs.roots())
     problems += [f"mount {m} remains" for m in stuck]
-    problems += _remove_cgroups(dirs.token)
+    problems += remove_named(dirs.token)
     for task_id in sorted(dirs.task_ids):
         with contextlib.suppress(OSError):
             shim_socket(dirs.address, task_id).unlink()

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from .. import tools
 from ..errors import ToolError
+from ..hostcgroups import cgroup_version
 from ..versions import parse_version
 
 PROC = Path("/proc")
-CGROUP_ROOT = Path("/sys/fs/cgroup")
 BUSYBOX_CANDIDATES = (Path("/bin/busybox"), Path("/usr/bin/busybox"))
 
 
@@ -69,11 +69,6 @@ def _version_token(binary: str | None, index: int) -> str:
     except ToolError:
         return ""
     return words[index] if len(words) > index else ""
-
-
-def cgroup_version(root: Path = CGROUP_ROOT) -> str:
-    # cgroup.controllers exists only at the root of a unified (v2) hierarchy.
-    return "v2" if (root / "cgroup.controllers").exists() else "v1"
 
 
 def init_comm() -> str:

@@ -28,7 +28,7 @@ import tomli_w
 
 from ..containerd.config import table_name, view
 from ..datafile import parse_toml
-from ..errors import InputError, ProbeError
+from ..errors import InputError, RefusedBinary
 
 SYSTEM_DIRS = ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/bin", "/sbin")
 # OCI runtimes that containerd's runc shim may call (BinaryName), by name.
@@ -36,10 +36,6 @@ KNOWN_RUNTIMES = ("runc", "crun", "runsc", "youki", "kata-runtime")
 # containerd's shim naming rule (runtime/v2/shim/util.go: containerd-shim-<name>-<version>).
 SHIM = re.compile(r"containerd-shim-[a-z0-9]+-v[0-9]+")
 BINARY_KEYS = ("BinaryName", "runtime_path", "runtime_engine")
-
-
-class RefusedBinary(ProbeError):
-    """A variant names a binary the host probe will not run as root."""
 
 
 @dataclass

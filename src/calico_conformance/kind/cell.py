@@ -1,31 +1,26 @@
-"""The life of one kind cell: create, check, install, soak, judge, and always clean up.
+"""One kind cell's steps: create, check, install, soak; judged from the observation log.
 
-Written as Cilium's connectivity tests register finalizers: each step that acquires
-something pushes its release onto an :class:`contextlib.ExitStack`, so the way out
-runs in reverse on every path (a verdict, our trouble, Ctrl-C). Every step that can
-fail on our side ends as an ``unknown`` verdict with the reason, never as a property
-of the config, and the cluster is deleted unless it is to be kept.
+The life around the steps (timestamps, interrupts, the shielded release, building the
+result) is :func:`~..life.live`'s. Our trouble is an ``infra`` observation in the log,
+so what was seen before it still counts and the verdict is never a property of the
+config because of it; the release keeps evidence, then keeps or deletes the cluster.
 """
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
-from types import TracebackType
 
 from ..cells import Cell
 from ..clock import Clock
-from ..errors import ConformanceError, ToolError, ToolMissing
+from ..errors import ConformanceError, StepFailed, ToolError, ToolMissing
 from ..kube import Kube
-from ..model import CellResult, ConfigCheck, Evidence, Verdict
+from ..life import Judged, live
+from ..model import CellResult, ConfigCheck, Verdict
 from ..observe import ObservationLog, cluster_failed, infra
 from ..redact import private_file, redact_kind_config, redact_text
-from ..results import build_result
 from ..settings import KindSettings
-from ..signals import confirm, shielded
 from ..verdict import judge
 from ..watch import KubeSource, Progress, soak
 from .cluster import Cluster, cluster_name
@@ -34,12 +29,14 @@ from .install import collect_artifacts, install_calico
 from .nodes import check_nodes
 
 
-class _CellLife:
-    """What one cell has acquired and seen so far; each method is one step or finalizer."""
+class KindLife:
+    """What one cell has acquired and seen so far (a :class:`~..life.CellLife`)."""
 
     def __init__(self, cell: Cell, cell_dir: Path, cluster: Cluster, settings: KindSettings,
-                 clock: Clock) -> None:
+                 clock: Clock, repeat: int, config: tuple[Path, str],
+                 progress: Callable[[Progress], None] | None) -> None:
         self.cell, self.dir, self.cluster = cell, cell_dir, cluster
+        self.repeat, self.config, self.progress = repeat, config, progress
         self.settings, self.clock = settings, clock
         self.log = ObservationLog(cell_dir / "observations.jsonl")
         self.kube: Kube | None = None
@@ -50,16 +47,25 @@ class _CellLife:
         self.thresholds = settings.thresholds_for(cell)
         self.origin = clock.monotonic()
         self.watched: float | None = None
-        self.verdict, self.subtype, self.evidence = Verdict.UNKNOWN, "", Evidence()
         self.artifacts = ""
         self.kept = False
 
-    def run(self, config_file: Path, progress: Callable[[Progress], None] | None) -> None:
+    def declared(self) -> Cell:
+        return self.cell
+
+    def config_check(self) -> ConfigCheck:
+        return self.check
+
+    def not_tested(self) -> str:
+        return self.cell.target.skipped_by_kind()
+
+    def observe(self) -> None:
+        config_file, text = self.config
         try:
             try:
-                self.cluster.create(config_file)
+                with private_file(config_file, text):  # kind itself gets the credentials
+                    self.cluster.create(config_file)
             finally:
-                config_file.unlink(missing_ok=True)  # kind has read its credentials
                 (self.dir / "kind-create.stderr").write_text(
                     redact_text(self.cluster.create_stderr))
         except ToolError as exc:
@@ -80,36 +86,34 @@ class _CellLife:
         install_calico(self.kube, self.cell, self.settings, self.cluster)
         result = soak(self.source, self.clock, self.soak_s, self.log,
                       thresholds=self.thresholds, full_soak=self.settings.full_soak,
-                      progress=progress, started_at=self.origin)
+                      progress=self.progress, started_at=self.origin)
         self.watched = result.watched_s
         if result.resumes:
             (self.dir / "watch-resumes.log").write_text("\n".join(result.resumes) + "\n")
 
-    def our_trouble(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                    tb: TracebackType | None) -> bool:
-        """Finalizer 1: trouble on our side becomes an ``unknown`` observation."""
-        if isinstance(exc, ConformanceError):
-            t = min(self.clock.monotonic() - self.origin, self.soak_s)
-            self.log.append(infra(t, self.clock.now().isoformat(),
-                                  f"{type(exc).__name__}: {exc}"))
-            return True
-        return False
+    def failed(self, exc: StepFailed) -> None:
+        """A kind cell's findings are observations; a step's failure is logged as one."""
+        t = min(self.clock.monotonic() - self.origin, self.soak_s)
+        self.log.append(infra(t, self.clock.now().isoformat(), str(exc)))
 
-    def judge(self) -> None:
-        """Finalizer 2: close the log and the watch, then judge the log."""
+    def trouble(self, exc: ConformanceError) -> None:
+        """Trouble on our side becomes an ``infra`` observation."""
+        t = min(self.clock.monotonic() - self.origin, self.soak_s)
+        self.log.append(infra(t, self.clock.now().isoformat(), f"{type(exc).__name__}: {exc}"))
+
+    def judge(self) -> Judged:
+        """Close the log and the watch, then judge the log."""
         self.log.close()
         if self.source is not None:
             self.source.close()
-        self.verdict, self.subtype, self.evidence = judge(
-            self.log.items, self.thresholds, self.watched)
+        return Judged(*judge(self.log.items, self.thresholds, self.watched))
 
-    def release(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                tb: TracebackType | None) -> bool:
-        """Finalizer 3: evidence, then keep or delete the cluster. Nothing may be raised
-        from here: it would hide a Ctrl-C or lose the verdict."""
-        interrupted = exc is not None  # Ctrl-C or our bug: still delete, skip the evidence
+    def release(self, judged: Judged, interrupted: bool) -> list[str]:
+        """Evidence, then keep or delete the cluster (Ctrl-C or our bug: still delete,
+        skip the evidence)."""
+        verdict = judged.verdict
         keep = self.settings.keep == "all" or (self.settings.keep == "failed"
-                                               and self.verdict is not Verdict.STABLE)
+                                               and verdict is not Verdict.STABLE)
         problems: list[str] = []
         try:
             try:
@@ -117,7 +121,7 @@ class _CellLife:
             except ToolError as err:
                 exists = False
                 problems.append(f"kind get clusters: {err}")
-            if self.verdict is not Verdict.STABLE and not interrupted:
+            if verdict is not Verdict.STABLE and not interrupted:
                 art_dir = self.dir / "artifacts"
                 art_dir.mkdir(exist_ok=True)
                 for f in (self.dir / "kind-config.yaml", self.dir / "kind-create.stderr"):
@@ -131,13 +135,10 @@ class _CellLife:
                     self.cluster.delete()
                 except ToolError as err:
                     problems.append(str(err))
-            if problems:
-                self.evidence = replace(self.evidence, notes=(
-                    *self.evidence.notes, *(f"clean-up/evidence: {p}" for p in problems)))
         finally:
             if self.kube is not None:
                 self.kube.close()
-        return False
+        return [f"clean-up/evidence: {p}" for p in problems]
 
 
 def run_cell(cell: Cell, *, kind_bin: str, run_id: str, cell_dir: Path,
@@ -150,25 +151,8 @@ def run_cell(cell: Cell, *, kind_bin: str, run_id: str, cell_dir: Path,
     cfg = render_kind_config(cell, name)
     (cell_dir / "kind-config.yaml").write_text(dump_kind_config(redact_kind_config(cfg)))
     # kind itself gets the credentials: 0600, in the run folder, removed once created.
-    cfg_path = cell_dir / ".kind-config.private.yaml"
-    started = clock.now().isoformat()
-    life = _CellLife(cell, cell_dir, Cluster(name, cell_dir / "kubeconfig", kind_bin),
-                     settings, clock)
-    def release(exc_type: type[BaseException] | None, exc: BaseException | None,
-                tb: TracebackType | None) -> bool:
-        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
-            confirm()  # on its way out: a second Ctrl-C waits for the cluster's deletion
-        with shielded():
-            return life.release(exc_type, exc, tb)
-
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(private_file(cfg_path, dump_kind_config(cfg)))
-        stack.push(release)
-        stack.callback(life.judge)
-        stack.push(life.our_trouble)
-        life.run(cfg_path, progress)
-    result = build_result(cell, life.verdict, subtype=life.subtype, evidence=life.evidence,
-                          config_check=life.check, artifacts=life.artifacts,
-                          started_at=started, finished_at=clock.now().isoformat(),
-                          repeat=repeat, not_tested=cell.target.skipped_by_kind())
+    life = KindLife(cell, cell_dir, Cluster(name, cell_dir / "kubeconfig", kind_bin), settings,
+                    clock, repeat, (cell_dir / ".kind-config.private.yaml",
+                                    dump_kind_config(cfg)), progress)
+    result = live(life, clock)
     return result, (str(life.cluster.kubeconfig) if life.kept else None)

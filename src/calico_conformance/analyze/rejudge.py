@@ -17,9 +17,9 @@ from pathlib import Path
 from ..errors import InputError
 from ..model import CellResult, Matrix, Outcome, Tier, Verdict
 from ..observe import read_jsonl
+from ..reporting.store import CELLS_DIR, assemble
 from ..tracker import Thresholds
 from ..verdict import judge, outcome
-from .store import CELLS_DIR, assemble
 
 LOG = "observations.jsonl"
 # What the session uses when no --ready-grace is given: 5 min, capped at half the soak.

@@ -7,14 +7,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..analyze.cli import add_threshold_options, thresholds
-from ..errors import InputError
-from ..model import to_json
-from ..tracker import Thresholds
-from .diff import Change, diff_matrices, render_diff_markdown, render_diff_text
-from .merge import merge_runs
-from .rejudge import changes_text, describe, rejudge
-from .store import (
+from .analyze.cli import add_threshold_options, thresholds
+from .analyze.rejudge import changes_text, describe, rejudge
+from .errors import InputError
+from .model import to_json
+from .reporting.diff import Change, diff_matrices, render_diff_markdown, render_diff_text
+from .reporting.merge import merge_runs
+from .reporting.store import (
     CELLS_DIR,
     RUN_FILE,
     assemble,
@@ -24,7 +23,8 @@ from .store import (
     resolve_run_dir,
     write_all,
 )
-from .text import render_text
+from .reporting.text import render_text
+from .tracker import Thresholds
 
 
 def _print_paths(paths: dict[str, Path]) -> None:

@@ -11,8 +11,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..model import Evidence, Verdict
-from ..verdict_notes import INIT_NOTE, SIGTERM_IGNORED_NOTE, UNKNOWN_255_NOTE
+from .model import CellResult, Evidence, Verdict
+from .verdict_notes import INIT_NOTE, SIGTERM_IGNORED_NOTE, UNKNOWN_255_NOTE
 
 CGROUP_VARIANTS = ("systemd-cgroup-off", "systemd-cgroup-typo", "custom-default-runtime-no-systemd")
 _PEER = re.compile(r"BGP not established with ([\d.:a-fA-F,]+)")
@@ -166,3 +166,29 @@ def match(verdict: Verdict, subtype: str, evidence: Evidence) -> list[Match]:
             out.append(Match(sig.id, sig.explanation, detail, sig.variants, sig.lint,
                              sig.references))
     return out
+
+
+def as_described(result: CellResult) -> str:
+    """The symptom as ``kubectl describe pod`` would show it (Last State, exit code, Restart
+    Count, SandboxChanged, init re-runs, the interval between kills), with where the cell
+    ran and, for a node cell, where the container landed and what the kubelet found."""
+    ev, ax, host = result.evidence, result.axes, result.config_check.host
+    where = (f"{ax.point} ({ax.backend}, cgroup {ax.cgroup}, containerd {ax.containerd})"
+             if ax.backend else ax.point)
+    if result.verdict is not Verdict.RESTARTS:
+        return f"{where}: {result.verdict.value}"
+    parts = [f"Last State {', '.join(sorted(set(ev.reasons))) or '?'} "
+             f"(exit {', '.join(str(c) for c in sorted(set(ev.exit_codes))) or '?'})",
+             f"Restart Count {ev.restarts}"]
+    parts += [f"{e.reason} x{e.count}" for e in ev.events if e.reason == "SandboxChanged"]
+    parts += [n.split("(", 1)[1].split(")", 1)[0] for n in ev.notes
+              if n.startswith("init containers re-ran (")]
+    if ev.restart_interval_s:
+        parts.append(f"every {ev.restart_interval_s:.0f}s")
+    landed = host.get("cgroup_unified") or host.get("cgroup_memory")
+    if landed:
+        parts.append(f"container in {landed} (inside the pod cgroup: "
+                     f"{host.get('in_pod_cgroup', '?')})")
+    if "missing controllers" in ev.error:
+        parts.append("kubelet: " + ev.error.split("first: ", 1)[-1])
+    return f"{where}: " + "; ".join(parts)
