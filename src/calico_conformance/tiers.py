@@ -22,6 +22,7 @@ from .errors import ConformanceError, InputError
 from .lint import lint_cell
 from .model import CellResult, Outcome, cell_from_json
 from .parallel import kind_seconds, node_seconds, probe_seconds
+from .reporting.describe import render_describe
 from .reporting.store import CELLS_DIR, cell_filename
 from .results import build_result
 from .verdict import predicted_from_probe
@@ -111,10 +112,15 @@ def _node_run(ctx: RunContext, state: RunState, hooks: Hooks, cell: NodeCell,
     hooks.say(f"{cell.slug(repeat)}: in a {cell.recipe} node on {cell.backend} (window "
               f"{window:.0f}s)")
     nodes = backend(cell.backend, ctx.node.docker_bin if cell.backend == "docker" else None)
-    return run_cell(cell, nodes, recipe.tag, ctx.node,
-                         run_id=ctx.run.run_id, clock=ctx.clock, pod=pod, repeat=repeat,
-                         keep_logs_dir=ctx.run.run_dir / "node" / cell.slug(repeat) / "logs",
-                         record=ctx.run.record)
+    logs = ctx.run.run_dir / "node" / cell.slug(repeat) / "logs"
+    result = run_cell(cell, nodes, recipe.tag, ctx.node, run_id=ctx.run.run_id,
+                      clock=ctx.clock, pod=pod, repeat=repeat, keep_logs_dir=logs,
+                      record=ctx.run.record)
+    described = render_describe(result)  # what `kubectl describe pod` would show: analyze it
+    if described:
+        logs.mkdir(parents=True, exist_ok=True)
+        (logs / "describe.txt").write_text(described)
+    return result
 
 
 # --- kind --------------------------------------------------------------------------------------

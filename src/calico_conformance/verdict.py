@@ -46,11 +46,8 @@ def _not_started(pods: dict[str, PodState], fails: list[Observation], end: float
         or (end >= grace_s and (p.name in failed_pods or p.waiting in SLOW_WAITING)))]
 
 
-def _restart_subtype(pods: dict[str, PodState], obs: list[Observation]) -> str:
-    reasons = {p.last_reason for p in pods.values() if p.restarts}
-    codes = {p.exit_code for p in pods.values() if p.restarts}
-    crashloop = any(o.reason == "CrashLoopBackOff" for o in obs if o.source == "pod"
-                    and not o.init)
+def _ended(reasons: set[str], codes: set[int | None]) -> str | None:
+    """The restarts subtype a container's Last State (reason, exit code) tells, if any."""
     if "OOMKilled" in reasons:
         return "oom-killed"
     if 0 in codes or "Completed" in reasons:
@@ -59,6 +56,17 @@ def _restart_subtype(pods: dict[str, PodState], obs: list[Observation]) -> str:
         return "killed-exit-137"
     if 255 in codes and "Unknown" in reasons:
         return "runtime-restarted"
+    return None
+
+
+def _restart_subtype(pods: dict[str, PodState], obs: list[Observation]) -> str:
+    reasons = {p.last_reason for p in pods.values() if p.restarts}
+    codes = {p.exit_code for p in pods.values() if p.restarts}
+    crashloop = any(o.reason == "CrashLoopBackOff" for o in obs if o.source == "pod"
+                    and not o.init)
+    ended = _ended(reasons, codes)
+    if ended:
+        return ended
     if crashloop:
         return "crashloop-backoff"
     # A pasted table shows a restart count, but neither reason nor exit code.
@@ -198,14 +206,8 @@ def describe_kills(kills: list[Kill], init_runs: int, sandboxes: int) -> str:
 def _kill_subtype(kills: list[Kill]) -> str:
     """The restarts subtype ``kubectl describe`` would show (Last State), as :func:`judge`
     names it for a watched or pasted pod."""
-    reasons, codes = {k.reason for k in kills}, {k.exit_code for k in kills}
-    if "OOMKilled" in reasons:
-        return "oom-killed"
-    if 0 in codes or "Completed" in reasons:
-        return "killed-exit-0"
-    if 137 in codes:
-        return "killed-exit-137"
-    return "runtime-restarted" if 255 in codes and "Unknown" in reasons else "error-exit"
+    codes: set[int | None] = {k.exit_code for k in kills}
+    return _ended({k.reason for k in kills}, codes) or "error-exit"
 
 
 def _kill_evidence(kills: list[Kill], rec: StepRecord) -> dict[str, object]:

@@ -44,6 +44,8 @@ def test_qemu_boots_the_image_as_a_snapshot_with_only_loopback_forwards() -> Non
     assert "hostfwd=tcp:127.0.0.1:4002-:10022" in joined
     assert "systemd.unified_cgroup_hierarchy=1" in joined
     assert "snapshot=on" not in " ".join(qemu_argv(IMAGE, 1, 2, snapshot=False))
+    named = qemu_argv(IMAGE, 1, 2, name="ccvm-run-1")
+    assert named[1:3] == ["-name", "ccvm-run-1"]  # how `clusters list` finds it running
 
 
 def test_kvm_is_used_only_where_real_kvm_is_loaded() -> None:
@@ -102,7 +104,7 @@ def test_the_shell_channel_sends_one_script_and_reads_the_exit_code() -> None:
 
 def test_a_shell_that_answers_nothing_is_our_trouble_not_a_result() -> None:
     port, t, _ = _shell(b"")
-    rc, out = VmNode(IMAGE, "r", SystemClock(), shell_port=port).exec("true")
+    rc, _out = VmNode(IMAGE, "r", SystemClock(), shell_port=port).exec("true")
     t.join(5)
     assert rc == 255
 

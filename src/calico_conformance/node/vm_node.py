@@ -68,10 +68,12 @@ def free_port() -> int:
         return port
 
 
-def qemu_argv(image: VmImage, cri: int, shell: int, snapshot: bool = True) -> list[str]:
+def qemu_argv(image: VmImage, cri: int, shell: int, snapshot: bool = True,
+              name: str = "") -> list[str]:
     args, _why = accel()
     drive = f"file={image.root},format=raw,if=virtio" + (",snapshot=on" if snapshot else "")
-    return [QEMU, *args, "-m", str(MEMORY_MIB), "-smp", "2", "-nodefaults", "-no-user-config",
+    return [QEMU, *(["-name", name] if name else []), *args, "-m", str(MEMORY_MIB), "-smp", "2",
+            "-nodefaults", "-no-user-config",
             "-display", "none", "-serial", "stdio", "-no-reboot",
             "-kernel", str(image.kernel), "-initrd", str(image.initrd),
             "-append", "console=ttyS0 root=/dev/vda rw panic=-1 "
@@ -124,9 +126,9 @@ class VmNode:
     def start(self, record: Path | None = None) -> None:
         token = uuid.uuid4().hex[:8]
         self.cri_port, self.shell_port = free_port(), free_port()
-        argv = qemu_argv(self.image, self.cri_port, self.shell_port, self.snapshot)
+        self.name = f"{NAME_PREFIX}{self.run_id[:20]}-{token}"
+        argv = qemu_argv(self.image, self.cri_port, self.shell_port, self.snapshot, self.name)
         with shielded():  # the VM and its record appear together, or not at all
-            self.name = f"{NAME_PREFIX}{self.run_id[:20]}-{token}"
             self.dir = Path(tempfile.mkdtemp(prefix=f"{DIR_PREFIX}{token}-"))
             self.daemon = tools.spawn(argv, self.dir / "serial.log")
             runrecord.append(record, "node", backend="vm", name=self.name, run_id=self.run_id,
@@ -223,7 +225,17 @@ class VmBackend:
         return done
 
     def live(self) -> dict[str, str]:
-        return {}  # a VM is a process of its run: the record names it, nothing else does
+        """Every qemu of ours running now, by the ``-name`` it was started with (its run
+        is what the record says; the name alone does not hold the whole run id)."""
+        out: dict[str, str] = {}
+        for proc in Path("/proc").glob("[0-9]*"):
+            with contextlib.suppress(OSError):
+                argv = (proc / "cmdline").read_bytes().split(b"\0")
+                if argv and argv[0].endswith(QEMU.encode()) and b"-name" in argv:
+                    name = argv[argv.index(b"-name") + 1].decode(errors="replace")
+                    if name.startswith(NAME_PREFIX):
+                        out[name] = ""
+        return out
 
 
 def prime(image: VmImage, clock: Clock) -> float:

@@ -1,0 +1,46 @@
+"""A node cell rendered as `kubectl describe pod` is judged by `analyze` as the node tier
+judged it: one verdict engine for a user's paste and for the suite's own cells."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from calico_conformance.catalog import Catalog
+from calico_conformance.cells import NodeCell, Target
+from calico_conformance.cli import main
+from calico_conformance.model import Verdict
+from calico_conformance.observe import Kill, StepRecord
+from calico_conformance.reporting.describe import render_describe
+from calico_conformance.results import build_result
+from calico_conformance.verdict import judge_steps
+
+
+def _kill(t: float) -> Kill:
+    return Kill(t, "pod-cgroup-missing", 0, "Completed",
+                'cgroup ["kubepods" "besteffort" "podx"] has some missing controllers: cpuset')
+
+
+@pytest.mark.parametrize(("record", "verdict", "subtype"), [
+    (StepRecord(kills=[_kill(22.0), _kill(80.0), _kill(147.0)], init_runs=4, sandboxes=4,
+                completed=True, watched_s=160.0), Verdict.RESTARTS, "killed-exit-0"),
+    (StepRecord(init_runs=1, sandboxes=1, completed=True, watched_s=160.0), Verdict.STABLE, ""),
+])
+def test_the_rendered_describe_of_a_node_cell_gets_the_cells_own_verdict(
+        record: StepRecord, verdict: Verdict, subtype: str, catalog: Catalog, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    cell = NodeCell(Target(catalog.variants["systemd-cgroup-off"], catalog.kind["v0.24.0"]),
+                    "trixie", backend="vm", cgroup="v2")
+    judged = judge_steps(record)
+    assert judged[:2] == (verdict, subtype)
+    result = build_result(cell, judged[0], subtype=judged[1], evidence=judged[2])
+    text = render_describe(result)
+    assert ("Last State:     Terminated" in text) is (verdict is Verdict.RESTARTS)
+    (tmp_path / "describe.txt").write_text(text)
+    code = main(["analyze", str(tmp_path / "describe.txt"), "--format", "json",
+                 "--clusters-dir", str(tmp_path / "none")])
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["verdict"], doc["subtype"]) == (verdict.value, subtype), text
+    assert code == (0 if verdict is Verdict.STABLE else 1)
