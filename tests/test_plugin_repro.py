@@ -17,8 +17,11 @@ def test_repro_collects_each_candidate_on_each_reported_version_on_both_tiers(
     assert "test_calico_node_stays_ready[v3.26.4-report-9524-k8s1.28]" in out
     assert "test_calico_node_stays_ready[v3.28.2-baseline-k8s1.28]" in out
     assert "test_containerd_runs_a_pod_with[probe-systemd-cgroup-off-v0.24.0]" in out
-    # 2 versions x 5 candidates on kind, 5 on the probe, 5 x 3 node images on the node tier
-    assert "30 tests collected" in out
+    # the node tier on cgroup v1 (Docker nodes) and on cgroup v2 (VM nodes) by default
+    assert "test_calico_node_pod_stays_up_on_node[node-systemd-cgroup-off-trixie]" in out
+    assert "test_calico_node_pod_stays_up_on_node[node-systemd-cgroup-off-trixie-vm]" in out
+    # 2 versions x 5 candidates on kind, 5 on the probe, 5 x 3 node images x 2 backends
+    assert "45 tests collected" in out
 
 
 def test_tier_still_narrows_a_repro(suite: pytest.Pytester) -> None:

@@ -19,12 +19,14 @@ RECORD_FILE = "started.jsonl"
 
 
 def start_ticks(pid: int) -> int | None:
-    """The process's start time in clock ticks (/proc/PID/stat field 22), None if gone."""
+    """The process's start time in clock ticks (/proc/PID/stat field 22); None if it is
+    gone, or dead and only waiting to be reaped (a zombie, state Z, runs nothing)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return int(stat[stat.rfind(")") + 2:].split()[19])
+    fields = stat[stat.rfind(")") + 2:].split()
+    return None if fields[0] == "Z" else int(fields[19])
 
 
 def alive(pid: int, ticks: int | None) -> bool:

@@ -15,6 +15,7 @@ from calico_conformance.model import Verdict
 from calico_conformance.observe import Kill, StepRecord
 from calico_conformance.reporting.describe import render_describe
 from calico_conformance.results import build_result
+from calico_conformance.signatures import as_described
 from calico_conformance.verdict import judge_steps
 
 
@@ -44,3 +45,17 @@ def test_the_rendered_describe_of_a_node_cell_gets_the_cells_own_verdict(
     doc = json.loads(capsys.readouterr().out)
     assert (doc["verdict"], doc["subtype"]) == (verdict.value, subtype), text
     assert code == (0 if verdict is Verdict.STABLE else 1)
+
+
+def test_a_repro_line_shows_the_node_result_as_kubectl_describe_would(
+        catalog: Catalog) -> None:
+    cell = NodeCell(Target(catalog.variants["systemd-cgroup-off"], catalog.kind["v0.24.0"]),
+                    "trixie", backend="vm", cgroup="v2", containerd="1.7.24")
+    record = StepRecord(kills=[_kill(22.0), _kill(80.0), _kill(147.0)], init_runs=4,
+                        sandboxes=4, completed=True, watched_s=160.0)
+    verdict, subtype, ev = judge_steps(record)
+    line = as_described(build_result(cell, verdict, subtype=subtype, evidence=ev))
+    assert line.startswith("node-trixie-vm (vm, cgroup v2, containerd 1.7.24): ")
+    for part in ("Last State Completed (exit 0)", "Restart Count 3", "SandboxChanged x3",
+                 "install-cni x3", "every 62s", "has some missing controllers: cpuset"):
+        assert part in line, line

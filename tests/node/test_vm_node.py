@@ -157,4 +157,4 @@ def test_on_cgroup_v2_the_driver_mismatch_is_killed_exit_0_and_the_control_is_st
         assert res.config_check.host["in_pod_cgroup"] == "unified=no"
     else:
         assert res.config_check.host["in_pod_cgroup"] == "unified=yes"
-    assert not list(Path(tempfile.gettempdir()).glob(f"{DIR_PREFIX}*"))
+    assert not list(Path(tempfile.gettempdir()).glob(f"{NAME_PREFIX}{run_id}-*"))

@@ -33,7 +33,7 @@ from ..signals import shielded
 from .vm_image import CRI_PORT, READY, SHELL_PORT, VmImage, image_dir, kernel_package
 
 NAME_PREFIX = "ccvm-"
-DIR_PREFIX = "ccvm-"  # the node's serial log directory, under the temp dir
+DIR_PREFIX = NAME_PREFIX  # the node's serial log directory (its name first), under the temp dir
 BOOT_BUDGET_S = 300.0  # TCG boots took 20-115 s on 2 shared cores (research §2.3)
 MEMORY_MIB = 1024
 QEMU = "qemu-system-x86_64"
@@ -129,7 +129,7 @@ class VmNode:
         self.name = f"{NAME_PREFIX}{self.run_id[:20]}-{token}"
         argv = qemu_argv(self.image, self.cri_port, self.shell_port, self.snapshot, self.name)
         with shielded():  # the VM and its record appear together, or not at all
-            self.dir = Path(tempfile.mkdtemp(prefix=f"{DIR_PREFIX}{token}-"))
+            self.dir = Path(tempfile.mkdtemp(prefix=f"{self.name}-"))
             self.daemon = tools.spawn(argv, self.dir / "serial.log")
             runrecord.append(record, "node", backend="vm", name=self.name, run_id=self.run_id,
                              pid=self.daemon.pid, ticks=runrecord.start_ticks(self.daemon.pid),
@@ -216,8 +216,13 @@ class VmBackend:
                 and Path(where).parent == Path(tempfile.gettempdir())):
             return None
         done = []
-        if runrecord.alive(pid, ticks if isinstance(ticks, int) else None):
+        recorded = ticks if isinstance(ticks, int) else None
+        if runrecord.alive(pid, recorded):
             tools.kill_pid(pid)
+            for _ in range(100):  # until the kernel has reaped it (bounded: 10 s)
+                if not runrecord.alive(pid, recorded):
+                    break
+                clock.sleep(0.1)
             done.append(f"qemu {pid} killed")
         if Path(where).exists():
             shutil.rmtree(where, ignore_errors=True)

@@ -172,7 +172,8 @@ def column_label(cell: CellResult) -> str:
     if ax.tier is Tier.PROBE:
         return f"probe · containerd {ax.containerd}" if ax.containerd else f"probe · {ax.point}"
     if ax.tier is Tier.NODE:
-        return f"node · containerd {ax.containerd}" if ax.containerd else f"node · {ax.point}"
+        node = f"node cgroup {ax.cgroup}" if ax.cgroup else "node"
+        return f"{node} · containerd {ax.containerd}" if ax.containerd else f"{node} · {ax.point}"
     return f"{ax.calico} · {ax.point}"
 
 

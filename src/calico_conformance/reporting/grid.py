@@ -24,6 +24,8 @@ class Column:
     point: str = ""
     kubernetes: str = ""
     containerd: str = ""
+    backend: str = ""
+    cgroup: str = ""
 
     @property
     def detail(self) -> str:
@@ -31,7 +33,11 @@ class Column:
         if self.tier is Tier.PROBE:
             return "containerd only, no cluster"
         if self.tier is Tier.NODE:
-            return f"kind-style node ({self.point.removeprefix('node-')}), emulated kubelet"
+            where = ", ".join(x for x in (
+                f"{self.backend} node" if self.backend else "",
+                f"cgroup {self.cgroup}" if self.cgroup else "") if x)
+            return (f"kind-style node ({self.point.removeprefix('node-')}"
+                    + (f"; {where}" if where else "") + "), emulated kubelet")
         parts = [f"k8s {self.kubernetes}" if self.kubernetes else "",
                  f"containerd {self.containerd}" if self.containerd else ""]
         return " / ".join(p for p in parts if p)
@@ -90,7 +96,8 @@ def _column(cell: CellResult) -> Column:
     ax = cell.axes
     if ax.tier in (Tier.PROBE, Tier.NODE):
         return Column((ax.tier.value, ax.containerd, ax.point), facts.column_label(cell),
-                      ax.tier, point=ax.point, containerd=ax.containerd)
+                      ax.tier, point=ax.point, containerd=ax.containerd, backend=ax.backend,
+                      cgroup=ax.cgroup)
     return Column(("kind", ax.calico, ax.point), facts.column_label(cell), Tier.KIND,
                   calico=ax.calico, point=ax.point, kubernetes=ax.kubernetes,
                   containerd=ax.containerd)
@@ -120,6 +127,7 @@ def build_grid(matrix: Matrix) -> Grid:
                   key=lambda c: (_version_key(c.containerd), c.containerd, c.point))
     labels = [c.label for c in (*probe, *node)]
     grid.columns = kind + [
-        Column(c.key, f"{c.label} ({c.point})", c.tier, point=c.point, containerd=c.containerd)
+        Column(c.key, f"{c.label} ({c.point})", c.tier, point=c.point, containerd=c.containerd,
+               backend=c.backend, cgroup=c.cgroup)
         if labels.count(c.label) > 1 else c for c in (*probe, *node)]
     return grid

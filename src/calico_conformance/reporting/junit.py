@@ -109,6 +109,8 @@ def _testcase(cell: CellResult) -> tuple[str, str, float]:
         for key, value in (("calico", ax.calico), ("variant", ax.variant), ("point", ax.point),
                            ("kubernetes", ax.kubernetes), ("kind", ax.kind),
                            ("containerd", ax.containerd), ("node_image", ax.node_image),
+                           *((("backend", ax.backend), ("cgroup", ax.cgroup)) if ax.backend
+                             else ()),
                            ("tier", ax.tier.value), ("expected", cell.expected),
                            ("verdict", cell.verdict.value), ("subtype", cell.subtype),
                            ("outcome", cell.outcome.value), ("repeat", str(cell.repeat)),
