@@ -57,6 +57,7 @@ def test_a_node_cell_runs_and_reports_a_column_per_node_image(
     matrix = json.loads((suite.path / "reports" / "node-e2e" / "matrix.json").read_text())
     (cell,) = matrix["cells"]
     assert (cell["verdict"], cell["axes"]["tier"]) == ("stable", "node")
+    assert (cell["axes"]["backend"], cell["axes"]["cgroup"]) == ("docker", "v1")
     assert cell["config_check"]["host"]["pid1"] == "systemd"
     md = (suite.path / "reports" / "node-e2e" / "matrix.md").read_text()
-    assert "node · containerd 1.6.20" in md
+    assert "node cgroup v1 · containerd 1.6.20" in md and "docker node, cgroup v1" in md
