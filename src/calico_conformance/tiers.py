@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import kind, runrecord
 from .calico import fetch_manifest, load_documents
@@ -27,6 +27,9 @@ from .reporting.store import CELLS_DIR, cell_filename
 from .results import build_result
 from .verdict import predicted_from_probe
 from .versions import parse_version
+
+if TYPE_CHECKING:  # the node package (grpc, CRI stubs) only when a node cell runs
+    from .node.backend import Backend
 
 AnyCell = Cell | ProbeCell | NodeCell
 
@@ -72,13 +75,18 @@ def node_cells(ctx: RunContext) -> list[NodeCell]:
     return cells_of(ctx.catalog, variants, ctx.node.images, ctx.node.backends)
 
 
-def _node_unavailable(ctx: RunContext, cell: NodeCell) -> str | None:
+def _node_of(ctx: RunContext, cell: NodeCell) -> tuple[Backend, str]:
+    """The cell's backend and node image tag (the cell carries the tag its recipe builds)."""
     from .node import backend
     from .node.recipes import load_recipes
 
-    nodes = backend(cell.backend, ctx.node.docker_bin if cell.backend == "docker" else None)
-    recipe = load_recipes(ctx.catalog.root)[cell.recipe]
-    return nodes.unavailable() or nodes.image_missing(recipe.tag, recipe.name)
+    tag = cell.node_image or load_recipes(ctx.catalog.root)[cell.recipe].tag
+    return backend(cell.backend, ctx.node.docker_bin if cell.backend == "docker" else None), tag
+
+
+def _node_unavailable(ctx: RunContext, cell: NodeCell) -> str | None:
+    nodes, tag = _node_of(ctx, cell)
+    return nodes.unavailable() or nodes.image_missing(tag, cell.recipe)
 
 
 def _pod_template(ctx: RunContext, state: RunState) -> Any:
@@ -103,17 +111,15 @@ def _pod_template(ctx: RunContext, state: RunState) -> Any:
 
 def _node_run(ctx: RunContext, state: RunState, hooks: Hooks, cell: NodeCell,
               repeat: int) -> CellResult:
-    from .node import backend, run_cell
-    from .node.recipes import load_recipes
+    from .node import run_cell
 
-    recipe = load_recipes(ctx.catalog.root)[cell.recipe]
+    nodes, tag = _node_of(ctx, cell)
     pod = _pod_template(ctx, state)
     window = ctx.node.window_for(cell.backend)
     hooks.say(f"{cell.slug(repeat)}: in a {cell.recipe} node on {cell.backend} (window "
               f"{window:.0f}s)")
-    nodes = backend(cell.backend, ctx.node.docker_bin if cell.backend == "docker" else None)
     logs = ctx.run.run_dir / "node" / cell.slug(repeat) / "logs"
-    result = run_cell(cell, nodes, recipe.tag, ctx.node, run_id=ctx.run.run_id,
+    result = run_cell(cell, nodes, tag, ctx.node, run_id=ctx.run.run_id,
                       clock=ctx.clock, pod=pod, repeat=repeat, keep_logs_dir=logs,
                       record=ctx.run.record)
     described = render_describe(result)  # what `kubectl describe pod` would show: analyze it
