@@ -3,7 +3,8 @@ cells per VM-hour, and two cells side by side (-n 2) against one after another.
 
     python benchmarks/bench_vm.py                      # boots, memory (about 2 minutes)
     python benchmarks/bench_vm.py --from-run reports/v2-table   # cell walls from a run
-    python benchmarks/bench_vm.py --parallel           # -n 2 against sequential (~12 min)
+    python benchmarks/bench_vm.py --parallel           # -n 2 against sequential (~12 min):
+                                                       # one reused VM against two VMs
 
 Needs root, qemu and the VM images (`calico-conformance nodes build --backend vm`).
 Goals (issue #18): boot <= 60 s on a quiet machine, a v2 mismatch cell <= 150 s with its
@@ -75,8 +76,9 @@ def from_run(run: Path) -> list[tuple[str, ...]]:
         wall = (datetime.fromisoformat(c["finished_at"])
                 - datetime.fromisoformat(c["started_at"])).total_seconds()
         host = c["config_check"]["host"]
+        reuse = host.get("node_reuse", "fresh boot").split(";")[0]
         rows.append((c["cell_id"], c["verdict"] + (f" ({c['subtype']})" if c["subtype"] else ""),
-                     host.get("seconds_boot", "-"), host.get("seconds_config", "-"),
+                     reuse, host.get("seconds_boot", "-"), host.get("seconds_config", "-"),
                      host.get("seconds_probe", "-"), f"{wall:.0f}"))
     return rows
 
@@ -113,7 +115,7 @@ def main() -> int:
           f"accel {VmBackend().unavailable() or 'qemu present'}\n")
     if args.from_run:
         rows = from_run(args.from_run)
-        table(("cell", "verdict", "boot s", "config s", "window+pod s", "wall s"), rows)
+        table(("cell", "verdict", "node", "boot s", "config s", "window+pod s", "wall s"), rows)
         walls = [float(r[-1]) for r in rows]
         if walls:
             print(f"mean v2 cell wall {statistics.mean(walls):.0f} s; "

@@ -118,14 +118,16 @@ def latest_outside(tmp: Path) -> None:
 
 def version_two(tmp: Path) -> None:
     (tmp / "two.toml").write_text('version = "two"\n')
-    one_line(pytest_run(project(tmp), "--plan", f"--variant={tmp / 'two.toml'}"), 4,
+    one_line(pytest_run(project(tmp), "--plan", f"--variant={tmp / 'two.toml'}",
+                        "--variant-as-patch"), 4,
              "version = 'two' is not an integer")
 
 
 def bad_op(tmp: Path) -> None:
     (tmp / "badop.toml").write_text("version = 2\n")
     (tmp / "badop.meta.toml").write_text('[[json6902]]\nop = "remove"\npath = "/nope/x"\n')
-    one_line(pytest_run(project(tmp), "--plan", f"--variant={tmp / 'badop.toml'}"), 4,
+    one_line(pytest_run(project(tmp), "--plan", f"--variant={tmp / 'badop.toml'}",
+                        "--variant-as-patch"), 4,
              f"{tmp / 'badop.meta.toml'}: JSON6902 patch does not apply")
 
 
@@ -156,8 +158,8 @@ ROWS: dict[str, Callable[[Path], None]] = {
     "`report -o` onto an existing file": onto_file("report"),
     "`merge -o` onto an existing file": onto_file("merge"),
     "a `reports/latest` pointing outside its reports folder": latest_outside,
-    'a variant with `version = "two"`': version_two,
-    "a sidecar JSON6902 op that does not apply": bad_op,
+    'a `--variant-as-patch` file with `version = "two"`': version_two,
+    "a patch's sidecar JSON6902 op that does not apply": bad_op,
     "`--reports-dir` naming a regular file": reports_file,
     "a garbage `--baseline` (found at start)": garbage_baseline,
     "a variant name with `..`, `[`, spaces, markup or terminal controls": bad_name,

@@ -13,7 +13,7 @@ from calico_conformance.catalog import Catalog
 from calico_conformance.cells import Variant
 from calico_conformance.errors import InputError
 from calico_conformance.model import Verdict
-from calico_conformance.variants import KIND_VERDICTS, PROBE_VERDICTS, load_variant
+from calico_conformance.variants import KIND_VERDICTS, NODE_VERDICTS, PROBE_VERDICTS, load_variant
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -69,7 +69,8 @@ def test_the_shipped_catalog_loads_and_every_profile_builds(clusters: Path) -> N
 
 def test_the_two_tiers_verdict_sets_come_from_verdict_and_cover_all_but_unknown() -> None:
     values = {v.value for v in Verdict}
-    assert values - {Verdict.UNKNOWN.value} == KIND_VERDICTS | PROBE_VERDICTS
+    assert values - {Verdict.UNKNOWN.value} == KIND_VERDICTS | PROBE_VERDICTS | NODE_VERDICTS
+    assert {"restarts", "misplaced"} == NODE_VERDICTS - PROBE_VERDICTS
     assert {Verdict.STABLE.value} == KIND_VERDICTS & PROBE_VERDICTS
     assert "config-rejected" not in KIND_VERDICTS and "restarts" not in PROBE_VERDICTS
 

@@ -178,7 +178,7 @@ def test_version_2_on_containerd_2_is_migrated_and_only_informs():
 
 
 def test_an_unknown_config_version_is_an_error():
-    (f,) = only(standalone("version = 4\n", ctrd="2.0.2"), "CC006")
+    (f,) = only(standalone("version = 5\n", ctrd="2.3.0"), "CC006")
     assert f.severity == "error"
 
 
@@ -319,3 +319,102 @@ def test_a_version_that_is_not_a_number_is_an_error_not_a_missing_line():
     (f,) = only(found, "CC006")
     assert f.severity == "error" and f.line == 1
     assert not only(found, "CC008")
+
+
+# --- rules the node tier's observations called for (issue #19) --------------------------------
+
+def test_version_4_is_valid_from_containerd_2_3_and_refused_before() -> None:
+    assert not only(standalone("version = 4\n", ctrd="2.3.0"), "CC006")
+    (f,) = only(standalone("version = 4\n", ctrd="2.1.9"), "CC006")
+    assert (f.severity, f.predicted) == ("error", "cluster-fails")
+    assert "needs containerd >= 2.3" in f.message
+
+
+def test_short_v1_plugin_ids_under_a_version_2_line_are_refused_by_containerd() -> None:
+    text = 'version = 2\n[plugins.cri]\n  sandbox_image = "registry.k8s.io/pause:3.9"\n'
+    (f,) = only(standalone(text), "CC015")
+    assert (f.severity, f.predicted) == ("error", "cluster-fails")
+    assert 'invalid plugin key URI "cri"' in f.message
+    assert not only(standalone(f"version = 2\n{CRI}\n"), "CC015")
+    assert not only(standalone("[plugins.cri]\n"), "CC015")  # version 1 keys by short id
+
+
+def test_a_grpc_address_other_than_the_kubelets_endpoint_predicts_a_cluster_that_fails() -> None:
+    (f,) = only(standalone('version = 2\n[grpc]\n  address = "/run/dockershim.sock"\n'), "CC016")
+    assert (f.severity, f.predicted, f.line) == ("error", "cluster-fails", 3)
+    assert "unix:///run/containerd/containerd.sock" in f.message
+    assert not only(standalone('version = 2\n[grpc]\n  address = '
+                               '"/run/containerd/containerd.sock"\n'), "CC016")
+
+
+def test_cni_dirs_other_than_where_calico_installs_are_a_warning_debians_stock_config_too(
+        ) -> None:
+    debian = (f'version = 2\n{CRI}\n  [plugins."io.containerd.grpc.v1.cri".cni]\n'
+              '    bin_dir = "/usr/lib/cni"\n    conf_dir = "/etc/cni/net.d"\n')
+    (f,) = only(standalone(debian), "CC017")
+    assert (f.severity, f.key) == ("warning", "bin_dir") and "/opt/cni/bin" in f.message
+    v3 = ('version = 3\n[plugins."io.containerd.cri.v1.runtime".cni]\n'
+          '  bin_dirs = ["/usr/lib/cni", "/opt/cni/bin"]\n')
+    assert not only(standalone(v3, ctrd="2.1.9"), "CC017")
+    assert not only(standalone(f"version = 2\n{CRI}\n"), "CC017")
+
+
+def test_calicos_cni_dirs_are_what_the_pinned_manifests_mount(shared_fixtures: Path) -> None:
+    from calico_conformance.lint.paths import CALICO_CNI_BIN_DIR, CALICO_CNI_CONF_DIR
+
+    for manifest in sorted((shared_fixtures / "calico").glob("*/calico.yaml")):
+        text = manifest.read_text()
+        for volume, path in (("cni-bin-dir", CALICO_CNI_BIN_DIR),
+                             ("cni-net-dir", CALICO_CNI_CONF_DIR)):
+            at = text.index(f"name: {volume}\n          hostPath:")
+            assert f"path: {path}\n" in text[at:at + 120], (manifest, volume)
+
+
+def test_a_shim_containerd_2_removed_fails_every_sandbox_only_on_2_x() -> None:
+    text = (f'version = 2\n[{RUNTIMES}.runc]\n  runtime_type = "io.containerd.runc.v1"\n')
+    (f,) = only(standalone(text, ctrd="2.1.9"), "CC019")
+    assert (f.severity, f.predicted, f.key) == ("error", "cluster-fails", "runtime_type")
+    assert not only(standalone(text, ctrd="1.7.24"), "CC019")
+
+
+def test_a_default_runtime_running_another_binary_than_runc_is_a_warning() -> None:
+    text = (f'version = 2\n{CTRD}\n  default_runtime_name = "shimpei"\n'
+            f'[{RUNTIMES}.shimpei]\n  runtime_type = "io.containerd.runc.v2"\n'
+            f'[{RUNTIMES}.shimpei.options]\n  BinaryName = "shimpei"\n  SystemdCgroup = true\n')
+    (f,) = only(standalone(text), "CC018")
+    assert f.severity == "warning" and "'shimpei'" in f.message
+    assert not only(standalone(text.replace('"shimpei"\n  Sys', '"/usr/bin/runc"\n  Sys')),
+                    "CC018")
+
+
+def test_a_proxy_snapshotter_for_cri_needs_its_daemon() -> None:
+    text = (f'version = 2\n{CTRD}\n  snapshotter = "stargz"\n'
+            '[proxy_plugins.stargz]\n  type = "snapshot"\n'
+            '  address = "/run/containerd-stargz-grpc/containerd-stargz-grpc.sock"\n')
+    (f,) = only(standalone(text), "CC020")
+    assert f.severity == "warning" and "containerd-stargz-grpc.sock" in f.message
+    assert not only(standalone(f"version = 2\n{CTRD}\n"), "CC020")
+
+
+def test_each_containerd_is_linted_on_the_tables_it_really_reads() -> None:
+    """Observed in the calibration: 2.x reads its CRI v1 plugin ids under a version 2
+    line (AgentBaker's template); 1.6.20 reads a version 3 file as version 2."""
+    v2_with_v3_ids = ('version = 2\n[plugins."io.containerd.cri.v1.runtime".containerd.'
+                      'runtimes.runc.options]\n  SystemdCgroup = true\n')
+    assert not only(standalone(v2_with_v3_ids, ctrd="2.1.9"), "CC001")
+    assert only(standalone(v2_with_v3_ids, ctrd="1.7.24"), "CC001")
+    v3 = v2_with_v3_ids.replace("version = 2", "version = 3")
+    assert only(standalone(v3, ctrd="1.6.20"), "CC001") and only(
+        standalone(v3, ctrd="1.6.20"), "CC006")
+
+
+def test_a_runc_table_without_runtime_type_fails_every_container_on_1_x_only() -> None:
+    """Observed on 1.6.20 and 1.7.24 with Cluster API image-builder's config.toml."""
+    text = f"version = 2\n{RUNC}\n  SystemdCgroup = true\n"
+    (f,) = only(standalone(text, ctrd="1.7.24"), "CC021")
+    assert (f.severity, f.predicted) == ("error", "cluster-fails")
+    assert "container.Runtime.Name must be set" in f.message
+    assert not only(standalone(text, ctrd="2.1.9"), "CC021")
+    with_type = text.replace(RUNC, f'[{RUNTIMES}.runc]\n  runtime_type = "io.containerd.runc.v2"\n'
+                                   f"{RUNC}")
+    assert not only(standalone(with_type, ctrd="1.7.24"), "CC021")

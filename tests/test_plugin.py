@@ -147,7 +147,8 @@ def test_a_variant_named_like_a_shipped_one_is_refused_in_one_line(
 def test_a_users_version_3_config_over_kinds_version_2_base_is_planned_as_not_tested(
         suite: pytest.Pytester, tmp_path: Path) -> None:
     mine = _user_config(tmp_path, "eks", version=3)
-    result = suite.runpytest("--plan", "--run-id", "v3", f"--variant={mine}", "-k", "k8s1.28")
+    result = suite.runpytest("--plan", "--run-id", "v3", f"--variant={mine}",
+                             "--variant-as-patch", "-k", "k8s1.28")
     assert result.ret == 0, result.stdout.str()
     lint = (suite.path / "reports" / "v3" / "plan" / "v3.28.2-eks-config-k8s1.28" /
             "lint.txt").read_text()
@@ -155,17 +156,34 @@ def test_a_users_version_3_config_over_kinds_version_2_base_is_planned_as_not_te
     assert "2 NOT TESTED (kind would skip the patch)" in result.stdout.str()
 
 
-def test_as_is_mounts_the_users_whole_file_over_the_nodes_config(
+def test_a_users_file_is_the_nodes_whole_config_by_default_mounted_unmerged(
         suite: pytest.Pytester, tmp_path: Path) -> None:
+    """Issue #20: merged over kind's base, which sets SystemdCgroup = true, a user's file
+    hid exactly the setting that matters on their node."""
     mine = _user_config(tmp_path)
     result = suite.runpytest("--plan", "--run-id", "asis", f"--variant={mine}",
-                             "--variant-as-is", "-k", "k8s1.28")
+                             "-k", "k8s1.28")
     assert result.ret == 0, result.stdout.str()
     cell = suite.path / "reports" / "asis" / "plan" / "v3.28.2-edge-node-config-k8s1.28"
     kind_cfg = (cell / "kind-config.yaml").read_text()
     assert "containerdConfigPatches" not in kind_cfg
     assert f"hostPath: {mine}" in kind_cfg and "/etc/containerd/config.toml" in kind_cfg
     assert (cell / "containerd-config.toml").read_text().count("[plugins.") == 1
+
+
+def test_as_a_patch_a_users_file_is_merged_over_kinds_base_or_per_file_by_its_sidecar(
+        suite: pytest.Pytester, tmp_path: Path) -> None:
+    mine = _user_config(tmp_path)
+    result = suite.runpytest("--plan", "--run-id", "patch", f"--variant={mine}",
+                             "--variant-as-patch", "-k", "k8s1.28")
+    assert result.ret == 0, result.stdout.str()
+    cell = suite.path / "reports" / "patch" / "plan" / "v3.28.2-edge-node-config-k8s1.28"
+    assert "containerdConfigPatches" in (cell / "kind-config.yaml").read_text()
+    mine.with_name("config.meta.toml").write_text("patch = true\n")
+    result = suite.runpytest("--plan", "--run-id", "sidecar", f"--variant={mine}",
+                             "-k", "k8s1.28")
+    cell = suite.path / "reports" / "sidecar" / "plan" / "v3.28.2-edge-node-config-k8s1.28"
+    assert "containerdConfigPatches" in (cell / "kind-config.yaml").read_text()
 
 
 def test_a_plan_honours_dash_k_and_says_so_when_nothing_matches(
@@ -251,3 +269,28 @@ def test_self_tests_in_a_project_run_without_docker(suite: pytest.Pytester,
                           cwd=suite.path, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 passed" in proc.stdout
+
+
+@pytest.mark.realcontainerd
+def test_expect_stable_gates_a_users_configs_failing_the_bad_and_passing_the_good(
+        suite: pytest.Pytester, tmp_path: Path) -> None:
+    """Issue #20: without a sidecar a user's bad config could never fail a run."""
+    from calico_conformance.probe import probe_available
+
+    reason = probe_available()
+    if reason:
+        pytest.skip(f"the probe tier cannot run here: {reason}")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd]\n'
+                   '  default_runtime_name = "nope"\n')
+    good = _user_config(tmp_path)
+    result = suite.runpytest_subprocess("--tier", "probe", f"--variant={bad}",
+                                        "--expect", "stable", "--probe-window", "1s",
+                                        "--run-id", "gate-bad", "--junitxml", "bad.xml")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()[-2000:]
+    assert 'failures="1"' in (suite.path / "bad.xml").read_text()
+    assert "need attention" in (suite.path / "reports" / "gate-bad" / "matrix.md").read_text()
+    result = suite.runpytest_subprocess("--tier", "probe", f"--variant={good}",
+                                        "--expect", "stable", "--probe-window", "1s",
+                                        "--run-id", "gate-good")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-2000:]

@@ -63,6 +63,7 @@ def _substitute(cmd: str, root: Path) -> list[str]:
     kind.chmod(0o755)
     (root / "manifests").mkdir(exist_ok=True)
     text = (cmd.replace("/path/to/config.toml", str(mine))
+            .replace("/path/to/patch.toml", str(mine))
             .replace("/etc/containerd/config.toml", str(mine))
             .replace("--kind-bin PATH", f"--kind-bin {kind}")
             .replace("DIR", str(root / "manifests"))

@@ -11,6 +11,7 @@ import fnmatch
 import ipaddress
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -196,7 +197,7 @@ class Catalog:
 
     def profile(self, name: str, matrix_path: Path | None = None,
                 extra_variants: Iterable[str] = (), *, only_extra: bool = True,
-                as_is: bool = False) -> Profile:
+                as_is: bool = False, expect: str = "") -> Profile:
         """``extra_variants`` are ``--variant [NAME=]PATH`` specs; when given, only they
         run (``only_extra``), on the profile's Calico releases and points."""
         path = matrix_path or self.root / "matrix.toml"
@@ -213,7 +214,8 @@ class Catalog:
         prof = {**defaults, **profiles[name]}
         points = self.points(matrix, path)
         variants = dict(self.variants)
-        extras = self._extras(list(extra_variants), as_is)
+        extras = [replace(v, expect_all=expect) for v in self._extras(list(extra_variants),
+                                                                    as_is)]
         variants.update((v.name, v) for v in extras)
         calicos = self._select(prof.get("calico", "*"), self.calico, path, f"profile {name} calico")
         vsel = self._select(prof.get("variants", "*"), variants, path, f"profile {name} variants")
@@ -245,7 +247,7 @@ class Catalog:
 
     def _extras(self, specs: list[str], as_is: bool) -> list[Variant]:
         out: dict[str, Variant] = {}
-        for spec in specs:
+        for spec in _expand_dirs(specs):
             vname, vpath = user_variant_name(spec)
             if vname in self.variants or vname in out:
                 what = "a shipped variant" if vname in self.variants else "given twice"
@@ -266,3 +268,19 @@ class Catalog:
                                  path=path)
             out.update({k: known[k] for k in hits})
         return out
+
+
+def _expand_dirs(specs: list[str]) -> list[str]:
+    """``--variant DIR``: every config in it (``*.toml`` but the sidecars), by name."""
+    out: list[str] = []
+    for spec in specs:
+        path = Path(spec)
+        if "=" not in spec and path.is_dir():
+            found = sorted(str(p) for p in path.glob("*.toml")
+                           if not p.name.endswith(META_SUFFIX))
+            if not found:
+                raise InputError(f"--variant {spec}: a folder with no *.toml config in it")
+            out += found
+        else:
+            out.append(spec)
+    return out

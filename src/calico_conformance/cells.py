@@ -73,6 +73,9 @@ class Variant:
     kubelet: dict[str, Any] = field(default_factory=dict)
     json6902: tuple[dict[str, Any], ...] = ()
     as_is: bool = False  # the node's whole config, not a patch over kind's base config
+    # ``--expect``: what every tier's cell of a user's variant must give where its sidecar
+    # expects nothing (a CI gate on a repository's own configs); "" when not gating.
+    expect_all: str = ""
 
     @property
     def patches(self) -> list[str]:
@@ -85,7 +88,7 @@ class Variant:
         return [json6902_text(list(self.json6902))] if self.json6902 else []
 
     def expected_for(self, calico: str) -> str:
-        return self.expected_by_calico.get(calico, self.expected)
+        return self.expected_by_calico.get(calico, self.expected or self.expect_all)
 
 
 def load_patch_nonempty(text: str) -> bool:
@@ -221,7 +224,7 @@ class ProbeCell(_Declared):
 
     @property
     def expected(self) -> str:
-        return self.variant.expected_probe
+        return self.variant.expected_probe or self.variant.expect_all
 
     def axes(self) -> Axes:
         kind = self.target.kind.version
@@ -257,7 +260,8 @@ class NodeCell(_Declared):
         version (``"bookworm-v2"``), else for the recipe."""
         cgroup = self.cgroup or ("v2" if self.backend == "vm" else "v1")
         table = self.variant.expected_node
-        return table.get(f"{self.recipe}-{cgroup}", table.get(self.recipe, ""))
+        return table.get(f"{self.recipe}-{cgroup}",
+                         table.get(self.recipe, self.variant.expect_all))
 
     def axes(self) -> Axes:
         return Axes(calico="-", variant=self.variant.name, point=self.point,

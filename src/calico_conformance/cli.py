@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import __version__, cleancli
+from . import __version__, calibrate, checkcli, cleancli
 from . import reportcli as report_commands
 from .analyze import cli as analyze_cli
 from .errors import ConformanceError, InputError
@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     report_commands.register(sub)
     analyze_cli.register(sub)
     node_commands.register(sub)
+    calibrate.register(sub)
+    checkcli.register(sub)
     return parser
 
 

@@ -58,6 +58,15 @@ class RunState:
     run_dir_claimed: bool = False
     image_digests: dict[str, str] = field(default_factory=dict)
     cache: dict[str, Any] = field(default_factory=dict)  # a tier's once-per-run findings
+    # What a tier holds across cells (reused nodes), released when the run ends, however it
+    # ends; each returns what it could not release.
+    closers: list[Callable[[], list[str]]] = field(default_factory=list)
+
+    def close(self) -> list[str]:
+        problems: list[str] = []
+        while self.closers:
+            problems += self.closers.pop()()
+        return problems
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,11 @@ class ProbeError(ConformanceError):
     """The containerd probe could not run because of the host, not the config."""
 
 
+class NodeUnavailable(ProbeError):
+    """No node could be brought up here (qemu died, a boot past its budget): the cell's
+    variant is not tested, which is never a pass."""
+
+
 class RefusedBinary(ProbeError):
     """A variant names a binary the host probe will not run as root."""
 
@@ -106,11 +111,15 @@ class StepFailed(Exception):
     step to its verdict class).
 
     ``step`` is one of ``verdict.STEP_VERDICTS``; ``explained`` says why the host, not
-    the config, is to blame (the verdict is then ``unknown``).
+    the config, is to blame (the verdict is then ``unknown``); ``subtype`` tells cases of
+    one verdict class apart (``wrong-endpoint``: CRI served where the kubelet does not
+    look).
     """
 
-    def __init__(self, step: str, error: str, *, explained: str = "") -> None:
+    def __init__(self, step: str, error: str, *, explained: str = "",
+                 subtype: str = "") -> None:
         self.step, self.error, self.explained = step, error, explained
+        self.subtype = subtype
         super().__init__(f"{step}: {error}")
 
 

@@ -36,6 +36,9 @@ class Verdict(str, Enum):
     SANDBOX_FAILS = "sandbox-fails"
     CONTAINER_FAILS = "container-fails"
     CONTAINER_EXITS = "container-exits"
+    # Node tier: the container runs outside its pod cgroup (runc's cgroup driver is not the
+    # kubelet's). On cgroup v2 the kubelet kills it (restarts); on v1 the kill never comes.
+    MISPLACED = "misplaced"
 
 
 class Outcome(str, Enum):
@@ -85,6 +88,9 @@ class Finding:
     fix: str = ""
     path: str = ""
     line: int | None = None
+    # Where ``predicted`` comes from: "observed: <tier, node, containerd, cgroup, date>" when
+    # a real tier saw it, else "from the literature only: <link>" (lint/provenance.py).
+    basis: str = ""
 
 
 @dataclass(frozen=True)
@@ -189,6 +195,10 @@ class RunMeta:
     planned_cells: tuple[Axes, ...] = ()
     planned_ids: tuple[str, ...] = ()
     images: dict[str, str] = field(default_factory=dict)  # preloaded image -> digest
+    # The user's own --variant files (not the profile's), and how they ran: "as-is" (the
+    # node's whole config) or "patch over kind <version>'s base config".
+    user_variants: tuple[str, ...] = ()
+    variant_mode: str = ""
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,7 @@ class StepRecord:
     exit_codes: tuple[int, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     facts: dict[str, str] = field(default_factory=dict)
+    misplaced: str = ""  # where the container landed, when outside its pod cgroup
 
 
 def _container_state(state: dict[str, Any] | None) -> tuple[str, str, int | None]:

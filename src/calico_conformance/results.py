@@ -40,7 +40,7 @@ def build_result(cell: Declared, verdict: Verdict, *, subtype: str = "",
     verdict is no statement about the variant: such a cell is never a pass or a fail."""
     if outcome is None:
         outcome = outcome_of(cell.expected, verdict)
-        if not_tested and outcome is not Outcome.UNKNOWN:
+        if not_tested:  # our trouble included: a VM that did not boot tested nothing
             outcome = Outcome.NOT_TESTED
     ev = evidence or Evidence()
     # containerd logs its whole config (registry auth included) and errors quote it.

@@ -21,6 +21,7 @@ def run_meta(s: RunContext, kind_tools: KindTools, image_digests: dict[str, str]
 
         containerd = host_facts(s.probe.containerd_bin).containerd_semver  # once
         probes = [ProbeCell(p.target, containerd) for p in probes]
+    mine = {c.variant.name for c in s.profile.cells} - set(s.catalog.variants)
     planned: list[Cell | ProbeCell | NodeCell] = [
         *probes, *(n for n in others if isinstance(n, NodeCell)), *cells]
     return RunMeta(
@@ -37,4 +38,16 @@ def run_meta(s: RunContext, kind_tools: KindTools, image_digests: dict[str, str]
         docker_version=kind_tools.docker_version,
         planned_cells=tuple(c.axes() for c in planned),
         planned_ids=tuple(c.id for c in planned), images=dict(image_digests),
+        user_variants=tuple(sorted(mine)), variant_mode=_mode(s, mine),
     )
+
+
+def _mode(s: RunContext, mine: set[str]) -> str:
+    """How the user's files ran: each is the node's whole config, or a kind patch."""
+    if not mine:
+        return ""
+    variants = {c.variant.name: c.variant for c in s.profile.cells if c.variant.name in mine}
+    kinds = sorted({c.point.kind.version for c in s.profile.cells})
+    modes = {"as-is (the node's whole config)" if v.as_is else
+             f"patch over kind {', '.join(kinds)}'s base config" for v in variants.values()}
+    return "; ".join(sorted(modes))

@@ -33,7 +33,7 @@ from .runmeta import run_meta
 from .runner import CellRunner
 from .runrecord import RECORD_FILE, append, open_record
 from .signals import confirm, held, install, restore, shielded
-from .tiers import TIERS, order, tier_of
+from .tiers import TIERS, node_pod_template, order, tier_of
 
 SESSION_PLUGIN = "calico-conformance-session"
 
@@ -88,6 +88,7 @@ class ConformanceSession:
         confirm()  # pytest is stopping: a second Ctrl-C now waits for the report
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.state.close()  # when the session never finished (a usage error after start)
         restore(self._signals)
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
@@ -153,6 +154,7 @@ class ConformanceSession:
             if self.ctx.run.worker:  # the controller wrote run.json; cells go beside it
                 self.state.store = RunStore(self.ctx.run.run_dir, self.meta([], []))
                 return
+            self._preflight_probes(session, probes.values())
             self.state.notes += reap(self.ctx.run.reports_dir)  # what killed runs left behind
             self.claim_run_dir()
             self.state.store = RunStore.create(self.ctx.run.reports_dir, self.meta(
@@ -160,6 +162,19 @@ class ConformanceSession:
             open_record(self.state.store.run_dir)
         except InputError as exc:
             raise pytest.UsageError(exc.usage()) from exc
+
+    def _preflight_probes(self, session: pytest.Session, cells: Any) -> None:
+        """Node cells run calico-node's exec probes from a Calico manifest: say before the
+        run, not in a footnote after it, when there is none to read them from."""
+        if not any(isinstance(c, NodeCell) for c in cells):
+            return
+        pod = node_pod_template(self.ctx, self.state)
+        said = (f"node tier: exec probes from the {pod.source}" if pod.probes else
+                f"node tier: {pod.source or 'no exec probes in the manifest'}; cells run "
+                "without calico-node's exec probes (see --calico-manifest-dir)")
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"calico-conformance: {said}")
 
     def _plan(self, session: pytest.Session) -> None:
         """The plan instead of a run: every cell that would run, and then nothing runs."""
@@ -205,6 +220,7 @@ class ConformanceSession:
     # --- the end --------------------------------------------------------------------------
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.state.notes += [f"tear-down: {p}" for p in self.state.close()]  # every process
         if self.ctx.run.plan:
             if (self.state.plan_summary is not None
                     and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED):

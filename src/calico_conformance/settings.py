@@ -106,7 +106,7 @@ class NodeSettings:
 
     images: str = "*"  # recipe names under clusters/nodes: a glob or a comma list
     backends: str = "docker"  # what runs the nodes, a comma list of node.backend.BACKENDS
-    window_s: float = 30.0  # kubelet syncs, exec probes, daemon-reload, containerd restart
+    window_s: float = 20.0  # two exec-probe periods (10 s), a daemon-reload, a containerd restart
     sync_s: float = 10.0  # kubelet resyncs at syncFrequency (1m) + on events; compressed
     churn: bool = True  # a sibling pod created and removed at every sync
     disturb: bool = True  # daemon-reload and a containerd restart during the window

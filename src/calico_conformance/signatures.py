@@ -175,6 +175,11 @@ def as_described(result: CellResult) -> str:
     ev, ax, host = result.evidence, result.axes, result.config_check.host
     where = (f"{ax.point} ({ax.backend}, cgroup {ax.cgroup}, containerd {ax.containerd})"
              if ax.backend else ax.point)
+    if result.verdict is Verdict.MISPLACED:  # the report's cause, without its kill
+        spot = host.get("cgroup_unified") or host.get("cgroup_memory") or "?"
+        return (f"{where}: misplaced: Running, Restart Count 0, container in {spot} "
+                f"(inside the pod cgroup: {host.get('in_pod_cgroup', '?')}); the kill "
+                + ("needs cgroup v2" if ax.cgroup == "v1" else "did not come in this window"))
     if result.verdict is not Verdict.RESTARTS:
         return f"{where}: {result.verdict.value}"
     parts = [f"Last State {', '.join(sorted(set(ev.reasons))) or '?'} "

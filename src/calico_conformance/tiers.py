@@ -19,7 +19,7 @@ from .calico import fetch_manifest, load_documents
 from .cells import Cell, NodeCell, ProbeCell
 from .context import Hooks, RunContext, RunState
 from .errors import ConformanceError, InputError
-from .lint import lint_cell
+from .lint import lint_cell, lint_node
 from .model import CellResult, Outcome, cell_from_json
 from .parallel import kind_seconds, node_seconds, probe_seconds
 from .reporting.describe import render_describe
@@ -89,7 +89,7 @@ def _node_unavailable(ctx: RunContext, cell: NodeCell) -> str | None:
     return nodes.unavailable() or nodes.image_missing(tag, cell.recipe)
 
 
-def _pod_template(ctx: RunContext, state: RunState) -> Any:
+def node_pod_template(ctx: RunContext, state: RunState) -> Any:
     """calico-node's exec probes from the profile's newest Calico manifest (once a run)."""
     from .node import PodTemplate
     from .node.prober import probe_specs
@@ -105,23 +105,36 @@ def _pod_template(ctx: RunContext, state: RunState) -> Any:
                                                   f"Calico {release.version} manifest")
         except ConformanceError as exc:
             state.notes.append(f"node tier: no exec probes ({exc})")
-            state.cache["node.pod"] = PodTemplate()
+            state.cache["node.pod"] = PodTemplate(source=f"no Calico manifest ({exc})")
     return state.cache["node.pod"]
+
+
+def _node_pool(state: RunState) -> Any:
+    """This process's reused nodes (:mod:`.node.pool`), torn down when the run ends."""
+    from .node.pool import NodePool
+
+    if "node.pool" not in state.cache:
+        pool = state.cache["node.pool"] = NodePool()
+        state.closers.append(pool.close)
+    return state.cache["node.pool"]
 
 
 def _node_run(ctx: RunContext, state: RunState, hooks: Hooks, cell: NodeCell,
               repeat: int) -> CellResult:
     from .node import run_cell
+    from .node.parity import cached
 
     nodes, tag = _node_of(ctx, cell)
-    pod = _pod_template(ctx, state)
+    pod = node_pod_template(ctx, state)
     window = ctx.node.window_for(cell.backend)
     hooks.say(f"{cell.slug(repeat)}: in a {cell.recipe} node on {cell.backend} (window "
               f"{window:.0f}s)")
     logs = ctx.run.run_dir / "node" / cell.slug(repeat) / "logs"
-    result = run_cell(cell, nodes, tag, ctx.node, run_id=ctx.run.run_id,
+    result = run_cell(cell, nodes, tag, ctx.node, parity=cached(ctx.catalog.root),
+                      run_id=ctx.run.run_id,
                       clock=ctx.clock, pod=pod, repeat=repeat, keep_logs_dir=logs,
-                      record=ctx.run.record)
+                      record=ctx.run.record, pool=_node_pool(state))
+    result = replace(result, findings=lint_node(cell.target, result.axes.containerd))
     described = render_describe(result)  # what `kubectl describe pod` would show: analyze it
     if described:
         logs.mkdir(parents=True, exist_ok=True)

@@ -37,7 +37,7 @@ PROBE_VERDICTS = frozenset(v.value for v in (
     Verdict.CONTAINER_FAILS, Verdict.CONTAINER_EXITS))
 # The node tier (a kind-style node with an emulated kubelet) sees the probe's classes
 # plus the kubelet's kills.
-NODE_VERDICTS = PROBE_VERDICTS | {Verdict.RESTARTS.value}
+NODE_VERDICTS = PROBE_VERDICTS | {Verdict.RESTARTS.value, Verdict.MISPLACED.value}
 # KubeletConfiguration cgroupDriver values (k8s.io/kubelet/config/v1beta1).
 CGROUP_DRIVERS = ("systemd", "cgroupfs")
 # RFC 6902 section 4: the six operations a JSON patch may hold.
@@ -59,7 +59,8 @@ def check_name(name: str, *, path: Path | str | None = None) -> str:
 
 
 SIDECAR_KEYS = frozenset({"description", "expected", "expected_by_calico", "expected_probe",
-                          "expected_node", "references", "fix", "kubelet", "json6902"})
+                          "expected_node", "references", "fix", "kubelet", "json6902",
+                          "patch"})
 
 
 def meta_path(variant_path: Path) -> Path:
@@ -131,5 +132,8 @@ def load_variant(path: Path, name: str | None = None, as_is: bool = False) -> Va
         fix=string(meta, "fix", mpath, what, ""),
         kubelet=dict(kubelet),
         json6902=tuple(json6902),
-        as_is=as_is,
+        # A sidecar's ``patch = true``: the file is a containerdConfigPatches entry, merged
+        # over kind's base config, whatever the command line's default.
+        as_is=as_is and not typed(meta, "patch", mpath, what, "true or false",
+                                  lambda v: isinstance(v, bool), False),
     )

@@ -191,6 +191,14 @@ STEP_VERDICTS = {
     "container": Verdict.CONTAINER_FAILS,  # CreateContainer/StartContainer
     "exit": Verdict.CONTAINER_EXITS,  # the container ended by itself
 }
+# What a misplaced container does, by cgroup version (observed: docs/observed/v2-node-table,
+# where the same configs were killed Completed/0 on v2 nodes and stayed up on v1 nodes).
+MISPLACED_V1 = ("on this cgroup v1 node the kubelet's pod-cgroup check still passes, so the "
+                "kill is not triggered; on cgroup v2 the same config is killed, Completed, "
+                "exit 0, again and again (observed: docs/observed/v2-node-table)")
+MISPLACED_V2 = ("on cgroup v2 the kubelet kills it once its periodic QoS update makes systemd "
+                "drop cpuset from the empty pod slice (60 s period); this window saw no kill "
+                "yet (observed kills: docs/observed/v2-node-table)")
 # Which kubelet path killed, most telling first (pkg/kubelet/kubelet.go SyncPod's pod
 # cgroup check, then the prober's liveness kill).
 KILL_ORDER = ("pod-cgroup-missing", "liveness")
@@ -247,7 +255,7 @@ def judge_steps(rec: StepRecord) -> tuple[Verdict, str, Evidence]:
         if failed.explained:  # the host's doing: a statement about this machine only
             return (Verdict.UNKNOWN, "host-explained",
                     evidence(failed.explained, (f"would be {verdict.value}: {failed.error}",)))
-        return verdict, "", evidence(failed.error)
+        return verdict, failed.subtype, evidence(failed.error)
     for why in KILL_ORDER:
         kills = [k for k in rec.kills if k.why == why]
         if kills:
@@ -262,6 +270,10 @@ def judge_steps(rec: StepRecord) -> tuple[Verdict, str, Evidence]:
             describe_kills(exits, rec.init_runs, rec.sandboxes))
     if not rec.completed:
         return Verdict.UNKNOWN, "", evidence("the cell stopped before its window ended")
+    if rec.misplaced:  # up, but where the kubelet's pod-cgroup check cannot see it
+        v2 = rec.facts.get("cgroup") == "v2"
+        return Verdict.MISPLACED, "", evidence(rec.misplaced, (
+            MISPLACED_V2 if v2 else MISPLACED_V1,))
     return Verdict.STABLE, "", evidence()
 
 

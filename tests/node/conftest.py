@@ -17,7 +17,7 @@ from calico_conformance.clock import Clock, SystemClock
 from calico_conformance.cri.client import CriClient
 from calico_conformance.cri.waits import wait_ready
 from calico_conformance.model import CellResult
-from calico_conformance.node import Node, PodTemplate, backend
+from calico_conformance.node import Node, PodTemplate, backend, parity
 from calico_conformance.node import nodeutils as nu
 from calico_conformance.node import run_cell as run_node_cell
 from calico_conformance.node.cell import adapt
@@ -58,7 +58,8 @@ NO_PROBES = PodTemplate()
 
 def run_cell(cell: NodeCell, image: NodeImage, settings: NodeSettings, run_id: str,
              clock: Clock | None = None, pod: PodTemplate = NO_PROBES) -> CellResult:
-    return run_node_cell(cell, backend(), image.tag, settings, run_id=run_id,
+    return run_node_cell(cell, backend(), image.tag, settings, parity=parity.load(CLUSTERS),
+                         run_id=run_id,
                          clock=clock or SystemClock(), pod=pod)
 
 
@@ -91,11 +92,11 @@ def ready_node(recipes: dict[str, Recipe], catalog: Catalog, run_id: str,
         config = adapt(Target(catalog.variants[variant], catalog.kind[recipe.kind]
                               ).effective.data, obs.overrides, node)
         nu.write_file(node, nu.CONFIG, tomli_w.dumps(config))
-        active, journal = nu.restart_containerd(node)
-        assert active, journal
+        up = nu.restart_containerd(node)
+        assert up.at_endpoint, up.journal
         client = CriClient(node.cri_endpoint)
         assert wait_ready(client, node.clock, 20.0).ready
-        nu.import_images(node, "registry.k8s.io/pause:3.10")
+        nu.import_images(node, ["registry.k8s.io/pause:3.10"])
         yield Ready(node, client, obs)
     finally:
         if client is not None:

@@ -59,3 +59,21 @@ def test_a_repro_line_shows_the_node_result_as_kubectl_describe_would(
     for part in ("Last State Completed (exit 0)", "Restart Count 3", "SandboxChanged x3",
                  "install-cni x3", "every 62s", "has some missing controllers: cpuset"):
         assert part in line, line
+
+
+def test_a_repro_line_for_a_misplaced_container_says_the_kill_needs_cgroup_v2(
+        catalog: Catalog) -> None:
+    from calico_conformance.model import ConfigCheck
+
+    cell = NodeCell(Target(catalog.variants["systemd-cgroup-off"], catalog.kind["v0.24.0"]),
+                    "trixie", backend="docker", cgroup="v1", containerd="1.7.24")
+    record = StepRecord(completed=True, watched_s=20.0,
+                        misplaced="the container runs outside its pod cgroup")
+    verdict, subtype, ev = judge_steps(record)
+    assert verdict is Verdict.MISPLACED and "kill is not triggered" in ev.notes[-1]
+    host = {"cgroup_memory": "/system.slice/containerd.service/x", "in_pod_cgroup": "memory=no"}
+    result = build_result(cell, verdict, subtype=subtype, evidence=ev,
+                          config_check=ConfigCheck(host=host))
+    line = as_described(result)
+    assert "misplaced: Running, Restart Count 0" in line and line.endswith("needs cgroup v2")
+    assert "memory=no" in line

@@ -190,3 +190,63 @@ def test_the_hierarchies_are_the_cgroup_mounts_not_leftover_directories() -> Non
             "63 80 0:52 / /sys/fs/cgroup/net_cls,net_prio rw - cgroup cgroup rw,net_cls\n"
             "30 1 0:26 / /sys/fs/cgroup rw - tmpfs tmpfs ro\n")
     assert hierarchies(info) == ["cpu", "net_cls,net_prio", "systemd"]
+
+
+def test_every_sandbox_image_a_config_names_is_staged_whatever_its_layout() -> None:
+    """A version 2 header over containerd 2.x plugin ids (AgentBaker's template): the
+    pinned sandbox image was not staged, pulled offline and blamed on the config."""
+    from calico_conformance.node.cell import _configured_sandbox_images
+
+    config = {"version": 2, "plugins": {
+        "io.containerd.cri.v1.images": {"pinned_images": {"sandbox": "mcr.microsoft.com/p:3.6"}},
+        "io.containerd.grpc.v1.cri": {"sandbox_image": "registry.k8s.io/pause:3.9"}}}
+    assert _configured_sandbox_images(config) == ["mcr.microsoft.com/p:3.6",
+                                                  "registry.k8s.io/pause:3.9"]
+    assert _configured_sandbox_images('[x]\n  sandbox_image = "a/b:1"\n') == ["a/b:1"]
+
+
+class _NoOomNode:
+    """A node where sandboxes may not lower oom_score_adj (no CAP_SYS_RESOURCE)."""
+
+    def __init__(self, containerd: str) -> None:
+        self.facts = {"containerd": containerd}
+
+    def exec(self, *argv: str, timeout: float = 60, stdin: str | None = None) -> tuple[int, str]:
+        return 1, "permission denied"
+
+
+@pytest.mark.parametrize(("config", "containerd", "table"), [
+    ({"plugins": {"io.containerd.grpc.v1.cri": {}}}, "1.7.24", "cri"),  # version-less: short ids
+    ({"version": 3}, "1.6.20", "io.containerd.grpc.v1.cri"),  # 1.6.20 reads v3 as v2
+    ({"version": 3}, "2.1.9", "io.containerd.cri.v1.runtime"),
+    ({"version": 2}, "2.1.9", "io.containerd.grpc.v1.cri"),  # 2.x migrates it from there
+    ({"plugins": {"cri": {}}}, "2.1.9", "io.containerd.cri.v1.runtime"),  # v1 CRI ignored
+])
+def test_the_oom_adaptation_goes_where_this_containerd_reads_it_whatever_the_layout_says(
+        config: dict[str, object], containerd: str, table: str) -> None:
+    """On a version-less file the override went into a URI table containerd 1.x never reads:
+    runc then failed every sandbox ("can't get final child's PID from pipe") on our host's
+    missing capability, and the config was blamed."""
+    from calico_conformance.node.cell import adapt
+
+    said: list[str] = []
+    out = adapt(config, said, _NoOomNode(containerd))  # type: ignore[arg-type]
+    assert out["plugins"][table]["restrict_oom_score_adj"] is True  # type: ignore[index]
+    from calico_conformance.containerd.config import table_name
+
+    assert said and said[0].startswith(f"[{table_name('plugins', table)}] ")
+
+
+@pytest.mark.parametrize(("ref", "as_cri_names_it"), [
+    ("kubeedge/pause:3.6", "docker.io/kubeedge/pause:3.6"),
+    ("pause", "docker.io/library/pause:latest"),
+    ("registry.k8s.io/pause:3.10", "registry.k8s.io/pause:3.10"),
+    ("localhost/kubernetes/pause:0.1.0", "localhost/kubernetes/pause:0.1.0"),
+    ("easzlab.io.local:5000/easzlab/pause:3.10", "easzlab.io.local:5000/easzlab/pause:3.10"),
+    ("{{ PAUSE_IMAGE }}", "{{ PAUSE_IMAGE }}"),
+])
+def test_a_sandbox_image_is_staged_under_the_name_cri_will_look_it_up_by(
+        ref: str, as_cri_names_it: str) -> None:
+    from calico_conformance.node.parity import normalized
+
+    assert normalized(ref) == as_cri_names_it

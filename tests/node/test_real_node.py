@@ -192,3 +192,64 @@ def test_nothing_is_left_after_success_failure_and_ctrl_c(catalog: Catalog,
                  NodeSettings(window_s=30.0, churn=False, disturb=False), run_id,
                  clock=_InterruptingClock(after=20))
     _nothing_left(run_id)
+
+
+# --- parity with a kind node (issue #19): our machine's gaps are never the config's verdict ---
+
+def _as_is(tmp_path: Path, name: str, text: str) -> Variant:
+    from calico_conformance.variants import load_variant
+
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    return load_variant(path, as_is=True)
+
+
+FAST = NodeSettings(window_s=1.0, churn=False, disturb=False)
+V2_CRI = 'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n'
+
+
+def test_an_empty_stream_server_address_finds_the_default_route_a_kind_node_has(
+        catalog: Catalog, recipes: dict[str, Recipe], run_id: str, tmp_path: Path) -> None:
+    """Without a route containerd said "no default routes found in /proc/net/route"."""
+    image = built_image(recipes, "bookworm")
+    v = _as_is(tmp_path, "stream-any", V2_CRI + 'stream_server_address = ""\n')
+    res = run_cell(_cell(v, catalog.kind["v0.24.0"], image), image, FAST, run_id)
+    assert res.verdict is Verdict.STABLE, res.evidence.error
+    assert any("default route" in v for k, v in res.config_check.host.items()
+               if k.startswith("parity"))
+    _nothing_left(run_id, res.config_check.host["node_container"])
+
+
+def test_containerd_2_default_sandbox_image_is_staged_not_pulled_offline(
+        catalog: Catalog, recipes: dict[str, Recipe], run_id: str, tmp_path: Path) -> None:
+    """2.1.9 asks for registry.k8s.io/pause:3.10 when a config pins none; it was pulled
+    (network is unreachable) and the config blamed with sandbox-fails."""
+    image = built_image(recipes, "trixie-sid")
+    v = _as_is(tmp_path, "no-sandbox-image", "version = 3\n")
+    res = run_cell(_cell(v, catalog.kind["v0.27.0"], image), image, FAST, run_id)
+    assert res.verdict is Verdict.STABLE, res.evidence.error
+    assert any("registry.k8s.io/pause:3.10" in n for n in res.evidence.notes)
+    _nothing_left(run_id, res.config_check.host["node_container"])
+
+
+def test_containerd_serving_cri_elsewhere_is_its_own_outcome_not_a_rejected_config(
+        catalog: Catalog, recipes: dict[str, Recipe], run_id: str, tmp_path: Path) -> None:
+    """A Docker-managed containerd's dump: containerd accepted it, the kubelet cannot find it."""
+    image = built_image(recipes, "bookworm")
+    v = _as_is(tmp_path, "grpc-elsewhere", '[grpc]\naddress = "/run/dockershim.sock"\n')
+    res = run_cell(_cell(v, catalog.kind["v0.24.0"], image), image, FAST, run_id)
+    assert (res.verdict, res.subtype) == (Verdict.CRI_UNAVAILABLE, "wrong-endpoint")
+    assert "containerd serves /run/dockershim.sock" in res.evidence.error
+    assert "unix:///run/containerd/containerd.sock" in res.evidence.error
+    _nothing_left(run_id, res.config_check.host["node_container"])
+
+
+def test_an_invalid_sandbox_image_is_judged_by_containerd_not_by_the_harness(
+        catalog: Catalog, recipes: dict[str, Recipe], run_id: str, tmp_path: Path) -> None:
+    """A placeholder left in a template: it was `unknown` ("ctr images tag ... failed")."""
+    image = built_image(recipes, "bookworm")
+    v = _as_is(tmp_path, "placeholder", V2_CRI + 'sandbox_image = "{{ PAUSE_IMAGE }}"\n')
+    res = run_cell(_cell(v, catalog.kind["v0.24.0"], image), image, FAST, run_id)
+    assert res.verdict is Verdict.SANDBOX_FAILS, (res.verdict, res.evidence.error)
+    assert "invalid reference format" in res.evidence.error  # containerd's own words
+    _nothing_left(run_id, res.config_check.host["node_container"])

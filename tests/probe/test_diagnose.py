@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from calico_conformance.containerd.words import cri_load_error, exit_error, log_fields
+from calico_conformance.containerd.words import (
+    booted,
+    cri_load_error,
+    exit_error,
+    log_fields,
+    pull_trouble,
+    serving_addresses,
+)
 from calico_conformance.model import Outcome, Verdict
 from calico_conformance.probe.diagnose import host_explanation
 from calico_conformance.verdict import outcome as outcome_of
@@ -75,4 +82,31 @@ def test_an_exit_is_explained_by_the_fatal_line_else_the_last_containerd_line() 
     assert exit_error(f"x\n{fatal}\ny") == "failed to load config: bad"
     assert exit_error("noise\ncontainerd: invalid config version\n") == (
         "containerd: invalid config version")
-    assert exit_error("") == "containerd exited without a word"
+    assert exit_error("") == "containerd exited without an error line"
+
+
+def test_an_exit_is_never_explained_by_an_info_line() -> None:
+    """Issue #19: "Start streaming server" was quoted as why a config was rejected."""
+    info = ('time="t" level=info msg="Start streaming server"\n'
+            'time="t" level=info msg="containerd successfully booted in 0.287469s"')
+    assert exit_error(info) == "containerd exited without an error line"
+    error = 'time="t" level=error msg="failed to load cni" error="no network config"'
+    assert exit_error(f"{error}\n{info}") == "failed to load cni: no network config"
+
+
+def test_serving_addresses_are_where_containerd_serves_grpc_not_ttrpc() -> None:
+    log = ('time="t" level=info msg=serving... address=/run/dockershim.sock.ttrpc\n'
+           'time="t" level=info msg=serving... address=/run/dockershim.sock\n'
+           'time="t" level=info msg="containerd successfully booted in 0.2s"')
+    assert serving_addresses(log) == ("/run/dockershim.sock",)
+    assert booted(log)
+
+
+def test_a_pull_that_needed_the_network_is_our_trouble_an_invalid_reference_is_not() -> None:
+    offline = ('failed to get sandbox image "registry.k8s.io/pause:3.10": failed to pull '
+               'image: failed to do request: Head "https://registry.k8s.io/v2/pause/manifests'
+               '/3.10": dial tcp: lookup registry.k8s.io: network is unreachable')
+    assert "no registry is reachable" in pull_trouble(offline)
+    invalid = ('failed to get sandbox image "REPLACE ME": failed to parse image reference '
+               '"REPLACE ME": invalid reference format')
+    assert pull_trouble(invalid) == ""

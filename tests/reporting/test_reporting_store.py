@@ -161,3 +161,18 @@ def test_a_run_killed_mid_matrix_assembles_into_a_valid_partial_matrix(tmp_path:
     for c in matrix.cells:
         if (c.cell_id, c.repeat) not in written:
             assert c.verdict is Verdict.UNKNOWN and c.outcome is Outcome.UNKNOWN
+
+
+def test_latest_points_per_tier_and_profile_so_a_node_run_leaves_the_kind_matrix_alone(
+        tmp_path: Path) -> None:
+    from calico_conformance.model import RunMeta
+    from calico_conformance.reporting.store import latest_names, resolve_run_dir, update_latest
+
+    meta = RunMeta(run_id="r1", suite_version="0", profile="smoke", tier="node")
+    assert latest_names(meta) == ["latest", "latest-node", "latest-smoke"]
+    run = tmp_path / "r1"
+    run.mkdir()
+    for name in latest_names(meta):
+        update_latest(tmp_path, run, name)
+    assert resolve_run_dir(tmp_path / "latest-node") == run
+    assert latest_names(RunMeta("r2", "0", "default", tier="kind")) == ["latest", "latest-kind"]

@@ -23,6 +23,21 @@ CRI_PLUGINS = (CRI_V1, CRI_V2, CRI_V3_RUNTIME, CRI_V3_IMAGES)
 KeyPath = tuple[str, ...]
 
 
+def runtime_plugin_read(declared: object, containerd: tuple[int, int, int]) -> KeyPath:
+    """The CRI runtime plugin table that containerd ``containerd`` really reads in a
+    document whose ``version`` line is ``declared`` (None: no line). containerd 1.x keys a
+    version-less file by short plugin id (services/server/config/config.go) and reads a
+    version 3 file, where it does not refuse it, as version 2 (containerd#9198). 2.x
+    migrates a version 2 file from its own tables, but reads a version-less file's CRI
+    tables not at all (observed on 2.1.9: "Ignoring unknown key in TOML for plugin"
+    io.containerd.grpc.v1.cri), only its own plugin ids."""
+    if containerd >= (2, 0, 0):
+        return ("plugins", CRI_V2 if declared == 2 else CRI_V3_RUNTIME)
+    if declared is None or declared == 1:
+        return ("plugins", CRI_V1)
+    return ("plugins", CRI_V2)
+
+
 @dataclass(frozen=True)
 class Layout:
     """Where one config layout keeps each CRI setting, as key paths from the document root.

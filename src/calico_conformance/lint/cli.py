@@ -18,6 +18,7 @@ from ..model import Finding, to_dict
 from ..reporting.facts import visible
 from ..variants import CGROUP_DRIVERS, META_SUFFIX, load_variant, meta_path
 from ..versions import parse_version
+from . import provenance
 from .engine import lint_cluster_config, lint_file, lint_target
 
 
@@ -92,6 +93,17 @@ def _clusters(args: argparse.Namespace) -> Path | None:
     return None
 
 
+def _observed(args: argparse.Namespace) -> dict[tuple[str, str], list[str]]:
+    """What the clusters data says was observed; without that data, nothing was (every
+    prediction then reads "from the literature only")."""
+    try:
+        return provenance.load(_clusters(args))
+    except InputError as exc:
+        if "--clusters" in str(exc):
+            return {}
+        raise
+
+
 def _catalog(args: argparse.Namespace, why: str) -> Catalog:
     clusters = _clusters(args)
     if clusters is None:
@@ -161,10 +173,12 @@ def _lint_one(args: argparse.Namespace, path: Path, on_kind: KindRelease | None
 
 def run(args: argparse.Namespace) -> int:
     on_kind = _kind_release(args, "--on-kind") if args.on_kind else None
+    observed = _observed(args)
     findings: list[Finding] = []
     lines: list[str] = []
     for path in _expand(args.paths):
         found, note = _lint_one(args, path, on_kind)
+        found = provenance.annotate(found, observed)
         findings += found
         if note:
             print(f"lint: {note}", file=sys.stderr)
@@ -183,6 +197,8 @@ def format_text(findings: Sequence[Finding]) -> str:
         lines.append(f"{where}: {f.code} {f.severity}{subject}: {f.message}{predicted}")
         if f.fix:
             lines.append(f"    fix: {f.fix}")
+        if f.basis:
+            lines.append(f"    basis: {f.basis}")
         lines.extend(f"    see: {ref}" for ref in f.references)
     # Paths, table names and values come from the user's file: no terminal controls.
     return "".join(visible(line) + "\n" for line in lines)

@@ -10,11 +10,13 @@ of its topic and into ``RULES`` here.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..containerd import ContainerdView, SkippedPatch, apply_kind_patches, view
-from ..containerd.config import CRI_V1
+from ..containerd.config import CRI_V1, CRI_V2, CRI_V3_IMAGES, CRI_V3_RUNTIME
+from ..containerd.config import view as view_of
 from ..datafile import parse_toml, parse_yaml, read_text
 from ..errors import InputError
 from ..model import Finding
@@ -23,9 +25,25 @@ from ..versions import parse_version
 from .cgroups import cgroup_driver
 from .context import LintContext
 from .images import sandbox_image
+from .paths import cni_dirs, grpc_address
 from .registry import registry
-from .runtimes import cri_disabled, missing_shim, option_typos, undefined_default_runtime
-from .version import config_version, missing_version, shell_variables, skipped_patches
+from .runtimes import (
+    cri_disabled,
+    custom_runtime_binary,
+    missing_runtime_type,
+    missing_shim,
+    option_typos,
+    proxy_snapshotter,
+    removed_shims,
+    undefined_default_runtime,
+)
+from .version import (
+    config_version,
+    missing_version,
+    shell_variables,
+    short_plugin_ids,
+    skipped_patches,
+)
 
 if TYPE_CHECKING:
     from ..cells import Cell, KindRelease, Target
@@ -33,9 +51,11 @@ if TYPE_CHECKING:
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 Rule = Callable[[LintContext], Iterator[Finding]]
-RULES: tuple[Rule, ...] = (cri_disabled, config_version, missing_version, skipped_patches,
-                           undefined_default_runtime, cgroup_driver, missing_shim, option_typos,
-                           sandbox_image, registry, shell_variables)
+RULES: tuple[Rule, ...] = (
+    cri_disabled, config_version, short_plugin_ids, missing_version, skipped_patches,
+    undefined_default_runtime, cgroup_driver, missing_shim, removed_shims, missing_runtime_type,
+    custom_runtime_binary, option_typos, sandbox_image, registry, grpc_address, cni_dirs,
+    proxy_snapshotter, shell_variables)
 
 
 def run_rules(ctx: LintContext) -> list[Finding]:
@@ -62,19 +82,52 @@ def lint_view(view: ContainerdView, *, kubelet_cgroup_driver: str, containerd_ve
     ctrd = _containerd_tuple(containerd_version)
     ignored: tuple[str, ...] = ()
     plugins = view.data.get("plugins")
-    if (standalone and view.declared_version is None and ctrd[0] < 2
-            and isinstance(plugins, dict)):
-        # containerd 1.x reads a version-less file as version 1, keyed by short plugin id:
-        # full-URI tables are never read, so judge what containerd will really run.
-        ignored = tuple(p for p in plugins if str(p).startswith("io.containerd."))
-        if ignored:
-            kept = {k: v for k, v in plugins.items() if k not in ignored}
-            view = _view_without(view, kept)
+    if standalone and isinstance(plugins, dict):
+        view, ignored = _as_read(view, plugins, ctrd)
     ctx = LintContext(view=view, kubelet_cgroup_driver=kubelet_cgroup_driver, containerd=ctrd,
                       shims=shims, pinned_pause=pinned_pause, skipped=skipped,
                       source_text=source_text, path=path, standalone=standalone,
                       ignored_tables=ignored)
     return run_rules(ctx)
+
+
+def _as_read(view: ContainerdView, plugins: dict[str, Any], ctrd: tuple[int, int, int]
+             ) -> tuple[ContainerdView, tuple[str, ...]]:
+    """The file as containerd ``ctrd`` really reads it, and the tables it never reads; so
+    rules judge what containerd will run (each case observed in the calibration table,
+    docs/CALIBRATION.md)."""
+    declared = view.declared_version
+    if ctrd[0] < 2 and declared is None:
+        # containerd 1.x reads a version-less file as version 1, keyed by short plugin id:
+        # full-URI tables are never read (services/server/config/config.go).
+        ignored = tuple(p for p in plugins if str(p).startswith("io.containerd."))
+    elif ctrd[0] < 2 and declared == 3:
+        # a 1.x that does not refuse version 3 reads it as version 2: the CRI v1 tables of
+        # 2.x are unknown plugin ids there (containerd#9198).
+        kept = {k: v for k, v in plugins.items() if k not in (CRI_V3_RUNTIME, CRI_V3_IMAGES)}
+        return _relayout(view, {**view.data, "version": 2, "plugins": kept}), ()
+    elif ctrd[0] >= 2 and declared in (None, 1):
+        # 2.x ignores a version-less file's CRI tables ("Ignoring unknown key in TOML for
+        # plugin io.containerd.grpc.v1.cri", observed on 2.1.9); only its own ids are read.
+        kept = {k: v for k, v in plugins.items() if k not in (CRI_V1, CRI_V2)}
+        return _relayout(view, {**view.data, "version": 3, "plugins": kept}), tuple(
+            p for p in plugins if p in (CRI_V1, CRI_V2))
+    elif ctrd[0] >= 2 and declared == 2 and CRI_V3_RUNTIME in plugins and CRI_V2 not in plugins:
+        # 2.x reads its own CRI plugin ids under any version line: the v3 tables decide.
+        return _relayout(view, {**view.data, "version": 3}), ()
+    else:
+        return view, ()
+    if not ignored:
+        return view, ()
+    kept = {k: v for k, v in plugins.items() if k not in ignored}
+    return _view_without(view, kept), ignored
+
+
+def _relayout(original: ContainerdView, data: dict[str, Any]) -> ContainerdView:
+    """``data``'s layout, under the version line the file really has (version rules)."""
+    read = view_of(data)
+    return replace(read, declared_version=original.declared_version,
+                   data={**read.data, "version": original.data.get("version")})
 
 
 def _view_without(original: ContainerdView, plugins: dict[str, Any]) -> ContainerdView:
@@ -85,7 +138,8 @@ def _view_without(original: ContainerdView, plugins: dict[str, Any]) -> Containe
 
 
 def lint_target(target: Target) -> tuple[Finding, ...]:
-    """Lint what a target runs: kind's base config for its release plus the variant."""
+    """Lint what a target runs: kind's base config for its release plus the variant, or
+    (as-is) the variant as the node's whole config, judged as the tiers run it."""
     kind = target.kind
     effective = target.effective
     base = view(parse_toml(kind.base_config_text(), path=kind.base_config))
@@ -93,7 +147,20 @@ def lint_target(target: Target) -> tuple[Finding, ...]:
         effective.view, kubelet_cgroup_driver=target.kubelet_cgroup_driver,
         containerd_version=kind.containerd, shims=kind.shims, pinned_pause=base.sandbox_image,
         skipped=effective.skipped, source_text=target.variant.text,
-        path=str(target.variant.path), standalone=False))
+        path=str(target.variant.path), standalone=target.variant.as_is))
+
+
+def lint_node(target: Target, containerd: str) -> tuple[Finding, ...]:
+    """Lint what a node cell ran: the same effective config, judged for the containerd the
+    node really runs (not kind's), so each cell carries its findings and fix."""
+    kind = target.kind
+    base = view(parse_toml(kind.base_config_text(), path=kind.base_config))
+    return tuple(lint_view(
+        target.effective.view, kubelet_cgroup_driver=target.kubelet_cgroup_driver,
+        containerd_version=containerd or kind.containerd, shims=None,
+        pinned_pause=None if target.variant.as_is else base.sandbox_image,
+        skipped=target.effective.skipped, source_text=target.variant.text,
+        path=str(target.variant.path), standalone=target.variant.as_is))
 
 
 def lint_cell(cell: Cell) -> tuple[Finding, ...]:

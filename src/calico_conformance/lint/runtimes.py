@@ -92,3 +92,81 @@ def option_typos(ctx: LintContext) -> Iterator[Finding]:
                 table=f"{rt.table}.options", key=key,
                 references=("https://github.com/kubernetes-sigs/kubespray/issues/8186",),
                 fix=f"Rename {key} to {close[0]}.")
+
+
+# Shims containerd 2.0 removed (v2.0.0 release notes, "Removed features": the runc v1 shim
+# and the runtime v1 Linux shim; containerd#8262, #4365): a sandbox on them fails
+# (observed on 2.1.9: "io.containerd.runc.v1: type with url runtimeoptions.v1.Options:
+# not found").
+REMOVED_IN_2 = ("io.containerd.runc.v1", "io.containerd.runtime.v1.linux")
+
+
+def removed_shims(ctx: LintContext) -> Iterator[Finding]:
+    default = default_runtime(ctx)
+    if ctx.containerd < (2, 0, 0) or default is None or ctx.view.cri_disabled:
+        return
+    if default.runtime_type in REMOVED_IN_2:
+        yield ctx.finding(
+            "CC019", "error",
+            f"the default runtime {default.name!r} has runtime_type "
+            f"{default.runtime_type!r}, which containerd 2.0 removed: every sandbox fails",
+            table=default.table, key="runtime_type", predicted=Verdict.CLUSTER_FAILS.value,
+            references=("https://github.com/containerd/containerd/releases/tag/v2.0.0",),
+            fix='Set runtime_type = "io.containerd.runc.v2".')
+
+
+def custom_runtime_binary(ctx: LintContext) -> Iterator[Finding]:
+    """A default runtime that runs another binary than runc needs it on every node
+    (observed: Bottlerocket's "shimpei" and every sandbox failed, "executable file not
+    found in $PATH")."""
+    default = default_runtime(ctx)
+    binary = default.binary_name if default is not None else None
+    if default is None or not binary or binary.rsplit("/", 1)[-1] == "runc":
+        return
+    yield ctx.finding(
+        "CC018", "warning",
+        f"the default runtime {default.name!r} runs BinaryName = {binary!r}, not runc: every "
+        "sandbox, calico-node's included, fails on a node without that binary",
+        table=f"{default.table}.options", key="BinaryName",
+        references=("https://github.com/containerd/containerd/blob/main/docs/cri/config.md",),
+        fix=f"Install {binary} on every node, or drop BinaryName to use runc.")
+
+
+def proxy_snapshotter(ctx: LintContext) -> Iterator[Finding]:
+    """The CRI snapshotter served by a proxy plugin needs its daemon (observed: stargz,
+    "dial unix ... containerd-stargz-grpc.sock", every image unpack failed)."""
+    proxies = ctx.view.data.get("proxy_plugins")
+    name = ctx.view.snapshotter
+    if not isinstance(proxies, dict) or name not in proxies or ctx.view.cri_disabled:
+        return
+    entry = proxies[name]
+    address = entry.get("address", "?") if isinstance(entry, dict) else "?"
+    yield ctx.finding(
+        "CC020", "warning",
+        f"the CRI snapshotter {name!r} is a proxy plugin served at {address}: on a node "
+        "where that daemon is not running, every image unpack fails (no pod starts)",
+        table=f"proxy_plugins.{quote(name)}", key="address",
+        references=("https://github.com/containerd/containerd/blob/main/docs/PLUGINS.md"
+                    "#proxy-plugins",),
+        fix=f"Run the {name} snapshotter daemon on every node before containerd, or use "
+            "the default overlayfs snapshotter.")
+
+
+def missing_runtime_type(ctx: LintContext) -> Iterator[Finding]:
+    """containerd 1.x decodes a runtimes entry as a new table, not over its defaults: a
+    runc table with only options has no runtime_type, and every container fails (observed
+    on 1.6.20 and 1.7.24: "create container failed validation: container.Runtime.Name must
+    be set"; 2.1.9 fills it in)."""
+    default = default_runtime(ctx)
+    if (ctx.containerd >= (2, 0, 0) or default is None or ctx.view.cri_disabled
+            or default.runtime_type is not None or default.name not in ctx.view.runtimes):
+        return
+    yield ctx.finding(
+        "CC021", "error",
+        f"the default runtime {default.name!r} has no runtime_type: containerd "
+        f"{'.'.join(map(str, ctx.containerd))} does not fill it in from its defaults, and "
+        "every container fails (\"container.Runtime.Name must be set\")",
+        table=default.table, key="runtime_type", predicted=Verdict.CLUSTER_FAILS.value,
+        references=("https://github.com/containerd/containerd/blob/release/1.7/docs/cri/"
+                    "config.md",),
+        fix=f'Add runtime_type = "io.containerd.runc.v2" under [{default.table}].')

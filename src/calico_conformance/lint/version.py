@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from ..containerd.config import quote
 from ..model import Finding, Verdict
 from .context import LintContext
 
@@ -22,14 +23,25 @@ def config_version(ctx: LintContext) -> Iterator[Finding]:
     version = declared if declared is not None else 1
     ctrd = ".".join(str(x) for x in ctx.containerd)
     line = ctx.locate("", "version")
-    if version > 3 or version < 1:
+    newest = 4 if ctx.containerd >= (2, 3, 0) else 3 if major >= 2 else 2
+    if version > 4 or version < 1:
         yield ctx.finding("CC006", "error",
                           f"version = {version} is not a containerd config version "
-                          "(known: 1, 2, 3)", key="version",
+                          "(known: 1 to 4)", key="version",
                           predicted=Verdict.CLUSTER_FAILS.value, line=line,
                           references=("https://github.com/containerd/containerd/blob/main/"
                                       "docs/PLUGINS.md#version-header",),
                           fix="Use version = 2 on containerd 1.x, version = 3 on 2.x.")
+    elif version == 4 and version > newest:
+        # Version 4 arrived with containerd 2.3; older releases refuse a newer version
+        # ("containerd config version `N` is not supported, the max version is `M`").
+        yield ctx.finding("CC006", "error",
+                          f"version = 4 needs containerd >= 2.3, the node runs {ctrd}: "
+                          "containerd refuses to start", key="version", line=line,
+                          predicted=Verdict.CLUSTER_FAILS.value,
+                          references=("https://github.com/containerd/containerd/blob/main/"
+                                      "docs/PLUGINS.md#version-header",),
+                          fix=f"Write a version = {newest} config for containerd {ctrd}.")
     elif version == 3 and major < 2:
         # containerd >= 1.7.17 / 1.6.32 refuse configs newer than version 2
         # (containerd/containerd#10165, #10234); older 1.x silently misreads them (#9198).
@@ -44,12 +56,12 @@ def config_version(ctx: LintContext) -> Iterator[Finding]:
             references=("https://github.com/containerd/containerd/pull/10165",
                         "https://github.com/containerd/containerd/issues/9198"),
             fix="Write a version = 2 config (io.containerd.grpc.v1.cri tables) for containerd 1.x.")
-    elif major >= 2 and version < 3 and declared is not None and ctx.standalone:
+    elif major >= 2 and version < newest and declared is not None and ctx.standalone:
         # Only for a whole file: on kind the base's version is kind's business, not the user's.
         yield ctx.finding(
             "CC006", "info",
-            f"version = {version} on containerd {ctrd}: containerd migrates it to version 3 "
-            "on every start",
+            f"version = {version} on containerd {ctrd}: containerd migrates it to version "
+            f"{newest} on every start",
             key="version", line=line,
             references=("https://github.com/containerd/containerd/blob/main/docs/PLUGINS.md"
                         "#version-header",),
@@ -76,14 +88,19 @@ def missing_version(ctx: LintContext) -> Iterator[Finding]:
         return
     uri_tables = ctx.ignored_tables
     detail = ""
-    if uri_tables:
+    if uri_tables and ctx.containerd[0] < 2:
         # containerd 1.x Config.Decode keys version-1 plugins by short id ("cri"), so
         # full-URI tables are never read (services/server/config/config.go).
         detail = (f": containerd {ctx.containerd[0]}.x reads it as version 1 and ignores the "
                   + ", ".join(f'[plugins."{p}"]' for p in uri_tables) + " tables")
     elif ctx.containerd[0] >= 2:
-        # containerd 2.0 dropped version 1 (containerd/containerd#10905).
-        detail = f": containerd {ctx.containerd[0]}.x no longer reads version 1 configs"
+        # Observed on 2.1.9 (docs/CALIBRATION.md): containerd starts and serves CRI, the
+        # top-level keys (disabled_plugins) apply, but the CRI plugin's own settings are
+        # ignored ("Ignoring unknown key in TOML for plugin io.containerd.grpc.v1.cri").
+        tables = ", ".join(f"[plugins.{quote(p)}]" for p in uri_tables) or "its CRI tables"
+        detail = (f": containerd {ctx.containerd[0]}.x ignores the CRI settings in {tables} "
+                  "(\"Ignoring unknown key in TOML for plugin\") and runs CRI with its "
+                  "defaults")
     yield ctx.finding(
         "CC008", "warning",
         "no version line; containerd treats the file as version 1" + detail,
@@ -104,3 +121,27 @@ def shell_variables(ctx: LintContext) -> Iterator[Finding]:
                 "containerd will use it literally", line=i,
                 fix="Lint the config after the shell has expanded it.")
             return
+
+
+def short_plugin_ids(ctx: LintContext) -> Iterator[Finding]:
+    """Version 1 keys plugins by short id (``cri``); version 2 and later by URI. A merged
+    version-1 file under a newer version line is refused: ``invalid plugin key URI "cri"
+    expect io.containerd.x.vx`` (containerd services/server/config/config.go)."""
+    plugins = ctx.view.data.get("plugins")
+    version = ctx.view.declared_version
+    if version is None or version < 2 or not isinstance(plugins, dict):
+        return
+    short = [str(p) for p in plugins if not str(p).startswith("io.containerd.")]
+    if not short:
+        return
+    yield ctx.finding(
+        "CC015", "error",
+        f"version = {version} with short (version 1) plugin ids "
+        + ", ".join(f"[plugins.{p}]" for p in short)
+        + f': containerd refuses to start (invalid plugin key URI "{short[0]}" expect '
+        "io.containerd.x.vx)",
+        table=f"plugins.{short[0]}", predicted=Verdict.CLUSTER_FAILS.value,
+        references=("https://github.com/containerd/containerd/blob/main/docs/PLUGINS.md"
+                    "#version-header",),
+        fix="Use the full plugin URIs (plugins.\"io.containerd.grpc.v1.cri\" for cri), "
+            "or run `containerd config migrate` on the file.")

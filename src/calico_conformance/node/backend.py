@@ -48,6 +48,7 @@ class Backend(Protocol):
     """A way to run nodes (kind's provider): Docker containers, virtual machines, ..."""
 
     name: str
+    reusable: bool  # a node serves the next cell of its image after a reset (:mod:`.pool`)
 
     def unavailable(self) -> str | None:
         """None when nodes can run here, else why (a cell is then not run)."""

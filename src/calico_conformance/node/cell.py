@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,11 @@ import tomli_w
 
 from ..cells import NodeCell
 from ..clock import Clock
-from ..containerd.config import table_name, view
-from ..containerd.words import cri_load_error, exit_error
+from ..containerd.config import get_at, runtime_plugin_read, set_at, table_name
+from ..containerd.words import cri_load_error, exit_error, host_capability_trouble
 from ..cri.client import CriClient
 from ..cri.waits import wait_images, wait_ready
-from ..errors import ConformanceError, StepFailed
+from ..errors import ConformanceError, NodeUnavailable, StepFailed
 from ..life import Judged, StepLife, live
 from ..model import CellResult, ConfigCheck
 from ..settings import NodeSettings
@@ -34,6 +35,8 @@ from . import nodeutils as nu
 from .backend import Backend, Node
 from .cgroups import NodeCgroups
 from .kubelet import PodWorker
+from .parity import Parity, node_default_sandbox, prepare, sandbox_refs
+from .pool import Lease, NodePool
 from .prober import ProbeSpec
 from .window import watch
 from .workload import SANDBOX_REF, WORKLOAD_REF
@@ -51,36 +54,54 @@ class PodTemplate:
 
 
 def run_cell(cell: NodeCell, backend: Backend, tag: str, settings: NodeSettings, *,
-                  run_id: str, clock: Clock, pod: PodTemplate = PodTemplate(),
-                  repeat: int = 1, keep_logs_dir: Path | None = None,
-                  record: Path | None = None) -> CellResult:
-    """One node cell on ``backend``'s node of image ``tag``."""
-    node = backend.node(tag, run_id, clock)
-    return live(NodeLife(cell, node, settings, pod, repeat, keep_logs_dir, record), clock)
+             parity: Parity, run_id: str, clock: Clock, pod: PodTemplate = PodTemplate(),
+             repeat: int = 1, keep_logs_dir: Path | None = None,
+             record: Path | None = None, pool: NodePool | None = None) -> CellResult:
+    """One node cell on ``backend``'s node of image ``tag`` (from ``pool``, when the
+    backend's nodes are reused between cells, else a node of its own), made to match a
+    kind node as ``parity`` says (the catalog's ``node-parity.toml``)."""
+    reuse = pool is not None and backend.reusable
+    lease = (pool if reuse and pool is not None else NodePool()).take(backend, tag, run_id,
+                                                                      clock)
+    life = NodeLife(cell, lease, settings, pod, repeat, keep_logs_dir, record)
+    life.pool = pool if reuse else None
+    life.parity = parity
+    return live(life, clock)
 
 
 def adapt(config: dict[str, Any], rec_overrides: list[str], node: Node) -> dict[str, Any]:
     """What this node needs changed, recorded: sandboxes ask for oom_score_adj -998, which
-    needs CAP_SYS_RESOURCE (kind sets restrict_oom_score_adj itself when rootless)."""
+    needs CAP_SYS_RESOURCE (kind sets restrict_oom_score_adj itself when rootless). It goes
+    into the table this node's containerd really reads, whatever the file's layout says
+    (a version-less file on containerd 1.x is read by short plugin id)."""
     if nu.can_lower_oom_score(node):
         return config
-    cfg = view(json.loads(json.dumps(config)))
-    key = (*cfg.layout.runtime_plugin, "restrict_oom_score_adj")
-    if cfg.get(key) is not True:
-        cfg.set(key, True)
-        rec_overrides.append(f"[{table_name(*cfg.layout.runtime_plugin)}] "
-                             "restrict_oom_score_adj -> true (this node lacks "
-                             "CAP_SYS_RESOURCE; sandboxes could not lower oom_score_adj)")
-    return cfg.data
+    data: dict[str, Any] = json.loads(json.dumps(config))
+    found = parse_version(node.facts.get("containerd", "")) or (0, 0, 0)
+    for table in [runtime_plugin_read(data.get("version"), found)]:
+        key = (*table, "restrict_oom_score_adj")
+        if get_at(data, key) is not True:
+            set_at(data, key, True)
+            rec_overrides.append(f"[{table_name(*table)}] restrict_oom_score_adj -> true "
+                                 "(this node lacks CAP_SYS_RESOURCE; sandboxes could not "
+                                 "lower oom_score_adj)")
+    return data
 
 
 class NodeLife(StepLife):
     where = "node host"
 
-    def __init__(self, cell: NodeCell, node: Node, settings: NodeSettings, pod: PodTemplate,
+    def __init__(self, cell: NodeCell, lease: Lease, settings: NodeSettings, pod: PodTemplate,
                  repeat: int, keep_logs_dir: Path | None, record: Path | None) -> None:
         super().__init__(cell.target, repeat)
-        self.cell, self.node, self.settings, self.pod = cell, node, settings, pod
+        self.cell, self.lease, self.settings, self.pod = cell, lease, settings, pod
+        self.node: Node = lease.node
+        self.pool: NodePool | None = None  # where the node goes back to, when it may
+        self.parity: Parity | None = None
+        self.cursor = ""  # containerd's journal before this cell (a reused node's is long)
+        self.unavailable = ""
+        self.oom_ok = True  # whether sandboxes may lower oom_score_adj on this node
+        self.cleaned = True  # no pod, or CRI removed them all: the node may serve another cell
         self.keep_logs_dir, self.record = keep_logs_dir, record
         self.driver = cell.target.kubelet_cgroup_driver
         self.placement: dict[str, str] = {}
@@ -102,40 +123,74 @@ class NodeLife(StepLife):
                                              for k, v in self.rec.timings.items()},
                                  **self.placement})
 
+    def failed(self, exc: StepFailed) -> None:
+        if exc.step in ("sandbox", "container") and not exc.explained:
+            exc.explained = host_capability_trouble(exc.error, self.oom_ok)
+        super().failed(exc)
+
+    def trouble(self, exc: ConformanceError) -> None:
+        super().trouble(exc)
+        if isinstance(exc, NodeUnavailable):  # no node here: the variant was not tested
+            self.unavailable = str(exc)
+
+    def not_tested(self) -> str:
+        return self.unavailable or super().not_tested()
+
     def release(self, judged: Judged, interrupted: bool) -> list[str]:
         node = self.node
         if self.keep_logs_dir is not None and node.name:
             with contextlib.suppress(OSError, ConformanceError):
                 self.keep_logs_dir.mkdir(parents=True, exist_ok=True)
-                (self.keep_logs_dir / "containerd.journal").write_text(nu.journal(node))
-        return [f"tear-down: {p}" for p in node.teardown()]
+                (self.keep_logs_dir / "containerd.journal").write_text(
+                    nu.journal(node, self.cursor))
+        keep = not interrupted and self.cleaned and self.pool is not None
+        try:
+            problems = (self.pool or NodePool()).give_back(self.lease, self.pool is not None,
+                                                          keep)
+        except ConformanceError as exc:  # the reset's own trouble: the node goes
+            problems = [f"node not reused: {exc}", *node.teardown()]
+        return [p if p.startswith("node not reused") else f"tear-down: {p}" for p in problems]
 
     def observe(self) -> None:
         node, rec, clock = self.node, self.rec, self.node.clock
         t0 = clock.monotonic()
-        node.start(self.record)
+        if not self.lease.started:
+            node.start(self.record)
         nu.read_facts(node, self.cell.recipe, nu.wait_booted(node))
+        rec.facts["cgroup"] = node.facts.get("cgroup", "")
+        parity = self.parity
+        assert parity is not None
+        for i, line in enumerate(prepare(node, parity)):
+            node.facts[f"parity{i + 1}"] = line
+        self.cursor = nu.journal_cursor(node)
         rec.timings["boot"] = clock.monotonic() - t0
         t1 = clock.monotonic()
         config = self.config
+        self.oom_ok = nu.can_lower_oom_score(node)
         text = (tomli_w.dumps(adapt(config, rec.overrides, node)) if isinstance(config, dict)
                 else config)
         nu.write_file(node, nu.CONFIG, text)
-        active, journal = nu.restart_containerd(node)
-        if not active:
+        up = nu.restart_containerd(node, self.cursor, parity.kubelet_cri_endpoint)
+        if not up.active:
             rec.timings["config"] = clock.monotonic() - t1
-            raise StepFailed("config", exit_error(journal))
+            raise StepFailed("config", exit_error(up.journal))
+        if not up.at_endpoint:  # the kubelet would never find it: not a rejected config
+            raise StepFailed("cri", wrong_endpoint(up.serves, parity.kubelet_cri_endpoint),
+                             subtype="wrong-endpoint")
         cri = CriClient(node.cri_endpoint)
         try:
             ready = wait_ready(cri, clock, CRI_READY_TIMEOUT_S)
             if not ready.ready:
-                raise StepFailed("cri", cri_load_error(nu.journal(node)) or ready.last
-                                 or "CRI did not become ready")
-            sandbox_image = _sandbox_image(cri) or _configured_sandbox_image(config)
-            nu.import_images(node, sandbox_image)
-            wait_images(cri, clock, (sandbox_image or SANDBOX_REF, WORKLOAD_REF))
-            rec.notes.append(f"sandbox image {sandbox_image or '(default)'} is the local "
-                             "busybox")
+                raise StepFailed("cri", cri_load_error(nu.journal(node, self.cursor))
+                                 or ready.last or "CRI did not become ready")
+            refs = sandbox_refs(parity, node_default_sandbox(node),
+                                [_sandbox_image(cri), *_configured_sandbox_images(config)])
+            for refused in nu.import_images(node, refs):
+                rec.notes.append(f"sandbox image {refused} not staged: containerd's own "
+                                 "parser refuses the reference, so containerd judges it")
+            wait_images(cri, clock, (SANDBOX_REF, WORKLOAD_REF))
+            rec.notes.append("the local busybox is tagged as every sandbox image this "
+                             f"containerd may ask for: {', '.join(refs)}")
             rec.timings["config"] = clock.monotonic() - t1
             self._pod(cri)
         finally:
@@ -146,23 +201,47 @@ class NodeLife(StepLife):
         t2 = clock.monotonic()
         cgroups = NodeCgroups(self.node, self.driver)
         worker = PodWorker(cri, cgroups, clock, self.pod.grace_s)
-        worker.create()
+        self.cleaned = False
         try:
+            worker.create()
             watch(self.node, cri, cgroups, worker, self.settings, self.pod.probes, rec,
                   self.placement, self.settings.window_for(self.cell.backend))
         finally:
             with contextlib.suppress(ConformanceError):
-                rec.notes += worker.cleanup()
+                said = worker.cleanup()
+                rec.notes += said
+                self.cleaned = not said
             rec.notes += cgroups.notes
             rec.timings["probe"] = clock.monotonic() - t2
 
 
-def _configured_sandbox_image(config: dict[str, Any] | str) -> str:
-    """The config's own sandbox image (containerd 2.x's CRI status does not report it):
-    version 2 ``sandbox_image``, version 3 ``pinned_images.sandbox``."""
-    if not isinstance(config, dict):
-        return ""
-    return view(config).sandbox_image or ""
+def wrong_endpoint(serves: tuple[str, ...], endpoint: str) -> str:
+    """The kubelet's view of a containerd that serves CRI elsewhere (its CRI dial error,
+    as the kubelet's remote runtime service reports it)."""
+    where = ", ".join(serves) or "no gRPC socket it logged"
+    return (f"CRI not at the kubelet's endpoint: containerd serves {where}; the kubelet "
+            f"looks at unix://{endpoint} (validate CRI v1 runtime API for endpoint "
+            f"\"unix://{endpoint}\": connect: no such file or directory)")
+
+
+def _configured_sandbox_images(config: dict[str, Any] | str) -> list[str]:
+    """Every sandbox image the config names, wherever it names one: ``sandbox_image``
+    (version 2) or ``pinned_images.sandbox`` (version 3), also under plugin ids of another
+    layout than the version line says (containerd 2.x reads those; CRI's status does not
+    report the sandbox image there)."""
+    if isinstance(config, str):
+        return re.findall(r"""^\s*(?:sandbox_image|sandbox)\s*=\s*['"]([^'"]+)['"]""",
+                          config, re.M)
+    found: list[str] = []
+    stack: list[tuple[tuple[str, ...], Any]] = [((), config)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, dict):
+            stack += [((*path, str(k)), v) for k, v in node.items()]
+        elif isinstance(node, str) and (path[-1:] == ("sandbox_image",)
+                                        or path[-2:] == ("pinned_images", "sandbox")):
+            found.append(node)
+    return sorted(set(found))
 
 
 def _sandbox_image(cri: CriClient) -> str:

@@ -81,6 +81,7 @@ class DockerBackend:
     """Nodes as Docker containers (needs root and a running dockerd)."""
 
     name = "docker"
+    reusable = False  # a container boots in about 2 s: every cell gets a fresh one
 
     def __init__(self, binary: str | None = None) -> None:
         self._binary = binary

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..clock import Clock
+from ..containerd.words import pull_trouble
 from ..cri.client import ContainerStatus, CriClient
 from ..cri.pods import kubelet_container, kubelet_pod
 from ..errors import CriCallError, StepFailed
@@ -76,7 +77,8 @@ class PodWorker:
         try:
             self.sandbox_id = self.cri.run_sandbox(self.sandbox_config)
         except CriCallError as exc:
-            raise StepFailed("sandbox", exc.details) from exc
+            raise StepFailed("sandbox", exc.details,
+                             explained=pull_trouble(exc.details)) from exc
         self.log.sandboxes.append(self.sandbox_id)
         self.event(f"sandbox {self.sandbox_id[:12]} (attempt {attempt}) running")
         self._run_init()

@@ -8,6 +8,9 @@ own cgroup files included (the host's cgroup tree is never read for a node).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from ..containerd.words import booted, serving_addresses
 from ..errors import ProbeError
 from .backend import Node
 from .workload import SANDBOX_REF
@@ -93,19 +96,39 @@ def read_facts(node: Node, recipe: str, state: str) -> dict[str, str]:
     return node.facts
 
 
-def restart_containerd(node: Node) -> tuple[bool, str]:
-    """(active, containerd's own words when it is not): restart as kind does, then wait."""
+@dataclass(frozen=True)
+class Restarted:
+    """containerd after a restart: ``active``; when it is not serving the kubelet's
+    endpoint, its words since the cursor (``journal``) and where it did serve CRI."""
+
+    active: bool
+    journal: str = ""
+    serves: tuple[str, ...] = ()
+
+    @property
+    def at_endpoint(self) -> bool:
+        return self.active and not self.journal
+
+
+def restart_containerd(node: Node, after: str = "",
+                       endpoint: str = "/run/containerd/containerd.sock") -> Restarted:
+    """Restart as kind does, then wait for CRI at the kubelet's ``endpoint``. ``after``:
+    the journal cursor this cell's words start after (a reused node)."""
     node.exec("systemctl", "reset-failed", "containerd.service")
     node.exec("systemctl", "restart", "containerd.service", timeout=90)
     deadline = node.clock.monotonic() + CONTAINERD_TIMEOUT_S
     while node.clock.monotonic() < deadline:
         _rc, state = node.exec("systemctl", "is-active", "containerd.service")
-        if state == "active" and node.exec("test", "-S", "/run/containerd/containerd.sock")[0] == 0:
-            return True, ""
+        if state == "active":
+            if node.exec("test", "-S", endpoint)[0] == 0:
+                return Restarted(True)
+            said = journal(node, after)
+            if booted(said):  # up, and serving somewhere the kubelet does not look
+                return Restarted(True, said, serving_addresses(said))
         if state in ("failed", "activating", "inactive") and _failed_once(node):
-            return False, journal(node)
+            return Restarted(False, journal(node, after))
         node.clock.sleep(0.5)
-    return False, journal(node)
+    return Restarted(False, journal(node, after))
 
 
 def _failed_once(node: Node) -> bool:
@@ -114,30 +137,96 @@ def _failed_once(node: Node) -> bool:
     return props.get("Result", "success") != "success" or props.get("NRestarts", "0") != "0"
 
 
-def journal(node: Node) -> str:
-    """containerd's journal since the node booted: its own words about a config."""
+def journal(node: Node, after: str = "") -> str:
+    """containerd's journal since the node booted, or since ``after`` (a cursor from
+    :func:`journal_cursor`): its own words about this cell's config, not an earlier one's."""
+    since = ["--after-cursor", after] if after else []
     _rc, out = node.exec("journalctl", "-u", "containerd.service", "--no-pager", "-o", "cat",
-                         timeout=30)
+                         *since, timeout=30)
     return out
+
+
+def journal_cursor(node: Node) -> str:
+    """Where the journal ends now ("" if it cannot say: then the whole journal is read)."""
+    _rc, out = node.exec("journalctl", "-n", "0", "--show-cursor", "--no-pager")
+    return next((ln.split("cursor:", 1)[1].strip() for ln in out.splitlines()
+                 if ln.startswith("-- cursor:")), "")
+
+
+# --- between cells on a reused node (:mod:`.pool`) ------------------------------------------
+
+RESET_STEPS = ("containerd stopped", "every pod's processes killed", "kubepods.slice stopped",
+               "pod cgroup directories removed")
+_RESET = r"""
+systemctl stop containerd.service
+for d in $(find /sys/fs/cgroup -depth -type d -name '*kubepods*' 2>/dev/null); do
+  for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+done
+for c in /proc/[0-9]*/comm; do
+  case "$(cat "$c" 2>/dev/null)" in containerd-shim*) p=${c#/proc/}; kill -9 "${p%/comm}";; esac
+done
+systemctl stop kubepods.slice 2>/dev/null
+systemctl reset-failed
+find /sys/fs/cgroup -depth -type d -name '*kubepods*' -exec rmdir {} + 2>/dev/null
+exit 0
+"""
+_LEFT = r"""
+for c in /proc/[0-9]*/comm; do
+  case "$(cat "$c" 2>/dev/null)" in containerd-shim*) echo "a containerd shim is running";; esac
+done
+find /sys/fs/cgroup -maxdepth 4 -type d -name '*kubepods*' -printf 'cgroup %p is left
+'
+[ "$(systemctl is-active kubepods.slice)" = active ] && echo "kubepods.slice is active"
+ls -A /run/containerd/io.containerd.runtime.v2.task/k8s.io 2>/dev/null | sed 's/^/task /'
+exit 0
+"""
+
+
+def reset(node: Node) -> list[str]:
+    """Return the node to its booted state for the next cell's config (containerd is
+    restarted by that cell); what is left afterwards, or [] when it is clean."""
+    rc, out = node.exec("sh", "-c", _RESET, timeout=120)
+    if rc != 0:
+        return [f"reset failed: {out[:200]}"]
+    return leftovers(node)
+
+
+def leftovers(node: Node) -> list[str]:
+    """What a previous cell could have left that would change the next cell's verdict."""
+    rc, out = node.exec("sh", "-c", _LEFT, timeout=60)
+    if rc != 0:
+        return [f"cannot check the node: {out[:200]}"]
+    return sorted(set(ln for ln in out.splitlines() if ln.strip()))
 
 
 def containerd_alive(node: Node) -> bool:
     return node.exec("systemctl", "is-active", "containerd.service")[1] == "active"
 
 
-def import_images(node: Node, sandbox_image: str) -> None:
-    """Local images only: the busybox "pause", tagged as whatever the config pins, and
-    the runit workload."""
+def import_images(node: Node, sandbox_refs: list[str]) -> list[str]:
+    """Local images only: the busybox "pause", tagged as every sandbox image containerd may
+    ask for, and the runit workload. Returns the references containerd's own parser
+    refused (not staged: containerd, at the sandbox, judges them)."""
     for tar in ("sandbox.tar", "workload.tar"):
         rc, out = node.exec("ctr", "-n", NAMESPACE, "images", "import",
                             f"{IMAGES_DIR}/{tar}", timeout=120)
         if rc != 0:
             raise ProbeError(f"ctr images import {tar} in the node failed: {out}")
-    if sandbox_image and sandbox_image != SANDBOX_REF:
-        rc, out = node.exec("ctr", "-n", NAMESPACE, "images", "tag", "--force", SANDBOX_REF,
-                            sandbox_image)
-        if rc != 0:
-            raise ProbeError(f"ctr images tag {sandbox_image} failed: {out}")
+    refs = [r for r in sandbox_refs if r != SANDBOX_REF]
+    if not refs:
+        return []
+    script = ('src=$1; shift; for r; do out=$(ctr -n k8s.io images tag --force "$src" "$r" '
+              '2>&1) || printf "FAIL %s\t%s\n" "$r" "$out"; done')
+    _rc, out = node.exec("sh", "-c", script, "sh", SANDBOX_REF, *refs, timeout=120)
+    refused: list[str] = []
+    failed: list[str] = []
+    for line in out.splitlines():
+        if line.startswith("FAIL "):
+            ref, _, said = line[5:].partition("\t")
+            (refused if "invalid reference" in said else failed).append(f"{ref} ({said})")
+    if failed:
+        raise ProbeError(f"ctr images tag failed: {'; '.join(failed)}")
+    return refused
 
 
 def can_lower_oom_score(node: Node) -> bool:

@@ -28,7 +28,7 @@ import platformdirs
 
 from .. import runrecord, tools
 from ..clock import Clock
-from ..errors import ProbeError
+from ..errors import NodeUnavailable, ProbeError
 from ..signals import shielded
 from .vm_image import CRI_PORT, READY, SHELL_PORT, VmImage, image_dir, kernel_package
 
@@ -134,7 +134,8 @@ class VmNode:
             runrecord.append(record, "node", backend="vm", name=self.name, run_id=self.run_id,
                              pid=self.daemon.pid, ticks=runrecord.start_ticks(self.daemon.pid),
                              dir=str(self.dir))
-        self.facts.update({"backend": "vm", "node_image": str(self.image.dir.name),
+        self.facts.update({"backend": "vm", "node_name": self.name,
+                           "node_image": str(self.image.dir.name),
                            "accel": accel()[1], "kernel": self.kernel()})
         for i, line in enumerate(ADAPTATIONS):
             self.facts[f"adaptation{i + 1}"] = line
@@ -155,11 +156,12 @@ class VmNode:
             if READY in text:
                 return
             if not self.daemon.alive():
-                raise ProbeError(f"qemu exited before the node was ready: "
-                                 f"{tools.last_line(text)}")
+                raise NodeUnavailable(f"qemu exited before the VM node was ready: "
+                                      f"{tools.last_line(text)}")
             self.clock.sleep(0.5)
-        raise ProbeError(f"the VM node did not become ready in {BOOT_BUDGET_S:.0f}s "
-                         f"(last serial line: {tools.last_line(self.daemon.log_text())})")
+        raise NodeUnavailable(f"the VM node did not boot within its budget of "
+                              f"{BOOT_BUDGET_S:.0f}s (last serial line: "
+                              f"{tools.last_line(self.daemon.log_text())})")
 
     def serial(self) -> str:
         return self.daemon.log_text() if self.daemon is not None else ""
@@ -182,6 +184,7 @@ class VmBackend:
     """Nodes as qemu virtual machines: cgroup v2, a kernel of the node's own."""
 
     name = "vm"
+    reusable = True  # a boot is 16-21 s of a cell's time under TCG: one VM serves many
 
     def __init__(self, binary: str | None = None) -> None:
         self.qemu = tools.which(QEMU, binary)

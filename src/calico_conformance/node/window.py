@@ -119,6 +119,10 @@ def _placement(cri: CriClient, cg: NodeCgroups, worker: PodWorker, rec: StepReco
               else f"{where.get('unified', '?')} (unified)")
     rec.notes.append(f"container landed in {landed}; inside the "
                      f"pod cgroup: {placement['in_pod_cgroup'] or 'unknown'}")
+    if inside and not all(inside.values()):
+        rec.misplaced = (f"the container runs outside its pod cgroup: it landed in {landed}, "
+                         f"the kubelet made {worker.pod.parent} "
+                         f"({placement['in_pod_cgroup']})")
 
 
 def _disturb(node: Node, worker: PodWorker, what: str, clock: Clock, rec: StepRecord) -> str:

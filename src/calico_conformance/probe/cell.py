@@ -18,7 +18,7 @@ import tomli_w
 from .. import runrecord, tools
 from ..cells import ProbeCell
 from ..containerd.config import CRI_PLUGINS, view
-from ..containerd.words import cri_load_error, exit_error
+from ..containerd.words import cri_load_error, exit_error, pull_trouble
 from ..cri.archive import IMAGE_REF, SLEEP_FOREVER, write_archive
 from ..cri.client import CriClient
 from ..cri.pods import cgroup_parent, container_config, pod_config
@@ -189,7 +189,8 @@ class ProbeLife(StepLife):
         try:
             sandbox_id = self.live.sandbox_id = client.run_sandbox(sb_config)
         except CriCallError as exc:
-            raise StepFailed("sandbox", exc.details) from exc
+            raise StepFailed("sandbox", exc.details,
+                             explained=pull_trouble(exc.details)) from exc
         dirs.task_ids.add(sandbox_id)
         rec.notes.append(f"pod sandbox {sandbox_id[:12]} running")
         try:

@@ -114,7 +114,7 @@ _NICE = {
     Verdict.CLUSTER_FAILS: "cluster fails", Verdict.CONFIG_REJECTED: "config rejected",
     Verdict.CRI_UNAVAILABLE: "CRI unavailable", Verdict.SANDBOX_FAILS: "sandbox fails",
     Verdict.CONTAINER_FAILS: "container fails", Verdict.FLAPPING: "flapping",
-    Verdict.STABLE: "stable",
+    Verdict.STABLE: "stable", Verdict.MISPLACED: "misplaced: outside its pod cgroup",
 }
 
 
@@ -162,8 +162,8 @@ def short_fact(cell: CellResult, *, ascii_only: bool = False) -> str:
         text = _NICE.get(v, v.value)
     if cell.outcome is Outcome.PREDICTED:
         text += " (predicted)"
-    if cell.outcome is Outcome.NOT_TESTED:
-        text = f"not tested ({text})"
+    if cell.outcome is Outcome.NOT_TESTED:  # what the tier saw says nothing: not shown
+        text = "not tested"
     return text[:60]
 
 

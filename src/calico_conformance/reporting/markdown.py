@@ -11,6 +11,7 @@ import html
 import re
 
 from ..model import CellResult, Finding, Matrix
+from ..reconcile import answer
 from . import facts
 from .grid import Grid, build_grid
 from .text import plural
@@ -78,14 +79,20 @@ def _summary(matrix: Matrix, grid: Grid) -> list[str]:
     parts = [f"{facts.SYMBOL[s]} {counts[s]} {s}" for s in facts.STATUS_ORDER if s in counts]
     alarms = sum(counts.get(s, 0) for s in facts.ALARMS)
     run = matrix.run
+    bad = sorted({c.axes.variant for c in matrix.cells
+                  if c.axes.variant in run.user_variants and facts.is_flagged(c)})
     lines = [f"**Run** {code(run.run_id)} · profile {code(run.profile)} · tier {md(run.tier)}"
              f" · suite {md(run.suite_version)}"
              + (f" · {facts.window_text(run)}" if facts.window_text(run) else "")
              + (f" · repeat {facts.TIMES}{run.repeat}" if run.repeat > 1 else ""),
              "",
              f"{plural(len(grid.cells), 'cell')}: " + ", ".join(parts) + ". "
-             + (f"**{alarms} need attention.**" if alarms else "**No alarms.**"
+             + (f"**{alarms} need attention.**" if alarms else
+                f"**{len(bad)} of your configs {'is' if len(bad) == 1 else 'are'} bad** "
+                f"({', '.join(md(b) for b in bad)})." if bad else "**No alarms.**"
                 if matrix.complete else "**No alarms among the cells that finished.**")]
+    if run.user_variants:
+        lines[0] += f" · your configs: {md(run.variant_mode)}"
     if not matrix.complete:
         lines += ["", "> **Incomplete run:** the run stopped before every planned cell "
                   "finished; missing cells are shown as unknown."]
@@ -168,10 +175,30 @@ def crash_sections(matrix: Matrix) -> list[str]:
     return lines
 
 
+def _your_configs(matrix: Matrix, for_cgroup: str = "v2") -> list[str]:
+    """One answer per user config and containerd version (:mod:`..reconcile`), first."""
+    run = matrix.run
+    if not run.user_variants:
+        return []
+    lines = [f"## Your configs (answers for cgroup {for_cgroup} nodes; "
+             f"`calico-conformance check` gives the same)", "",
+             "| config | containerd | answer | decided by | fix |", "|---|---|---|---|---|"]
+    for name in run.user_variants:
+        cells = [c for c in matrix.cells if c.axes.variant == name]
+        for version in sorted({c.axes.containerd for c in cells if c.axes.containerd}):
+            mine = [c for c in cells if c.axes.containerd == version]
+            findings = next((c.findings for c in mine if c.findings), ())
+            a = answer(name, version, for_cgroup, findings, mine)
+            lines.append(f"| {code(name)} | {md(version)} | **{md(a.says)}** | "
+                         f"{md(a.decided_by)} | {md(a.fix) or '-'} |")
+    return [*lines, ""]
+
+
 def render_markdown(matrix: Matrix) -> str:
     grid = build_grid(matrix)
     lines = ["# calico-node conformance matrix", ""]
     lines += [*_summary(matrix, grid), ""]
+    lines += _your_configs(matrix)
     lines += _grid_table(grid)
     if grid.any_untested:
         lines += ["", f"{facts.UNTESTED_MARK} {facts.UNTESTED_NOTE}."]

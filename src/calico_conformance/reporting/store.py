@@ -150,9 +150,10 @@ def assemble(run_dir: Path) -> Matrix:
 
 
 def resolve_run_dir(path: Path) -> Path:
-    """Follow ``reports/latest`` (a symlink or the fallback text file), but only to a run
+    """Follow ``reports/latest[-<tier>|-<profile>]`` (a symlink or the fallback text file),
+    but only to a run
     folder beside it: a link planted to point elsewhere is refused, not followed."""
-    if path.name != LATEST or not (path.is_symlink() or path.is_file()):
+    if not path.name.startswith(LATEST) or not (path.is_symlink() or path.is_file()):
         return path
     try:
         target = os.readlink(path) if path.is_symlink() else path.read_text(
@@ -201,10 +202,20 @@ def write_all(matrix: Matrix, out_dir: Path) -> dict[str, Path]:
     return {fmt: atomic_write(out_dir / name, text) for fmt, (name, text) in texts.items()}
 
 
-def update_latest(reports_root: Path, run_dir: Path) -> Path:
-    """Point ``reports/latest`` at ``run_dir``; a text file holding the id where symlinks fail."""
-    link = reports_root / LATEST
-    tmp = reports_root / f".{LATEST}.tmp-{os.getpid()}"
+def latest_names(meta: RunMeta) -> list[str]:
+    """``latest``, and one per tier and per profile (``latest-node``, ``latest-smoke``), so a
+    node run does not move the link a kind matrix is read from."""
+    names = [LATEST, f"{LATEST}-{meta.tier}"]
+    if meta.profile not in ("default",) and not meta.profile.startswith("repro-"):
+        names.append(f"{LATEST}-{meta.profile}")
+    return [n for n in dict.fromkeys(names) if not _UNSAFE.search(n)]
+
+
+def update_latest(reports_root: Path, run_dir: Path, name: str = LATEST) -> Path:
+    """Point ``reports/<name>`` at ``run_dir``; a text file holding the id where symlinks
+    fail."""
+    link = reports_root / name
+    tmp = reports_root / f".{name}.tmp-{os.getpid()}"
     try:
         if tmp.is_symlink() or tmp.exists():
             tmp.unlink()
@@ -283,5 +294,6 @@ class RunStore:
         matrix = self.assemble()
         write_all(matrix, self.run_dir)
         if matrix.complete:
-            update_latest(self.reports_root, self.run_dir)
+            for name in latest_names(self.meta):
+                update_latest(self.reports_root, self.run_dir, name)
         return matrix
