@@ -6,7 +6,7 @@ split into node boot, config (write + containerd restart + image import) and pro
 (pod creation + the observation window). Needs root, a running dockerd and the images
 from ``calico-conformance nodes build``. ``--json FILE`` keeps every CellResult.
 
-Run: python benchmarks/bench_node.py [--window 30] [--recipes bookworm,trixie]
+Run: python benchmarks/bench_node.py [--window 20] [--recipes bookworm,trixie]
      [--variants baseline,...] [--manifest /path/to/calico.yaml] [--json out.json]
 """
 
@@ -26,7 +26,7 @@ from calico_conformance.catalog import Catalog  # noqa: E402
 from calico_conformance.cells import NodeCell, Target  # noqa: E402
 from calico_conformance.clock import SystemClock  # noqa: E402
 from calico_conformance.model import to_dict  # noqa: E402
-from calico_conformance.node import PodTemplate, backend, run_cell  # noqa: E402
+from calico_conformance.node import PodTemplate, backend, parity, run_cell  # noqa: E402
 from calico_conformance.node.prober import probe_specs  # noqa: E402
 from calico_conformance.node.recipes import load_recipes  # noqa: E402
 from calico_conformance.settings import NodeSettings  # noqa: E402
@@ -36,7 +36,7 @@ DEFAULT_MANIFEST = ROOT.parent / "shared" / "fixtures" / "calico" / "v3.28.2" / 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--window", type=float, default=30.0, help="observation window, seconds")
+    ap.add_argument("--window", type=float, default=20.0, help="observation window, seconds")
     ap.add_argument("--sync", type=float, default=10.0, help="emulated kubelet sync, seconds")
     ap.add_argument("--recipes", default="", help="comma-separated (default: all)")
     ap.add_argument("--variants", default="", help="comma-separated (default: all shipped)")
@@ -75,6 +75,7 @@ def main() -> int:
             res = run_cell(NodeCell(Target(catalog.variants[vname], catalog.kind[recipe.kind]),
                                     recipe.name), nodes, recipe.tag,
                            NodeSettings(window_s=args.window, sync_s=args.sync),
+                           parity=parity.load(ROOT / "clusters"),
                            run_id="bench", clock=SystemClock(),
                            pod=PodTemplate(tuple(specs), grace, source))
             wall = time.monotonic() - t
@@ -120,13 +121,13 @@ def markdown(cells: list[dict[str, Any]]) -> str:
         lines.append(f"| {host.get('node_image')} | {host.get('containerd')} | "
                      f"{host.get('runc')} | {host.get('systemd')} | {host.get('cgroup')} | "
                      f"{host.get('pid1')} |")
-    lines += ["", "| cell | verdict | evidence | boot / config / probe (s) |",
-              "| --- | --- | --- | --- |"]
+    lines += ["", "| cell | verdict | evidence | boot / config / probe (s) | wall (s) |",
+              "| --- | --- | --- | --- | --- |"]
     for c in cells:
         host = c["config_check"]["host"]
         lines.append(f"| {c['cell_id']} | {c['verdict']} | {evidence(c)} | "
                      f"{host.get('seconds_boot', '-')} / {host.get('seconds_config', '-')} / "
-                     f"{host.get('seconds_probe', '-')} |")
+                     f"{host.get('seconds_probe', '-')} | {c.get('wall_s', '-')} |")
     return "\n".join(lines)
 
 

@@ -159,14 +159,18 @@ MARK = "# --- written by `calico-conformance calibrate --write`: everything belo
 
 
 def observed_rules(table: list[Row], date: str) -> str:
-    """TOML entries for :mod:`.lint.provenance`: each rule prediction a node cell bore out."""
-    out = [MARK]
+    """TOML entries for :mod:`.lint.provenance`: each rule prediction node cells bore out,
+    one entry per rule, node image and verdict, with how many corpus configs showed it."""
+    seen: dict[tuple[str, str, str, str, str, str], int] = {}
     for r in table:
-        if r.agreement != "agree" or not r.lint:
-            continue
-        rule, outcome = r.lint.split(" ", 1)
-        where = (f"node tier, node {r.node_image} (containerd {r.containerd}), cgroup "
-                 f"{r.cgroup}: {r.node} on tests/corpus/configs/{r.config}.toml")
+        if r.agreement == "agree" and r.lint:
+            rule, outcome = r.lint.split(" ", 1)
+            key = (rule, outcome, r.node_image, r.containerd, r.cgroup, r.node)
+            seen[key] = seen.get(key, 0) + 1
+    out = [MARK]
+    for (rule, outcome, node, ctrd, cgroup, verdict), n in seen.items():
+        where = (f"node tier, node {node} (containerd {ctrd}), cgroup {cgroup}: {verdict} on "
+                 f"{n} corpus config{'s' if n > 1 else ''} (docs/CALIBRATION.md)")
         out += ["", "[[observed]]", f'rule = "{rule}"', f'outcome = "{outcome}"',
                 f"where = {json.dumps(where)}", f'date = "{date}"']
     return "\n".join(out) + "\n"

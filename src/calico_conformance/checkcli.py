@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import InputError
 from .lint import lint_file
-from .lint.cli import _clusters
+from .lint.cli import clusters_dir
 from .lint.provenance import annotate
 from .lint.provenance import load as load_observed
 from .model import CellResult
@@ -57,7 +57,7 @@ def _results(runs: list[str], name: str) -> list[CellResult]:
 
 
 def answers(args: argparse.Namespace) -> list[Answer]:
-    clusters = _clusters(args)
+    clusters = clusters_dir(args)
     observed = load_observed(clusters)
     out = []
     for spec in args.files:

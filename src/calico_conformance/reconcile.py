@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import CellResult, Finding, Tier, Verdict
+from .model import CellResult, Finding, Matrix, Tier, Verdict
 
 BAD, RISKY, OK, NOT_JUDGED = "bad", "risky", "ok", "not judged here"
 # What a verdict says of the config. A misplaced container is killed on cgroup v2 and
@@ -113,3 +113,15 @@ def answer(config: str, containerd: str, for_cgroup: str,
     source = worst.tier if worst.tier == "lint" else f"{worst.tier} on the {worst.where}"
     return Answer(config, containerd, for_cgroup, says, fix, f"{source}: {why}",
                   (lint, *seen))
+
+
+def for_matrix(matrix: Matrix, for_cgroup: str = "v2") -> list[Answer]:
+    """One answer per user config and containerd version of a run (the report's block)."""
+    out = []
+    for name in matrix.run.user_variants:
+        cells = [c for c in matrix.cells if c.axes.variant == name]
+        for version in sorted({c.axes.containerd for c in cells if c.axes.containerd}):
+            mine = [c for c in cells if c.axes.containerd == version]
+            findings = next((c.findings for c in mine if c.findings), ())
+            out.append(answer(name, version, for_cgroup, findings, mine))
+    return out

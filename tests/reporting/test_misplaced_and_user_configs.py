@@ -51,5 +51,10 @@ def test_a_run_of_a_users_configs_says_how_many_are_bad_not_no_alarms() -> None:
                                  mine=("mine-a", "mine-b")))
     assert "**1 of your configs is bad** (mine-a)." in md and "No alarms" not in md
     assert "your configs: as-is (the node's whole config)" in md
+    assert "| `mine-a` | 1.7.24 | **bad** |" in md and "| `baseline` | 1.7.24 |" not in md
+    matrix = _matrix(_node("mine-a", Verdict.CONFIG_REJECTED), mine=("mine-a",))
+    assert "<td><code>mine-a</code></td><td>1.7.24</td><td><strong>bad</strong>" in \
+        render_html(matrix)
+    assert "mine-a on containerd 1.7.24: BAD" in render_text(matrix)
     assert "No alarms" in render_markdown(_matrix(_node("mine-b", Verdict.STABLE),
                                                   mine=("mine-b",)))

@@ -80,7 +80,7 @@ def _is_cluster_config(path: Path) -> bool:
     return isinstance(doc, dict) and doc.get("kind") == "Cluster"
 
 
-def _clusters(args: argparse.Namespace) -> Path | None:
+def clusters_dir(args: argparse.Namespace) -> Path | None:
     """``--clusters``, else the data beside this package's source (an editable install,
     so ``lint`` works from any directory), else None."""
     if args.clusters is not None:
@@ -97,7 +97,7 @@ def _observed(args: argparse.Namespace) -> dict[tuple[str, str], list[str]]:
     """What the clusters data says was observed; without that data, nothing was (every
     prediction then reads "from the literature only")."""
     try:
-        return provenance.load(_clusters(args))
+        return provenance.load(clusters_dir(args))
     except InputError as exc:
         if "--clusters" in str(exc):
             return {}
@@ -105,7 +105,7 @@ def _observed(args: argparse.Namespace) -> dict[tuple[str, str], list[str]]:
 
 
 def _catalog(args: argparse.Namespace, why: str) -> Catalog:
-    clusters = _clusters(args)
+    clusters = clusters_dir(args)
     if clusters is None:
         raise InputError(f"{why} needs the suite's clusters directory: pass --clusters DIR")
     return Catalog(clusters)
@@ -128,7 +128,7 @@ def _assumed_containerd(args: argparse.Namespace, path: Path) -> tuple[str, str]
     """The containerd a whole config.toml is judged for, and where that came from: a kind
     release's own base config is its release's; else the containerd installed here;
     else the newest kind release's."""
-    clusters = _clusters(args)
+    clusters = clusters_dir(args)
     text = path.read_bytes()
     releases = Catalog(clusters).kind if clusters else {}
     for release in releases.values():

@@ -11,6 +11,7 @@ from datetime import timezone
 from html import escape
 
 from ..model import CellResult, Evidence, Matrix
+from ..reconcile import for_matrix
 from . import facts
 from .grid import Grid, GridCell, build_grid
 from .timeline import render_timeline
@@ -219,6 +220,19 @@ def _details(gc: GridCell, bank: Bank | None) -> str:
             + "".join(body) + "</details>")
 
 
+def _your_configs(matrix: Matrix) -> str:
+    """The user's configs first, one answer each (the Markdown report's block)."""
+    answers = for_matrix(matrix)
+    if not answers:
+        return ""
+    rows = "".join(f"<tr><td><code>{e(a.config)}</code></td><td>{e(a.containerd)}</td>"
+                   f"<td><strong>{e(a.says)}</strong></td><td>{e(a.decided_by)}</td>"
+                   f"<td>{e(a.fix) or '-'}</td></tr>" for a in answers)
+    return ("<h2>Your configs (answers for cgroup v2 nodes)</h2><table><tr><th>config</th>"
+            "<th>containerd</th><th>answer</th><th>decided by</th><th>fix</th></tr>"
+            f"{rows}</table>")
+
+
 def render_html(matrix: Matrix) -> str:
     grid = build_grid(matrix)
     run = matrix.run
@@ -245,7 +259,7 @@ def render_html(matrix: Matrix) -> str:
         f"<title>calico-node conformance matrix: {e(run.run_id)}</title>"
         f"<style>{CSS}</style><script>{SCRIPT}</script></head>\n<body>"
         f'<h1>calico-node conformance matrix</h1><p class="meta">{meta}</p>{banner}'
-        f"{_grid(grid)}{_legend()}"
+        f"{_your_configs(matrix)}{_grid(grid)}{_legend()}"
         f"<h2>{e(facts.crash_heading(matrix))}</h2>"
         + (crash or "<p>No cell flagged a configuration.</p>")
         + "<h2>Other cells</h2>" + rest + templates

@@ -11,7 +11,7 @@ import html
 import re
 
 from ..model import CellResult, Finding, Matrix
-from ..reconcile import answer
+from ..reconcile import for_matrix
 from . import facts
 from .grid import Grid, build_grid
 from .text import plural
@@ -177,20 +177,14 @@ def crash_sections(matrix: Matrix) -> list[str]:
 
 def _your_configs(matrix: Matrix, for_cgroup: str = "v2") -> list[str]:
     """One answer per user config and containerd version (:mod:`..reconcile`), first."""
-    run = matrix.run
-    if not run.user_variants:
+    answers = for_matrix(matrix, for_cgroup)
+    if not answers:
         return []
     lines = [f"## Your configs (answers for cgroup {for_cgroup} nodes; "
              f"`calico-conformance check` gives the same)", "",
              "| config | containerd | answer | decided by | fix |", "|---|---|---|---|---|"]
-    for name in run.user_variants:
-        cells = [c for c in matrix.cells if c.axes.variant == name]
-        for version in sorted({c.axes.containerd for c in cells if c.axes.containerd}):
-            mine = [c for c in cells if c.axes.containerd == version]
-            findings = next((c.findings for c in mine if c.findings), ())
-            a = answer(name, version, for_cgroup, findings, mine)
-            lines.append(f"| {code(name)} | {md(version)} | **{md(a.says)}** | "
-                         f"{md(a.decided_by)} | {md(a.fix) or '-'} |")
+    lines += [f"| {code(a.config)} | {md(a.containerd)} | **{md(a.says)}** | "
+              f"{md(a.decided_by)} | {md(a.fix) or '-'} |" for a in answers]
     return [*lines, ""]
 
 

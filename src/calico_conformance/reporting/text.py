@@ -7,6 +7,7 @@ ASCII and pads columns by character count.
 from __future__ import annotations
 
 from ..model import Matrix
+from ..reconcile import for_matrix
 from . import facts
 from .grid import build_grid
 
@@ -72,4 +73,10 @@ def render_text(matrix: Matrix, *, colour: bool = False) -> str:
     out.append("tags: " + "; ".join(
         f"{facts.ASCII[s]} = {_ascii(facts.MEANING[s].split(':')[0].split(';')[0])}"
         for s in used) + ("; + = untested upstream" if grid.any_untested else ""))
+    answers = for_matrix(matrix)
+    if answers:
+        out += ["", "your configs (answers for cgroup v2 nodes; `calico-conformance check`):"]
+        out += [_ascii(f"  {a.config} on containerd {a.containerd}: {a.says.upper()}: "
+                       f"{a.decided_by}" + (f"; fix: {a.fix}" if a.fix else ""))
+                for a in answers]
     return "\n".join(out) + "\n"
