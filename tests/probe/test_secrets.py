@@ -102,7 +102,8 @@ def test_a_planted_secret_appears_nowhere_in_a_probe_run_folder(tmp_path: Path) 
         pytest.skip(f"real containerd probe unavailable: {reason}")
     root = _project(tmp_path)
     proc = pytest_in(root, "--tier", "probe", f"--variant={secret_variant(tmp_path)}",
-                     "-k", "with-secret", "--probe-window", "2s", "--run-id", "probe-secret")
+                     "--variant-as-patch", "-k", "with-secret", "--probe-window", "2s",
+                     "--run-id", "probe-secret")
     out = proc.stdout + proc.stderr
     assert "1 passed" in out or "1 failed" in out or "xfail" in out, out
     run = root / "reports" / "probe-secret"
