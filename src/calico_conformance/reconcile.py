@@ -38,6 +38,7 @@ class Source:
     says: str  # BAD | RISKY | OK
     detail: str
     observed: bool
+    cgroup: str = ""  # node cells: the cgroup version it was observed on
 
 
 @dataclass(frozen=True)
@@ -64,15 +65,15 @@ def observed(result: CellResult, for_cgroup: str) -> Source | None:
     if result.verdict is Verdict.UNKNOWN or result.not_tested:
         return None
     ax = result.axes
-    cgroup = ax.cgroup or ("v1" if ax.tier is not Tier.NODE else "")
+    cgroup = ax.cgroup if ax.tier is Tier.NODE else ""
     recipe = ax.point.removeprefix("node-").removesuffix(f"-{ax.backend}")
     where = {Tier.NODE: f"{recipe} node ({ax.backend or 'docker'}), cgroup {cgroup}",
              Tier.PROBE: f"host containerd {ax.containerd}",
              Tier.KIND: f"kind {ax.kind} {ax.point}, Calico {ax.calico}"}[ax.tier]
     verdict = result.verdict.value + (f"/{result.subtype}" if result.subtype else "")
     detail = verdict + (f": {result.evidence.error[:160]}" if result.evidence.error else "")
-    return Source(ax.tier.value, where, _class(result.verdict, for_cgroup), detail,
-                  True)
+    return Source(ax.tier.value, where, _class(result.verdict, for_cgroup), detail, True,
+                  cgroup)
 
 
 def predicted(findings: list[Finding] | tuple[Finding, ...]) -> Source:
@@ -98,13 +99,14 @@ def answer(config: str, containerd: str, for_cgroup: str,
     lint = predicted(findings)
     fix = next((f.fix for f in findings if f.severity == "error" and f.fix), "") or next(
         (f.fix for f in findings if f.fix), "")
-    order = (BAD, RISKY, OK)
-    matching = [s for s in seen if s.tier != "node" or s.where.endswith(f"cgroup {for_cgroup}")]
-    pool, why = ((matching, f"an observation on cgroup {for_cgroup}") if matching else
-                 (seen, "an observation on another cgroup version (none on "
-                        f"{for_cgroup})") if seen else ([lint], "lint's prediction (nothing "
-                                                                 "observed it)"))
-    worst = min(pool, key=lambda s: order.index(s.says))
+    matching = [s for s in seen if s.cgroup in ("", for_cgroup)]
+    if matching:
+        pool, why = matching, f"an observation on cgroup {for_cgroup}"
+    elif seen:
+        pool, why = seen, f"an observation on another cgroup version (none on {for_cgroup})"
+    else:
+        pool, why = [lint], "lint's prediction (nothing observed it)"
+    worst = min(pool, key=lambda s: (BAD, RISKY, OK).index(s.says))
     says = worst.says
     if not seen and results and says == OK:  # every cell was our trouble or not tested
         says, why = NOT_JUDGED, "no tier could judge it here, and lint has no finding"

@@ -9,6 +9,7 @@ assembles and summarises the matrix at the end.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -163,7 +164,8 @@ class ConformanceSession:
         except InputError as exc:
             raise pytest.UsageError(exc.usage()) from exc
 
-    def _preflight_probes(self, session: pytest.Session, cells: Any) -> None:
+    def _preflight_probes(self, session: pytest.Session,
+                          cells: Iterable[ProbeCell | NodeCell]) -> None:
         """Node cells run calico-node's exec probes from a Calico manifest: say before the
         run, not in a footnote after it, when there is none to read them from."""
         if not any(isinstance(c, NodeCell) for c in cells):

@@ -55,7 +55,7 @@ def _cell(pool: NodePool, nodes: FakeBackend, tag: str = "trixie", keep: bool = 
     lease = pool.take(nodes, tag, "run", SystemClock())  # type: ignore[arg-type]
     if not lease.started:
         lease.node.start()
-    assert not pool.give_back(lease, reusable=True, keep=keep)
+    assert not pool.give_back(lease, keep=keep)
     node = lease.node
     assert isinstance(node, FakeNode)
     return node
@@ -85,7 +85,7 @@ def test_a_node_with_anything_left_after_its_reset_is_torn_down_not_reused() -> 
     node = lease.node
     assert isinstance(node, FakeNode)
     node.left = "cgroup /sys/fs/cgroup/kubepods.slice is left"
-    said = pool.give_back(lease, reusable=True, keep=True)
+    said = pool.give_back(lease, keep=True)
     assert said == ["node not reused: cgroup /sys/fs/cgroup/kubepods.slice is left"]
     assert node.torn and not pool.idle
 

@@ -101,26 +101,25 @@ def _as_read(view: ContainerdView, plugins: dict[str, Any], ctrd: tuple[int, int
         # containerd 1.x reads a version-less file as version 1, keyed by short plugin id:
         # full-URI tables are never read (services/server/config/config.go).
         ignored = tuple(p for p in plugins if str(p).startswith("io.containerd."))
-    elif ctrd[0] < 2 and declared == 3:
+        if not ignored:
+            return view, ()
+        kept = {k: v for k, v in plugins.items() if k not in ignored}
+        return _view_without(view, kept), ignored
+    if ctrd[0] < 2 and declared == 3:
         # a 1.x that does not refuse version 3 reads it as version 2: the CRI v1 tables of
         # 2.x are unknown plugin ids there (containerd#9198).
         kept = {k: v for k, v in plugins.items() if k not in (CRI_V3_RUNTIME, CRI_V3_IMAGES)}
         return _relayout(view, {**view.data, "version": 2, "plugins": kept}), ()
-    elif ctrd[0] >= 2 and declared in (None, 1):
+    if ctrd[0] >= 2 and declared in (None, 1):
         # 2.x ignores a version-less file's CRI tables ("Ignoring unknown key in TOML for
         # plugin io.containerd.grpc.v1.cri", observed on 2.1.9); only its own ids are read.
         kept = {k: v for k, v in plugins.items() if k not in (CRI_V1, CRI_V2)}
         return _relayout(view, {**view.data, "version": 3, "plugins": kept}), tuple(
             p for p in plugins if p in (CRI_V1, CRI_V2))
-    elif ctrd[0] >= 2 and declared == 2 and CRI_V3_RUNTIME in plugins and CRI_V2 not in plugins:
+    if ctrd[0] >= 2 and declared == 2 and CRI_V3_RUNTIME in plugins and CRI_V2 not in plugins:
         # 2.x reads its own CRI plugin ids under any version line: the v3 tables decide.
         return _relayout(view, {**view.data, "version": 3}), ()
-    else:
-        return view, ()
-    if not ignored:
-        return view, ()
-    kept = {k: v for k, v in plugins.items() if k not in ignored}
-    return _view_without(view, kept), ignored
+    return view, ()
 
 
 def _relayout(original: ContainerdView, data: dict[str, Any]) -> ContainerdView:
@@ -154,11 +153,11 @@ def lint_node(target: Target, containerd: str) -> tuple[Finding, ...]:
     """Lint what a node cell ran: the same effective config, judged for the containerd the
     node really runs (not kind's), so each cell carries its findings and fix."""
     kind = target.kind
-    base = view(parse_toml(kind.base_config_text(), path=kind.base_config))
+    pinned = (None if target.variant.as_is else
+              view(parse_toml(kind.base_config_text(), path=kind.base_config)).sandbox_image)
     return tuple(lint_view(
         target.effective.view, kubelet_cgroup_driver=target.kubelet_cgroup_driver,
-        containerd_version=containerd or kind.containerd, shims=None,
-        pinned_pause=None if target.variant.as_is else base.sandbox_image,
+        containerd_version=containerd or kind.containerd, shims=None, pinned_pause=pinned,
         skipped=target.effective.skipped, source_text=target.variant.text,
         path=str(target.variant.path), standalone=target.variant.as_is))
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from . import nodeutils as nu
 from .backend import Backend, Node
 from .cgroups import NodeCgroups
 from .kubelet import PodWorker
-from .parity import Parity, node_default_sandbox, prepare, sandbox_refs
+from .parity import SANDBOX_LINE, Parity, node_default_sandbox, prepare, sandbox_refs
 from .pool import Lease, NodePool
 from .prober import ProbeSpec
 from .window import watch
@@ -60,13 +59,11 @@ def run_cell(cell: NodeCell, backend: Backend, tag: str, settings: NodeSettings,
     """One node cell on ``backend``'s node of image ``tag`` (from ``pool``, when the
     backend's nodes are reused between cells, else a node of its own), made to match a
     kind node as ``parity`` says (the catalog's ``node-parity.toml``)."""
-    reuse = pool is not None and backend.reusable
-    lease = (pool if reuse and pool is not None else NodePool()).take(backend, tag, run_id,
-                                                                      clock)
-    life = NodeLife(cell, lease, settings, pod, repeat, keep_logs_dir, record)
-    life.pool = pool if reuse else None
-    life.parity = parity
-    return live(life, clock)
+    kept = pool if pool is not None and backend.reusable else None
+    lease = (kept.take(backend, tag, run_id, clock) if kept is not None
+             else Lease(backend.node(tag, run_id, clock), (backend.name, tag)))
+    return live(NodeLife(cell, lease, kept, parity, settings, pod, repeat, keep_logs_dir,
+                         record), clock)
 
 
 def adapt(config: dict[str, Any], rec_overrides: list[str], node: Node) -> dict[str, Any]:
@@ -78,26 +75,27 @@ def adapt(config: dict[str, Any], rec_overrides: list[str], node: Node) -> dict[
         return config
     data: dict[str, Any] = json.loads(json.dumps(config))
     found = parse_version(node.facts.get("containerd", "")) or (0, 0, 0)
-    for table in [runtime_plugin_read(data.get("version"), found)]:
-        key = (*table, "restrict_oom_score_adj")
-        if get_at(data, key) is not True:
-            set_at(data, key, True)
-            rec_overrides.append(f"[{table_name(*table)}] restrict_oom_score_adj -> true "
-                                 "(this node lacks CAP_SYS_RESOURCE; sandboxes could not "
-                                 "lower oom_score_adj)")
+    table = runtime_plugin_read(data.get("version"), found)
+    key = (*table, "restrict_oom_score_adj")
+    if get_at(data, key) is not True:
+        set_at(data, key, True)
+        rec_overrides.append(f"[{table_name(*table)}] restrict_oom_score_adj -> true (this "
+                             "node lacks CAP_SYS_RESOURCE; sandboxes could not lower "
+                             "oom_score_adj)")
     return data
 
 
 class NodeLife(StepLife):
     where = "node host"
 
-    def __init__(self, cell: NodeCell, lease: Lease, settings: NodeSettings, pod: PodTemplate,
-                 repeat: int, keep_logs_dir: Path | None, record: Path | None) -> None:
+    def __init__(self, cell: NodeCell, lease: Lease, pool: NodePool | None, parity: Parity,
+                 settings: NodeSettings, pod: PodTemplate, repeat: int,
+                 keep_logs_dir: Path | None, record: Path | None) -> None:
         super().__init__(cell.target, repeat)
         self.cell, self.lease, self.settings, self.pod = cell, lease, settings, pod
         self.node: Node = lease.node
-        self.pool: NodePool | None = None  # where the node goes back to, when it may
-        self.parity: Parity | None = None
+        self.pool = pool  # where the node goes back to, when it may (None: torn down)
+        self.parity = parity
         self.cursor = ""  # containerd's journal before this cell (a reused node's is long)
         self.unavailable = ""
         self.oom_ok = True  # whether sandboxes may lower oom_score_adj on this node
@@ -143,10 +141,9 @@ class NodeLife(StepLife):
                 self.keep_logs_dir.mkdir(parents=True, exist_ok=True)
                 (self.keep_logs_dir / "containerd.journal").write_text(
                     nu.journal(node, self.cursor))
-        keep = not interrupted and self.cleaned and self.pool is not None
         try:
-            problems = (self.pool or NodePool()).give_back(self.lease, self.pool is not None,
-                                                          keep)
+            problems = (self.pool.give_back(self.lease, keep=not interrupted and self.cleaned)
+                        if self.pool is not None else node.teardown())
         except ConformanceError as exc:  # the reset's own trouble: the node goes
             problems = [f"node not reused: {exc}", *node.teardown()]
         return [p if p.startswith("node not reused") else f"tear-down: {p}" for p in problems]
@@ -159,7 +156,6 @@ class NodeLife(StepLife):
         nu.read_facts(node, self.cell.recipe, nu.wait_booted(node))
         rec.facts["cgroup"] = node.facts.get("cgroup", "")
         parity = self.parity
-        assert parity is not None
         for i, line in enumerate(prepare(node, parity)):
             node.facts[f"parity{i + 1}"] = line
         self.cursor = nu.journal_cursor(node)
@@ -230,8 +226,7 @@ def _configured_sandbox_images(config: dict[str, Any] | str) -> list[str]:
     layout than the version line says (containerd 2.x reads those; CRI's status does not
     report the sandbox image there)."""
     if isinstance(config, str):
-        return re.findall(r"""^\s*(?:sandbox_image|sandbox)\s*=\s*['"]([^'"]+)['"]""",
-                          config, re.M)
+        return SANDBOX_LINE.findall(config)
     found: list[str] = []
     stack: list[tuple[tuple[str, ...], Any]] = [((), config)]
     while stack:

@@ -98,16 +98,13 @@ def read_facts(node: Node, recipe: str, state: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Restarted:
-    """containerd after a restart: ``active``; when it is not serving the kubelet's
-    endpoint, its words since the cursor (``journal``) and where it did serve CRI."""
+    """containerd after a restart: ``active``, serving CRI ``at_endpoint`` (the kubelet's);
+    otherwise its words since the cursor (``journal``) and where it did serve CRI."""
 
     active: bool
+    at_endpoint: bool = False
     journal: str = ""
     serves: tuple[str, ...] = ()
-
-    @property
-    def at_endpoint(self) -> bool:
-        return self.active and not self.journal
 
 
 def restart_containerd(node: Node, after: str = "",
@@ -121,14 +118,14 @@ def restart_containerd(node: Node, after: str = "",
         _rc, state = node.exec("systemctl", "is-active", "containerd.service")
         if state == "active":
             if node.exec("test", "-S", endpoint)[0] == 0:
-                return Restarted(True)
+                return Restarted(True, at_endpoint=True)
             said = journal(node, after)
             if booted(said):  # up, and serving somewhere the kubelet does not look
-                return Restarted(True, said, serving_addresses(said))
+                return Restarted(True, journal=said, serves=serving_addresses(said))
         if state in ("failed", "activating", "inactive") and _failed_once(node):
-            return Restarted(False, journal(node, after))
+            return Restarted(False, journal=journal(node, after))
         node.clock.sleep(0.5)
-    return Restarted(False, journal(node, after))
+    return Restarted(False, journal=journal(node, after))
 
 
 def _failed_once(node: Node) -> bool:

@@ -22,7 +22,7 @@ from .backend import Node
 
 FILE = "node-parity.toml"
 KEYS = frozenset({"kubelet_cri_endpoint", "paths", "default_route", "sandbox_images"})
-_SANDBOX_LINE = re.compile(r"""^\s*(?:sandbox_image|sandbox)\s*=\s*['"]([^'"]+)['"]""", re.M)
+SANDBOX_LINE = re.compile(r"""^\s*(?:sandbox_image|sandbox)\s*=\s*['"]([^'"]+)['"]""", re.M)
 # A kind node's address and gateway are on the kind network; here a veth pair (both ends
 # in the node, nothing leaves it) carries an address and the default route, as qemu's
 # user network does for a VM node (10.0.2.15, gateway 10.0.2.2).
@@ -99,7 +99,7 @@ def node_default_sandbox(node: Node) -> str:
     """The sandbox image the node's own containerd defaults to (``containerd config
     default``: ``sandbox_image`` up to 1.7, ``pinned_images.sandbox`` from 2.0)."""
     _rc, out = node.exec("containerd", "config", "default", timeout=30)
-    found = _SANDBOX_LINE.search(out)
+    found = SANDBOX_LINE.search(out)
     return found.group(1) if found else ""
 
 

@@ -54,11 +54,11 @@ class NodePool:
             return lease
         return Lease(backend.node(tag, run_id, clock), key)
 
-    def give_back(self, lease: Lease, reusable: bool, keep: bool) -> list[str]:
+    def give_back(self, lease: Lease, keep: bool) -> list[str]:
         """After a cell: keep the node for the next cell when it may be (``keep``: the
         cell ended normally and CRI cleaned up) and resets clean; else tear it down.
         Returns what could not be removed."""
-        if reusable and keep and lease.node.name:
+        if keep and lease.node.name:
             left = nu.reset(lease.node)
             if not left:
                 old = self.idle.pop(lease.key, None)

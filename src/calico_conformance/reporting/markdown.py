@@ -72,6 +72,16 @@ def _grid_table(grid: Grid) -> list[str]:
     return lines
 
 
+def _verdict_line(alarms: int, bad: list[str], complete: bool) -> str:
+    """Alarms first; else the user's bad configs; never "No alarms" over a bad config."""
+    if alarms:
+        return f"**{alarms} need attention.**"
+    if bad:
+        return (f"**{len(bad)} of your configs {'is' if len(bad) == 1 else 'are'} bad** "
+                f"({', '.join(md(b) for b in bad)}).")
+    return "**No alarms.**" if complete else "**No alarms among the cells that finished.**"
+
+
 def _summary(matrix: Matrix, grid: Grid) -> list[str]:
     counts: dict[str, int] = {}
     for gc in grid.cells.values():
@@ -87,10 +97,7 @@ def _summary(matrix: Matrix, grid: Grid) -> list[str]:
              + (f" · repeat {facts.TIMES}{run.repeat}" if run.repeat > 1 else ""),
              "",
              f"{plural(len(grid.cells), 'cell')}: " + ", ".join(parts) + ". "
-             + (f"**{alarms} need attention.**" if alarms else
-                f"**{len(bad)} of your configs {'is' if len(bad) == 1 else 'are'} bad** "
-                f"({', '.join(md(b) for b in bad)})." if bad else "**No alarms.**"
-                if matrix.complete else "**No alarms among the cells that finished.**")]
+             + _verdict_line(alarms, bad, matrix.complete)]
     if run.user_variants:
         lines[0] += f" · your configs: {md(run.variant_mode)}"
     if not matrix.complete:
