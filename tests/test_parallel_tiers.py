@@ -4,7 +4,6 @@ cell for cell what the sequential run says, and nothing of either run left behin
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
@@ -14,12 +13,13 @@ from tests.node.conftest import built_image
 from calico_conformance.node.docker import find_docker
 from calico_conformance.node.recipes import load_recipes
 from calico_conformance.probe import probe_available
+from matrixdoc import read_matrix
 
 CLUSTERS = Path(__file__).resolve().parent.parent / "clusters"
 
 
 def verdicts(run_dir: Path) -> dict[str, tuple[str, str]]:
-    matrix = json.loads((run_dir / "matrix.json").read_text())
+    matrix = read_matrix(run_dir / "matrix.json")
     assert matrix["complete"] is True
     return {c["cell_id"]: (c["verdict"], c["outcome"]) for c in matrix["cells"]}
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from matrixdoc import read_matrix
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -252,7 +254,7 @@ def test_a_probe_only_run_plans_its_probe_cells_so_completeness_is_truthful(
     run_dir = suite.path / "reports" / "probe-plan"
     meta = json.loads((run_dir / "run.json").read_text())
     assert meta["planned_ids"] == ["probe-baseline-v0.24.0", "probe-systemd-cgroup-off-v0.24.0"]
-    matrix = json.loads((run_dir / "matrix.json").read_text())
+    matrix = read_matrix(run_dir / "matrix.json")
     assert matrix["complete"] is True
     planned = {axes["containerd"] for axes in meta["planned_cells"]}
     assert planned == {c["axes"]["containerd"] for c in matrix["cells"]}, "one probe column"

@@ -17,7 +17,8 @@ from .typedjson import from_dict as from_dict
 from .typedjson import loads as loads
 from .typedjson import to_dict as to_dict
 
-SCHEMA_VERSION = 1
+# 2: matrix.json is lean and pooled (matrixfile.py); 1 (everything inline) is still read.
+SCHEMA_VERSION = 2
 
 
 class Verdict(str, Enum):
@@ -217,19 +218,3 @@ def to_json(obj: Any) -> str:
 
 def cell_from_json(text: str) -> CellResult:
     return from_dict(CellResult, loads(text))
-
-
-def matrix_to_json(matrix: Matrix) -> str:
-    data = to_dict(matrix)
-    # schema_version first, for humans reading the file.
-    ordered = {"schema_version": data.pop("schema_version"), **data}
-    # Compact: a 10,000-cell matrix is read by tools, not people (matrix.md is for them);
-    # one cell a line keeps it greppable and diffable.
-    cells = ordered.pop("cells")
-    head = json.dumps(ordered, separators=(",", ":"))[:-1]
-    body = ",\n".join(json.dumps(c, separators=(",", ":")) for c in cells)
-    return f'{head},"cells":[\n{body}\n]}}\n'
-
-
-def matrix_from_json(text: str) -> Matrix:
-    return from_dict(Matrix, loads(text))

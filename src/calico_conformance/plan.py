@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 from .errors import InputError
 from .kind.config import dump_kind_config, render_kind_config
 from .lint import format_json, format_text, lint_cell
-from .model import SCHEMA_VERSION, Finding, Verdict
+from .model import Finding, Verdict
 from .redact import redact_config, redact_kind_config
 from .reporting.text import plural
+
+PLAN_SCHEMA_VERSION = 1  # the plan's own JSON (not matrix.json's)
 
 if TYPE_CHECKING:
     from .cells import Cell
@@ -118,7 +120,7 @@ def write_plan(cells: Sequence[Cell], out_dir: Path, *,
                  for r in sorted(rules.values(), key=lambda r: str(r["code"]))]
     out_dir.mkdir(parents=True, exist_ok=True)
     _write(out_dir / "summary.json", json.dumps({
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": PLAN_SCHEMA_VERSION,
         "counts": {k: v for k, v in vars(summary).items() if k != "path"},
         "cells": rows, "rules": rule_rows}, indent=2) + "\n")
     _write(out_dir / "summary.md", _markdown(summary, rows, rule_rows))

@@ -22,20 +22,31 @@ from .errors import ModelError
 T = TypeVar("T")
 
 
-def to_dict(obj: Any) -> Any:
-    """Plain JSON-ready data; enums become their values."""
-    return _to_dict(obj, {})
+def to_dict(obj: Any, lean: bool = False) -> Any:
+    """Plain JSON-ready data; enums become their values. ``lean`` leaves out every field
+    that holds its default (the reader fills it back in), for documents of many cells."""
+    return _to_dict(obj, {}, lean)
+
+
+_NO_DEFAULT = object()
 
 
 @functools.cache
-def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))
+def _fields(cls: type) -> tuple[tuple[str, Any], ...]:
+    """Each field's name and default value (``_NO_DEFAULT`` when it has none)."""
+    out = []
+    for f in dataclasses.fields(cls):
+        default = (f.default if f.default is not dataclasses.MISSING else
+                   f.default_factory() if f.default_factory is not dataclasses.MISSING
+                   else _NO_DEFAULT)
+        out.append((f.name, default))
+    return tuple(out)
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
-def _to_dict(obj: Any, seen: dict[int, Any]) -> Any:
+def _to_dict(obj: Any, seen: dict[int, Any], lean: bool) -> Any:
     if type(obj) in _PLAIN:  # most values: the fast path (10,000-cell matrices)
         return obj
     # The model is frozen: one object shared by many cells (a merged or synthetic matrix)
@@ -44,15 +55,18 @@ def _to_dict(obj: Any, seen: dict[int, Any]) -> Any:
     if hasattr(cls, "__dataclass_fields__"):
         done = seen.get(id(obj))
         if done is None:
-            done = seen[id(obj)] = {n: _to_dict(getattr(obj, n), seen)
-                                    for n in _field_names(cls)}
+            done = seen[id(obj)] = {}
+            for name, default in _fields(cls):
+                value = getattr(obj, name)
+                if not (lean and value == default):
+                    done[name] = _to_dict(value, seen, lean)
         return done
     if isinstance(obj, Enum):
         return obj.value
     if isinstance(obj, (list, tuple)):
-        return [_to_dict(v, seen) for v in obj]
+        return [_to_dict(v, seen, lean) for v in obj]
     if isinstance(obj, dict):
-        return {str(k): _to_dict(v, seen) for k, v in obj.items()}
+        return {str(k): _to_dict(v, seen, lean) for k, v in obj.items()}
     return obj
 
 
@@ -101,12 +115,20 @@ def _build(tp: Any, data: Any, where: str) -> Any:
     return data
 
 
-def _from_dict(cls: type[T], data: Any, where: str) -> T:
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)  # slow (it evaluates strings): once per class
+
+
+def _from_dict(cls: type[T], data: Any, where: str,
+               given: dict[str, Any] | None = None) -> T:
     if not isinstance(data, dict):
         raise _bad(where, "an object", data)
-    hints = typing.get_type_hints(cls)
-    kwargs = {}
+    hints = _hints(typing.cast(type, cls))
+    kwargs = dict(given or {})
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name in kwargs:
+            continue
         if f.name in data:
             kwargs[f.name] = _build(hints[f.name], data[f.name],
                                     f"{where}.{f.name}" if where else f.name)
@@ -115,10 +137,21 @@ def _from_dict(cls: type[T], data: Any, where: str) -> T:
     return cls(**kwargs)
 
 
-def from_dict(cls: type[T], data: Any) -> T:
+def from_dict(cls: type[T], data: Any, where: str = "",
+              given: dict[str, Any] | None = None) -> T:
     """Inverse of :func:`to_dict`, checking every field's type (:class:`ModelError` names
-    the field); unknown keys are ignored for forward compatibility."""
-    return _from_dict(cls, data, "")
+    the field, under ``where``); unknown keys are ignored for forward compatibility.
+    ``given`` holds fields already built (a pooled value shared by many cells)."""
+    return _from_dict(cls, data, where, given)
+
+
+def build(tp: Any, data: Any, where: str) -> Any:
+    """One value checked against a type hint (``field_types`` gives a class's hints)."""
+    return _build(tp, data, where)
+
+
+def field_types(cls: type) -> dict[str, Any]:
+    return _hints(cls)
 
 
 def loads(text: str) -> Any:

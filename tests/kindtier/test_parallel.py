@@ -20,6 +20,7 @@ from calico_conformance.parallel import (
     paired,
     shard_of,
 )
+from matrixdoc import read_matrix
 
 from .project import make_project
 from .test_standin_matrix import run_suite
@@ -32,7 +33,7 @@ SCENARIOS = {"baseline": "stable", "systemd-cgroup-off": "restarts-exit0",
 
 
 def _verdicts(run_dir: Path) -> dict[str, tuple[str, str]]:
-    matrix = json.loads((run_dir / "matrix.json").read_text())
+    matrix = read_matrix(run_dir / "matrix.json")
     return {c["cell_id"]: (c["verdict"], c["outcome"]) for c in matrix["cells"]}
 
 
@@ -76,7 +77,7 @@ def test_xdist_workers_write_one_matrix_equal_to_the_sequential_one(
     assert par.returncode == 0, par.stdout[-3000:]
     run_dir = project / "reports" / "par"
     assert _verdicts(run_dir) == _verdicts(project / "reports" / "whole")
-    assert json.loads((run_dir / "matrix.json").read_text())["complete"] is True
+    assert read_matrix(run_dir / "matrix.json")["complete"] is True
     assert not list((project / "reports").glob("par-*"))  # workers shared the one folder
     assert not si.clusters()  # every cluster deleted
 

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from load import scaled
+from matrixdoc import read_matrix
 
 from .project import CALICO, cell_id, cell_result, make_project, strip_ansi
 
@@ -206,7 +207,7 @@ def test_the_run_writes_every_report_format_and_a_terminal_grid(matrix_run: Run)
     run_dir = matrix_run.run_dir
     for name in ("matrix.json", "matrix.md", "matrix.html", "junit.xml"):
         assert (run_dir / name).is_file(), name
-    matrix = json.loads((run_dir / "matrix.json").read_text())
+    matrix = read_matrix(run_dir / "matrix.json")
     assert matrix["complete"] is True and len(matrix["cells"]) == len(SCENARIOS)
     assert f"reports: {run_dir}" in matrix_run.proc.stdout
     assert (run_dir.parent / "latest").exists()
@@ -338,10 +339,10 @@ def test_a_run_killed_half_way_still_yields_a_valid_partial_matrix(
     finished = list((run_dir / "cells").glob("*.json"))
     assert 1 <= len(finished) < len(variants), "the kill should land between two cells"
     assert cli_main(["report", str(run_dir)]) == 0
-    matrix = json.loads((run_dir / "matrix.json").read_text())
+    matrix = read_matrix(run_dir / "matrix.json")
     schema = json.loads((Path(__file__).resolve().parents[2] / "reports" / "schema" /
                          "matrix.schema.json").read_text())
-    jsonschema.validate(matrix, schema)
+    jsonschema.validate(json.loads((run_dir / "matrix.json").read_text()), schema)
     assert matrix["complete"] is False
     verdicts = sorted(c["verdict"] for c in matrix["cells"])
     assert len(verdicts) == len(variants) and verdicts.count("unknown") == len(variants) - len(
@@ -392,7 +393,7 @@ def test_repeats_run_each_cell_n_times_and_the_matrix_counts_them(
                      "all")
     assert proc.returncode == 0, proc.stdout[-2000:]
     assert len(si.clusters()) == 2, "each repeat gets a cluster of its own"
-    matrix = json.loads((project / "reports" / "rep" / "matrix.json").read_text())
+    matrix = read_matrix(project / "reports" / "rep" / "matrix.json")
     assert sorted(c["repeat"] for c in matrix["cells"]) == [1, 2]
     assert "2/2" in (project / "reports" / "rep" / "matrix.md").read_text()
 
@@ -403,7 +404,7 @@ def test_dash_k_plans_only_the_selected_cells_so_the_matrix_is_complete(
     si = standin(default="stable")
     proc = run_suite(project, si.env, "--run-id", "k", "-k", "baseline")
     assert proc.returncode == 0, proc.stdout[-2000:]
-    matrix = json.loads((project / "reports" / "k" / "matrix.json").read_text())
+    matrix = read_matrix(project / "reports" / "k" / "matrix.json")
     assert matrix["complete"] is True
     assert [c["cell_id"] for c in matrix["cells"]] == [cell_id("baseline")]
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from calico_conformance.node.recipes import Recipe
+from matrixdoc import read_matrix
 
 from .conftest import built_image
 
@@ -54,7 +54,7 @@ def test_a_node_cell_runs_and_reports_a_column_per_node_image(
                              "--run-id", "node-e2e", "--calico-manifest-dir",
                              str(REPO.parent / "shared" / "fixtures" / "calico"))
     assert result.ret == 0, result.stdout.str()[-3000:]
-    matrix = json.loads((suite.path / "reports" / "node-e2e" / "matrix.json").read_text())
+    matrix = read_matrix(suite.path / "reports" / "node-e2e" / "matrix.json")
     (cell,) = matrix["cells"]
     assert (cell["verdict"], cell["axes"]["tier"]) == ("stable", "node")
     assert (cell["axes"]["backend"], cell["axes"]["cgroup"]) == ("docker", "v1")

@@ -8,12 +8,13 @@ node tier's grid, the report's block and check on that run all say it is bad, an
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from matrixdoc import read_matrix
 
 ROOT = Path(__file__).resolve().parents[2]
 DEBIAN = ROOT / "tests" / "corpus" / "configs" / "debian-containerd-package.toml"
@@ -51,7 +52,7 @@ def test_debians_stock_config_gets_one_answer_from_every_command(tmp_path: Path)
                    "--node-window", "3s", "--reports-dir", str(tmp_path / "n"),
                    "--run-id", "node")
     run = tmp_path / "n" / "node"
-    cells = json.loads((run / "matrix.json").read_text())["cells"]
+    cells = read_matrix(run / "matrix.json")["cells"]
     assert [c["verdict"] for c in cells] == ["misplaced"], node.stdout[-2000:]
     report = (run / "matrix.md").read_text()
     assert "| `debian-containerd-package` | 1.7.24 | **bad** |" in report

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from reporting_sample import sample_cells, sample_meta
 from calico_conformance.cli import main
 from calico_conformance.model import Outcome, Verdict
 from calico_conformance.reporting.store import RunStore
+from matrixdoc import read_matrix
 
 
 def run_dir(root: Path, run_id: str, flip: str = "") -> Path:
@@ -30,7 +30,7 @@ def test_report_re_renders_every_format_from_stored_cells(
     assert main(["report", str(src), "-o", str(tmp_path / "out")]) == 0
     for name in ("matrix.json", "matrix.md", "matrix.html", "junit.xml"):
         assert (tmp_path / "out" / name).is_file()
-    assert json.loads((tmp_path / "out" / "matrix.json").read_text())["run"]["run_id"] == "r1"
+    assert read_matrix(tmp_path / "out" / "matrix.json")["run"]["run_id"] == "r1"
     assert "v3.26.4 / k8s1.28" in capsys.readouterr().out
 
 
@@ -81,7 +81,7 @@ def test_merge_writes_a_run_directory_that_report_can_re_render(tmp_path: Path) 
         (a if i % 2 else b).write_cell(c)
     out = tmp_path / "merged"
     assert main(["merge", str(a.run_dir), str(b.run_dir), "-o", str(out)]) == 0
-    assert json.loads((out / "matrix.json").read_text())["complete"] is True
+    assert read_matrix(out / "matrix.json")["complete"] is True
     assert len(list((out / "cells").glob("*.json"))) == len(cells)
     assert main(["report", str(out)]) == 0
     assert main(["merge", str(a.run_dir), "-o", str(out)]) == 2  # would overwrite cells

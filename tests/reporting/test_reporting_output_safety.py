@@ -124,7 +124,7 @@ def test_diff_is_a_small_table_with_gone_and_new_counted() -> None:
 def test_diff_fails_on_gone_or_new_cells_only_with_the_flag(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from calico_conformance.cli import main
-    from calico_conformance.model import matrix_to_json
+    from calico_conformance.matrixfile import matrix_to_json
     old = sample_matrix()
     (tmp_path / "old.json").write_text(matrix_to_json(old))
     (tmp_path / "new.json").write_text(matrix_to_json(Matrix(run=old.run, cells=old.cells[3:])))

@@ -12,6 +12,7 @@ from calico_conformance.model import Axes, CellResult, Evidence, Outcome, RunMet
 from calico_conformance.observe import Observation, ObservationLog
 from calico_conformance.reporting.store import RunStore
 from calico_conformance.verdict import judge
+from matrixdoc import read_matrix
 
 KIND = Axes(calico="v3.28.2", variant="systemd-cgroup-off", point="k8s1.28", tier=Tier.KIND)
 PROBE = Axes(calico="-", variant="baseline", point="probe-v0.24.0", tier=Tier.PROBE)
@@ -49,7 +50,7 @@ def test_rejudging_with_a_higher_restart_tolerance_turns_one_restart_stable(
     out = capsys.readouterr().out
     assert "kind-cell: restarts (killed-exit-0) -> stable" in out
     assert "probe-cell: kept (probe cell without observations.jsonl)" in out
-    matrix = json.loads((run_dir / "rejudged" / "matrix.json").read_text())
+    matrix = read_matrix(run_dir / "rejudged" / "matrix.json")
     cell = next(c for c in matrix["cells"] if c["cell_id"] == "kind-cell")
     assert (cell["verdict"], cell["outcome"]) == ("stable", "pass")
     assert any("re-judged from observations.jsonl" in n for n in cell["evidence"]["notes"])

@@ -16,7 +16,8 @@ import pytest
 from reporting_sample import sample_cells, sample_meta, schema
 
 from calico_conformance.errors import InputError
-from calico_conformance.model import Outcome, Verdict, matrix_from_json, to_dict
+from calico_conformance.matrixfile import matrix_from_json, matrix_to_json
+from calico_conformance.model import Outcome, Verdict, to_dict
 from calico_conformance.reporting import store
 from calico_conformance.reporting.store import RunStore, assemble, load_matrix, update_latest
 
@@ -74,7 +75,7 @@ def test_missing_planned_cells_become_unknown_and_the_matrix_incomplete(tmp_path
     assert missing and all(c.verdict is Verdict.UNKNOWN and c.outcome is Outcome.UNKNOWN
                            and store.NO_RESULT in c.evidence.notes for c in missing)
     assert [c.cell_id for c in matrix.cells] == list(st.meta.planned_ids)
-    jsonschema.validate(to_dict(matrix), schema())
+    jsonschema.validate(json.loads(matrix_to_json(matrix)), schema())
 
 
 def test_a_corrupt_cell_file_is_an_input_error_naming_the_file(tmp_path: Path) -> None:
@@ -153,7 +154,7 @@ def test_a_run_killed_mid_matrix_assembles_into_a_valid_partial_matrix(tmp_path:
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert proc.stdout.strip() == "wrote"
     matrix = assemble(tmp_path / "killed")
-    jsonschema.validate(to_dict(matrix), schema())
+    jsonschema.validate(json.loads(matrix_to_json(matrix)), schema())
     assert not matrix.complete and not matrix.run.finished_at
     real = [c for c in matrix.cells if store.NO_RESULT not in c.evidence.notes]
     assert len(real) == 4

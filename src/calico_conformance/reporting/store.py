@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import InputError, ModelError
+from ..matrixfile import matrix_from_data, matrix_to_json
 from ..model import (
     SCHEMA_VERSION,
     Axes,
@@ -28,7 +29,6 @@ from ..model import (
     cell_from_json,
     from_dict,
     loads,
-    matrix_to_json,
     to_json,
 )
 from .facts import INTERRUPTED, NO_RESULT
@@ -183,7 +183,7 @@ def load_matrix(path: Path) -> Matrix:
         if version > SCHEMA_VERSION:
             raise ModelError(f"schema_version {version} is newer than this "
                              f"tool understands ({SCHEMA_VERSION})")
-        return from_dict(Matrix, data)
+        return matrix_from_data(data)
     except ModelError as exc:
         raise InputError(f"not a valid matrix.json: {exc.message}", path=path) from exc
 
