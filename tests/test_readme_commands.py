@@ -117,5 +117,9 @@ def test_every_offline_tool_in_the_readme_runs_for_real(tmp_path: Path) -> None:
     for cmd in tool_commands():
         proc = _run(_substitute(cmd, root), root)
         out = proc.stdout + proc.stderr
+        if " nodes " in f" {cmd} " and proc.returncode == 2 and "Docker daemon" in out:
+            # The node images live in Docker: without a daemon, one line saying so.
+            assert len(proc.stderr.strip().splitlines()) == 1, f"{cmd}\n{out[-3000:]}"
+            continue
         assert proc.returncode in (0, 1), f"{cmd}\n{out[-3000:]}"  # 1: findings/regressions
         assert "Traceback" not in out, cmd

@@ -1,8 +1,9 @@
 """Known failure signatures: what a verdict's evidence means, and where to look next.
 
 Each signature is matched against a verdict, its subtype and its :class:`Evidence` (so a
-pasted snapshot and a matrix cell are matched the same way), and points at the matrix
-variants that reproduce it, the lint rules that catch its config, and its sources.
+pasted snapshot and a matrix cell are matched the same way), and points at the lint rules
+that catch its config and its sources. Which variants produce a signature is not written
+here: ``analyze`` matches stored, observed cells (``docs/observed/``) with :func:`match`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from .model import CellResult, Evidence, Verdict
 from .verdict_notes import INIT_NOTE, SIGTERM_IGNORED_NOTE, UNKNOWN_255_NOTE
 
-CGROUP_VARIANTS = ("systemd-cgroup-off", "systemd-cgroup-typo", "custom-default-runtime-no-systemd")
 _PEER = re.compile(r"BGP not established with ([\d.:a-fA-F,]+)")
 _INIT = INIT_NOTE.split("(", 1)[0]
 
@@ -24,7 +24,6 @@ class Signature:
     id: str
     explanation: str
     test: Callable[[Verdict, str, Evidence], str | None]  # detail when it matches, else None
-    variants: tuple[str, ...] = ()
     lint: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
 
@@ -34,7 +33,6 @@ class Match:
     id: str
     explanation: str
     detail: str
-    variants: tuple[str, ...]
     lint: tuple[str, ...]
     references: tuple[str, ...]
 
@@ -120,13 +118,11 @@ SIGNATURES: tuple[Signature, ...] = (
     Signature("killed-exit-0", "restarts, killed-exit-0: Completed/exit 0 is a graceful kill "
               "(runsvdir exits 0 on SIGTERM), usually the kubelet killing the pod after a "
               "liveness failure or a missing pod cgroup (SIGKILL would end with 137)",
-              _killed0,
-              (*CGROUP_VARIANTS, "report-9524"), ("CC001", "CC009"),
+              _killed0, ("CC001", "CC009"),
               ("http://smarden.org/runit/runsvdir.8.html",
                "https://github.com/projectcalico/calico/issues/9524")),
     Signature("sandbox-recreated", "SandboxChanged events / init containers re-run: cgroup "
-              "driver mismatch, see variant systemd-cgroup-off", _sandbox, CGROUP_VARIANTS,
-              ("CC001", "CC009"), ("https://github.com/kubernetes/kubernetes/issues/110177",
+              "driver mismatch between runc and the kubelet", _sandbox, ("CC001", "CC009"), ("https://github.com/kubernetes/kubernetes/issues/110177",
                                    "https://github.com/containerd/containerd/issues/7276")),
     Signature("bird-bgp-peer", "never-ready: BIRD is not ready: BGP not established with "
               "<peer>: the BGP session to that node is down (TCP 179 blocked between nodes, "
@@ -148,13 +144,12 @@ SIGNATURES: tuple[Signature, ...] = (
               "killed-exit-0) from a crash", _no_cause),
     Signature("liveness-kill", "liveness probe failures: the kubelet stops the container "
               "after failureThreshold misses, which ends as Completed/exit 0", _liveness,
-              CGROUP_VARIANTS, ("CC001",)),
+              ("CC001",)),
     Signature("cgroupfs-kubelet", "runc refuses the sandbox's cgroupsPath: the kubelet uses "
-              "cgroupfs while runc uses systemd cgroups", _cgroups_path, ("kubelet-cgroupfs",),
-              ("CC002",), ("https://github.com/containerd/containerd/issues/4857",)),
+              "cgroupfs while runc uses systemd cgroups", _cgroups_path, ("CC002",),
+              ("https://github.com/containerd/containerd/issues/4857",)),
     Signature("image-pull", "not-started: an image cannot be pulled (a sandbox image other than "
-              "the node's pinned pause image is pulled at the first sandbox)", _pull,
-              ("sandbox-image-pause-3.6",), ("CC010",)),
+              "the node's pinned pause image is pulled at the first sandbox)", _pull, ("CC010",)),
 )
 
 
@@ -163,8 +158,7 @@ def match(verdict: Verdict, subtype: str, evidence: Evidence) -> list[Match]:
     for sig in SIGNATURES:
         detail = sig.test(verdict, subtype, evidence)
         if detail is not None:
-            out.append(Match(sig.id, sig.explanation, detail, sig.variants, sig.lint,
-                             sig.references))
+            out.append(Match(sig.id, sig.explanation, detail, sig.lint, sig.references))
     return out
 
 

@@ -36,11 +36,15 @@ class Thresholds:
     # first observation, and carry no times; readiness is only what it was at the paste.
     snapshot: bool = False
     snapshot_probe_failures: int = 3  # events-only input: readiness failures that mean never-ready
+    # Snapshot: a previous termination shown (reason, exit code) makes one restart count, as
+    # a back-off does; an explicit --max-restarts turns it off (the user set the tolerance).
+    shown_termination_counts: bool = True
 
 
 # Thresholds for a snapshot (``analyze``), documented in the README ("Judging pasted output"):
 # a restart count covers the pod's whole life, so one restart (often a node reboot weeks ago)
-# is not a loop; two, or one while the kubelet backs off (CrashLoopBackOff), is. Readiness: a
+# is not a loop; two, or one while the kubelet backs off (CrashLoopBackOff) or with its
+# previous termination shown (the kubelet fills Last State only after a restart), is. Readiness: a
 # pod not Ready at the paste and older than the grace is never-ready (its history is unknown).
 SNAPSHOT = Thresholds(min_restarts=2, snapshot=True)
 
@@ -61,8 +65,10 @@ class PodState:
     exit_code: int | None = None
     waiting: str = ""
     seen: bool = False  # a status of calico-node itself (not only of its init containers)
+    uncounted: bool = False  # restarted (a previous termination shown), count not pasted
     first_init: dict[str, int] = field(default_factory=dict)  # init container: first count
     init_reruns: dict[str, int] = field(default_factory=dict)  # init container: re-runs seen
+    init_backoff: str = ""  # an init container waiting in CrashLoopBackOff
 
 
 @dataclass
@@ -108,6 +114,12 @@ class Tracker:
                 detail = o.last_reason + (f", exit {o.last_exit_code}"
                                           if o.last_exit_code is not None else "")
                 self.timeline.append(TimelinePoint(o.t, "restart", o.pod, detail))
+        if o.restart_count is None and o.last_reason and self.snapshot and not p.restarts:
+            # The kubelet fills lastState only from the container's previous instance
+            # (kubelet_pods.go, convertToAPIContainerStatuses): a previous termination in a
+            # paste cut above its Restart Count line is a restart all the same.
+            p.restarts, p.uncounted = 1, True
+            self.restarts += 1
         if o.last_reason:
             p.last_reason, p.exit_code = o.last_reason, o.last_exit_code
         if o.state == "terminated" and o.reason:
@@ -125,7 +137,10 @@ class Tracker:
         p.ever_ready = p.ever_ready or ready
 
     def _init(self, p: PodState, o: Observation) -> None:
-        """Init containers run again only when the sandbox is re-created: count re-runs."""
+        """Init containers run again only when the sandbox is re-created: count re-runs.
+        One that fails is re-run in back-off, and the pod stays in Init until it succeeds."""
+        if o.state == "waiting" and o.reason == "CrashLoopBackOff":
+            p.init_backoff = o.container or "an init container"
         if o.restart_count is None:
             return
         first = p.first_init.setdefault(o.container, 0 if self.snapshot else o.restart_count)
@@ -152,3 +167,15 @@ class Tracker:
                     and mine[-1] - mine[0] >= th.early_not_started_span_s):
                 return True
         return False
+
+
+SLOW_WAITING = {"ContainerCreating", "PodInitializing"}
+
+
+def not_started_pods(pods: dict[str, PodState], fails: list[Observation], end: float,
+                     grace_s: float) -> list[PodState]:
+    """Pods that never ran and have a reason to believe they will not."""
+    failed_pods = {o.pod for o in fails}
+    return [p for p in pods.values() if p.seen and not p.running and (
+        p.waiting in FAILED_WAITING
+        or (end >= grace_s and (p.name in failed_pods or p.waiting in SLOW_WAITING)))]

@@ -17,7 +17,7 @@ from itertools import pairwise
 from .calico import CALICO_NODE
 from .model import CellResult, EventSummary, Evidence, Outcome, PodRow, TimelinePoint, Verdict
 from .observe import Kill, Observation, StepRecord
-from .tracker import FAILED_WAITING, PodState, Thresholds, Tracker
+from .tracker import PodState, Thresholds, Tracker, not_started_pods
 from .verdict_events import (
     KEY_EVENTS,
     event_summaries,
@@ -26,24 +26,15 @@ from .verdict_events import (
     probe_message,
 )
 from .verdict_notes import (
+    INIT_BACKOFF_NOTE,
     INIT_NOTE,
     KILL_NOTE,
     SANDBOX_NOTE,
     SIGTERM_IGNORED_NOTE,
     SNAPSHOT_NOTE,
+    UNCOUNTED_NOTE,
     UNKNOWN_255_NOTE,
 )
-
-SLOW_WAITING = {"ContainerCreating", "PodInitializing"}
-
-
-def _not_started(pods: dict[str, PodState], fails: list[Observation], end: float,
-                 grace_s: float) -> list[PodState]:
-    """Pods that never ran and have a reason to believe they will not."""
-    failed_pods = {o.pod for o in fails}
-    return [p for p in pods.values() if p.seen and not p.running and (
-        p.waiting in FAILED_WAITING
-        or (end >= grace_s and (p.name in failed_pods or p.waiting in SLOW_WAITING)))]
 
 
 def _ended(reasons: set[str], codes: set[int | None]) -> str | None:
@@ -88,8 +79,10 @@ def judge(obs: list[Observation], thresholds: Thresholds | None = None,
     restart_times = sorted(t for p in pods.values() for t in p.restart_times)
     n_restarts = sum(p.restarts for p in pods.values())
     intervals = [b - a for a, b in pairwise(restart_times)]
+    # An init container in back-off re-runs because it fails, not because the sandbox was
+    # re-created: its count is its own crash loop (handled below), not a sandbox signal.
     reruns = {f"{c} x{n} on {p.name}": n for p in pods.values()
-              for c, n in sorted(p.init_reruns.items()) if n > 0}
+              for c, n in sorted(p.init_reruns.items()) if n > 0 and c != p.init_backoff}
     notes: list[str] = [SNAPSHOT_NOTE] if th.snapshot else []
     if any(e.reason == "SandboxChanged" for e in events):
         notes.append(SANDBOX_NOTE)
@@ -115,16 +108,25 @@ def judge(obs: list[Observation], thresholds: Thresholds | None = None,
     if created:
         return Verdict.CLUSTER_FAILS, "kind-create", evidence(error=created[-1].message)
     infra = [o.message for o in obs if o.source == "infra"]
-    crashloop = th.snapshot and n_restarts >= 1 and any(p.waiting == "CrashLoopBackOff"
-                                                        for p in status)
-    if n_restarts >= th.min_restarts or crashloop:
+    # In a snapshot a bare count of one may be a reboot weeks ago; a back-off, or the
+    # previous termination shown (its reason and exit code), is the restart the paste shows.
+    conclusive = th.snapshot and n_restarts >= 1 and any(
+        p.waiting == "CrashLoopBackOff" or (p.restarts and p.last_reason
+                                            and th.shown_termination_counts) for p in status)
+    notes += [UNCOUNTED_NOTE.format(pod=p.name, reason=p.last_reason, code=p.exit_code)
+              for p in status if p.uncounted]
+    if n_restarts >= th.min_restarts or conclusive:
         subtype = _restart_subtype(pods, obs)
         notes.extend({"killed-exit-0": [KILL_NOTE], "killed-exit-137": [SIGTERM_IGNORED_NOTE],
                       "runtime-restarted": [UNKNOWN_255_NOTE]}.get(subtype, []))
         return Verdict.RESTARTS, subtype, evidence()
+    backoff = [f"{p.init_backoff} on {p.name}" for p in pods.values() if p.init_backoff]
+    if backoff:
+        notes.append(INIT_BACKOFF_NOTE.format(containers=", ".join(backoff)))
+        return Verdict.RESTARTS, "crashloop-backoff", evidence()
     if sum(reruns.values()) >= th.min_init_reruns:
         return Verdict.RESTARTS, "sandbox-recreated", evidence()
-    stuck = _not_started(pods, fail_events, end, th.ready_grace_s)
+    stuck = not_started_pods(pods, fail_events, end, th.ready_grace_s)
     if stuck:
         mine = [o for o in fail_events if o.pod in {p.name for p in stuck}]
         reason = mine[-1].event_reason if mine else stuck[0].waiting
@@ -132,10 +134,16 @@ def judge(obs: list[Observation], thresholds: Thresholds | None = None,
     if infra and not status:
         return Verdict.UNKNOWN, "infrastructure", evidence(error=infra[-1])
     if not status:
-        only = events_only(obs, th.min_init_reruns, th.snapshot_probe_failures)
+        only = events_only(obs, th.min_init_reruns, th.snapshot_probe_failures,
+                           th.min_restarts)
         if only is not None:
             return only[0], only[1], evidence()
         return Verdict.UNKNOWN, "no-pods", evidence(error="no calico-node pod was observed")
+    lost_nodes = [p.name for p in status if p.waiting in ("NodeLost", "Unknown")]
+    if lost_nodes:
+        return Verdict.UNKNOWN, "node-lost", evidence(
+            error=f"{', '.join(lost_nodes[:3])}: its node stopped reporting (NodeLost): the "
+                  "status shown is the last one the node sent, not the pod's state now")
     # A lost watch ends what we know: only what was seen before it may stand.
     seen_until = min((o.t for o in obs if o.source == "infra"), default=end)
     never = [p for p in status if not p.ever_ready]

@@ -62,20 +62,33 @@ def event_count(obs: list[Observation], reason: str, text: str = "") -> int:
                and o.event_reason == reason and text in o.message)
 
 
-def events_only(obs: list[Observation], min_reruns: int,
-                probe_failures: int) -> tuple[Verdict, str] | None:
+def events_only(obs: list[Observation], min_reruns: int, probe_failures: int,
+                min_restarts: int = 2) -> tuple[Verdict, str] | None:
     """Events without any pod status (a pasted event list): what the events alone show.
 
-    SandboxChanged is a sandbox re-creation (every container of the pod is killed and
-    re-created); a "Back-off restarting failed container" or a Killing event is a restart;
-    repeated readiness failures with no Ready status seen are never-ready.
+    Failures to create the sandbox, pull an image or mount with nothing ever started are
+    not-started; SandboxChanged is a sandbox re-creation (every container of the pod is
+    killed and re-created); a "Back-off restarting failed container" or a Killing event is a
+    restart, and so is a container Started more times than the tolerance; repeated
+    readiness failures with no Ready status seen are never-ready.
     """
+    started = max((o.count for o in obs if o.source == "event" and o.app == CALICO_NODE
+                   and o.event_reason == "Started"), default=0)
+    if fail_events_of(obs) and not started and not event_count(obs, "Killing") and not \
+            event_count(obs, "BackOff", "restarting failed container"):
+        # The sandbox or an image never came: the kubelet re-creates a sandbox it failed to
+        # set up (SandboxChanged follows FailedCreatePodSandBox), but nothing ever started.
+        reason = fail_events_of(obs)[-1].event_reason
+        return Verdict.NOT_STARTED, reason
     if event_count(obs, "SandboxChanged") >= min_reruns:
         return Verdict.RESTARTS, "sandbox-recreated"
     if event_count(obs, "BackOff", "restarting failed container"):
         return Verdict.RESTARTS, "crashloop-backoff"
     if event_count(obs, "Killing"):
         return Verdict.RESTARTS, "killed"
+    if started - 1 >= min_restarts:
+        # One "Started container X" event aggregated xN: the container started N times.
+        return Verdict.RESTARTS, "cause-not-shown"
     if event_count(obs, "Unhealthy", "Readiness") >= probe_failures:
         return (Verdict.NEVER_READY,
                 "bird" if "BIRD is not ready" in " ".join(probe_message(obs).split())

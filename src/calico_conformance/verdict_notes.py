@@ -43,3 +43,10 @@ UNKNOWN_255_NOTE = ("Last State Unknown / exit 255 means the node or containerd 
 SNAPSHOT_NOTE = ("judged from a snapshot, not a watch: restart counts cover the pod's whole "
                  "life and carry no times; readiness is what it was at the moment of the "
                  "paste, not its history")
+
+# A paste cut above a container's Restart Count line, below its Last State.
+UNCOUNTED_NOTE = ("{pod}: its Restart Count is not in the paste, but its previous termination "
+                  "is ({reason}, exit {code}): the kubelet fills Last State only after a "
+                  "restart, so it restarted at least once")
+INIT_BACKOFF_NOTE = ("init container in CrashLoopBackOff: {containers}; the pod stays in Init "
+                     "(Pending) until it succeeds, so calico-node itself never starts")

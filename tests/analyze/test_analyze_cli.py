@@ -17,12 +17,13 @@ import pytest
 from calico_conformance.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
+OBSERVED = Path(__file__).resolve().parents[2] / "docs" / "observed"
 
 
 def analyze(capsys: pytest.CaptureFixture[str], clusters_dir: Path, *files: str,
             extra: tuple[str, ...] = ()) -> tuple[int, dict[str, Any]]:
     rc = main(["analyze", "--format", "json", "--clusters-dir", str(clusters_dir),
-               *extra, *(str(FIXTURES / f) for f in files)])
+               "--observed-dir", str(OBSERVED), *extra, *(str(FIXTURES / f) for f in files)])
     out = capsys.readouterr().out
     return rc, json.loads(out)
 
@@ -124,13 +125,15 @@ def test_a_young_pod_not_ready_yet_is_inconclusive_with_exit_three(
 
 def test_text_output_names_the_verdict_signatures_variants_and_repros(
         capsys: pytest.CaptureFixture[str], clusters_dir: Path) -> None:
-    rc = main(["analyze", "--clusters-dir", str(clusters_dir),
+    rc = main(["analyze", "--clusters-dir", str(clusters_dir), "--observed-dir", str(OBSERVED),
                str(FIXTURES / "describe-completed-exit0.txt")])
     out = capsys.readouterr().out
     assert rc == 1
     assert out.startswith("verdict: restarts (killed-exit-0)\n")
     assert "runsvdir exits 0 on SIGTERM" in out
-    assert "matrix variants:\n  - systemd-cgroup-off" in out
+    assert "variants observed like this:\n" in out
+    assert ("  - systemd-cgroup-off: restarts (killed-exit-0) on node tier, cgroup v2, "
+            "containerd 1.6.20, 1.7.24, 2.1.9 [v2-node-table]") in out
     assert "calico-9524 (open)" in out
 
 
@@ -193,6 +196,6 @@ def test_the_text_report_matches_its_golden_file(
     from golden import check_golden
 
     monkeypatch.chdir(FIXTURES)
-    main(["analyze", "--clusters-dir", str(clusters_dir), fixture])
+    main(["analyze", "--clusters-dir", str(clusters_dir), "--observed-dir", str(OBSERVED), fixture])
     check_golden(f"analyze/{fixture.removesuffix('.txt')}.txt", capsys.readouterr().out,
                  update_goldens)

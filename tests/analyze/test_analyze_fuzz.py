@@ -26,7 +26,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 LINES = sorted({line for p in FIXTURES.glob("*.txt") for line in p.read_text().splitlines()})
 SETTINGS = settings(max_examples=300, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
-CTX = Context({}, [])
+CTX = Context([], [])
 
 
 def pipeline(data: bytes) -> None:

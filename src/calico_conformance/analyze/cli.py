@@ -27,7 +27,8 @@ def thresholds(args: argparse.Namespace, base: Thresholds) -> Thresholds:
     if args.max_restarts is not None:
         if args.max_restarts < 0:
             raise InputError("--max-restarts must be 0 or more")
-        th = dataclasses.replace(th, min_restarts=args.max_restarts + 1)
+        th = dataclasses.replace(th, min_restarts=args.max_restarts + 1,
+                                 shown_termination_counts=False)
     if args.ready_grace is not None:
         th = dataclasses.replace(th, ready_grace_s=parse_duration(args.ready_grace,
                                                                   option="--ready-grace"))
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         parsed.extend(parse_input(name))
     snapshot = bool(parsed.pods or parsed.events or parsed.rows)
     result = analyze(parsed, thresholds(args, SNAPSHOT if snapshot else Thresholds()))
-    doc = build(result, parsed, load_context(Path(args.clusters_dir)))
+    doc = build(result, parsed, load_context(Path(args.clusters_dir), Path(args.observed_dir)))
     text = render_json(doc) if args.format == "json" else render_text(doc, result)
     sys.stdout.write(text)
     return exit_code(result)
@@ -63,6 +64,9 @@ def register(subparsers: Any) -> None:
                    help="inputs, any mix, format detected by content; - or none: stdin")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--clusters-dir", default="clusters", metavar="DIR",
-                   help="matrix data, to name matching variants and repro scenarios")
+                   help="matrix data, to name matching repro scenarios")
+    p.add_argument("--observed-dir", default="docs/observed", metavar="DIR",
+                   help="stored runs (DIR/*/matrix.json) whose observed cells name the "
+                   "variants that behave like the paste (default docs/observed)")
     add_threshold_options(p, "snapshot default 1: a count covers the pod's whole life")
     p.set_defaults(func=run)

@@ -62,6 +62,10 @@ class DescribedPod:
     last_line: int = 0
     cut: str = ""  # where the paste stopped, when it stopped inside a block
 
+    @property
+    def shows_status(self) -> bool:
+        return bool(self.containers or self.phase or self.ready is not None)
+
     def api(self) -> dict[str, Any]:
         """The Pod object this describe shows, as the API would send it."""
         regular = [c.api() for c in self.containers if not c.init]

@@ -21,6 +21,7 @@ from ..observe import Observation, from_event, from_pod
 from ..tracker import SNAPSHOT, Thresholds
 from ..verdict import judge
 from .parsed import Parsed
+from .subject import choose
 
 _HINTS = typing.get_type_hints(Observation)
 
@@ -33,6 +34,7 @@ class Analysis:
     snapshot: bool
     thresholds: Thresholds
     observations: tuple[Observation, ...]
+    subject: str = ""  # whose pods were judged, when not calico-node's
 
     @property
     def unstable(self) -> bool:
@@ -92,7 +94,7 @@ def thresholds_for(parsed: Parsed, base: Thresholds | None = None) -> Thresholds
 
 def analyze(parsed: Parsed, base: Thresholds | None = None) -> Analysis:
     th = thresholds_for(parsed, base)
-    obs = observations(parsed)
+    obs, subject = choose(observations(parsed))
     ages = [s.age_s for s in [*parsed.pods, *parsed.events] if s.age_s is not None]
     ages += [o.t for o in parsed.rows if o.t]
     watched = max([*ages, *(o.t for o in parsed.watch_log)], default=0.0)
@@ -102,4 +104,4 @@ def analyze(parsed: Parsed, base: Thresholds | None = None) -> Analysis:
                f"it was {watched:.0f}s old at most, less than the {th.ready_grace_s:.0f}s grace")
         ev = dataclasses.replace(ev, error=f"not Ready at the paste, and {why}: a snapshot "
                                  "cannot tell a pod still starting from one never Ready")
-    return Analysis(verdict, subtype, ev, th.snapshot, th, tuple(obs))
+    return Analysis(verdict, subtype, ev, th.snapshot, th, tuple(obs), subject)

@@ -28,7 +28,7 @@ TABLE_ROW = re.compile(
     r"\s+(?P<reason>[A-Za-z]+)\s+(?P<object>[a-z]+(?:\.[\w.-]+)?/[\w.-]+)\s+(?P<msg>.*)$")
 # old kubectl (< 1.14): LAST SEEN FIRST SEEN COUNT NAME KIND SUBOBJECT TYPE REASON SOURCE MESSAGE
 OLD_TABLE_ROW = re.compile(
-    rf"^(?P<age>{AGE})\s+(?P<first>{AGE})\s+(?P<count>\d+)\s+(?P<name>[\w.-]+)\s+"
+    rf"^(?:(?P<ns>[a-z0-9][a-z0-9-]*)\s+)?(?P<age>{AGE})\s+(?P<first>{AGE})\s+(?P<count>\d+)\s+(?P<name>[\w.-]+)\s+"
     r"(?P<kind>[A-Z]\w+)\s+(?:(?P<sub>spec\.\S+)\s+)?(?P<type>Normal|Warning)\s+"
     r"(?P<reason>[A-Za-z]+)\s+(?P<src>[\w.-]+(?:,\s*[\w.-]+)?)\s+(?P<msg>.*)$")
 HEADER = re.compile(r"^\s*(?:NAMESPACE\s+)?LAST SEEN\s+(?:FIRST SEEN\s+COUNT\s+NAME|TYPE)")
@@ -54,10 +54,11 @@ class EventRow:
     first_s: float | None = None  # first seen, seconds before the paste
     obj: str = ""  # pod name when the row says it
     invalid_age: bool = False
+    kind: str = "Pod"  # the involved object's kind, where the row says it
 
     def to_api(self, pod: str) -> dict[str, Any]:
         """The core/v1 Event this row shows (what ``observe.from_event`` reads)."""
-        return {"involvedObject": {"kind": "Pod", "name": self.obj or pod},
+        return {"involvedObject": {"kind": self.kind, "name": self.obj or pod},
                 "reason": self.reason, "type": self.type, "message": self.message.strip(),
                 "count": self.count}
 
@@ -72,14 +73,14 @@ def match_row(line: str, lineno: int) -> EventRow | None:
         first = parse_age(m["first"])
         return EventRow(lineno, m["type"], m["reason"], m["msg"] or "", int(m["count"]),
                         parse_age(m["age"]), first, m["name"].split(".")[0],
-                        m["age"] == "<invalid>")
+                        m["age"] == "<invalid>", m["kind"])
     d = m.groupdict()
     count = int(d["count"]) if d.get("count") else 1
     age = parse_age(m["age"])
     first = parse_age(d["over"]) if d.get("over") else age
-    obj = (d.get("object") or "").split("/", 1)[-1]
+    kind, _, obj = (d.get("object") or "").rpartition("/")
     return EventRow(lineno, m["type"], m["reason"], d.get("msg") or "", count, age, first,
-                    obj, m["age"] == "<invalid>")
+                    obj, m["age"] == "<invalid>", "Pod" if kind in ("", "pod") else kind)
 
 
 def continues(line: str) -> bool:

@@ -14,11 +14,13 @@ from typing import Any
 from ..errors import InputError
 from ..model import Axes, CellResult, Verdict, to_dict
 from ..reporting.facts import evidence_lines
-from ..signatures import Match, match
+from ..signatures import match
+from .advice import next_steps, restarts_by_container
 from .engine import Analysis
+from .links import Observed, linked, load_observed
 from .parsed import Parsed, merge_parts
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: variants from stored observations; restarts by container; next steps
 # What each lint rule a signature names checks (see lint_rules.py / lint_config_rules.py).
 LINT_TITLES = {
     "CC001": "default runtime's SystemdCgroup differs from the kubelet's systemd driver",
@@ -31,27 +33,27 @@ EXIT_STABLE, EXIT_UNSTABLE, EXIT_UNREADABLE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 
 @dataclass(frozen=True)
 class Context:
-    """What the matrix knows, when a ``clusters/`` directory is at hand."""
+    """What is known beside the paste: stored observations and the repro scenarios."""
 
-    variants: dict[str, tuple[str, str]]  # name: (expected verdict, description)
+    observed: list[Observed]
     repros: list[Any]  # repro.Repro
-    note: str = ""
+    notes: tuple[str, ...] = ()
 
 
-def load_context(clusters: Path) -> Context:
+def load_context(clusters: Path, observed_dir: Path) -> Context:
+    observed, note = load_observed(observed_dir)
+    notes = (note,) if note else ()
     if not clusters.is_dir():
-        return Context({}, [], f"no clusters directory at {clusters}: variants and repro "
-                               "scenarios not matched")
-    from ..catalog import Catalog
+        return Context(observed, [], (*notes, f"no clusters directory at {clusters}: repro "
+                                      "scenarios not matched"))
     from ..repro import available, load_repro
 
     try:
-        variants = {n: (v.expected, v.description) for n, v in Catalog(clusters).variants.items()}
         repros = [load_repro(clusters, r) for r in available(clusters)]
     except InputError as exc:
-        return Context({}, [], f"clusters data not usable ({exc.one_line()}): variants and "
-                               "repro scenarios not matched")
-    return Context(variants, repros)
+        return Context(observed, [], (*notes, f"clusters data not usable "
+                                      f"({exc.one_line()}): repro scenarios not matched"))
+    return Context(observed, repros, notes)
 
 
 def exit_code(a: Analysis) -> int:
@@ -62,17 +64,19 @@ def exit_code(a: Analysis) -> int:
 
 def build(a: Analysis, parsed: Parsed, ctx: Context) -> dict[str, Any]:
     matches = match(a.verdict, a.subtype, a.evidence)
-    names = list(dict.fromkeys(v for m in matches for v in m.variants))
-    if a.unstable:
-        names += [n for n, (exp, _) in ctx.variants.items() if exp == a.verdict.value
-                  and n not in names]
-    variants = [{"name": n, "expected": ctx.variants[n][0], "description": ctx.variants[n][1],
-                 "why": _why(n, matches)} for n in names if n in ctx.variants]
+    variants = linked(a.verdict, a.subtype, matches, ctx.observed)
     lint = list(dict.fromkeys(code for m in matches for code in m.lint))
     found = {m.id for m in matches}
     repros = [{"id": r.id, "title": r.title, "status": r.status, "link": r.link}
               for r in ctx.repros if r.symptom.verdict == a.verdict.value
               and (not r.symptom.signatures or found & set(r.symptom.signatures))]
+    by_container = restarts_by_container(a.observations)
+    worst = sorted(by_container, key=lambda r: -int(str(r["restarts"])))
+    pods = list(dict.fromkeys([*(str(r["pod"]) for r in worst),
+                               *(p.pod for p in a.evidence.pods)]))
+    containers = [str(r["container"]) for r in worst if not str(r["container"]).startswith("(")]
+    steps = next_steps(a.verdict, a.subtype, [str(v["name"]) for v in variants], pods,
+                       containers, [str(r["id"]) for r in repros])
     return {
         "schema_version": SCHEMA_VERSION, "verdict": a.verdict.value, "subtype": a.subtype,
         "exit_code": exit_code(a), "snapshot": a.snapshot,
@@ -81,20 +85,17 @@ def build(a: Analysis, parsed: Parsed, ctx: Context) -> dict[str, Any]:
         "parts": [{"where": p.where(), "status": p.status, "what": p.what,
                    **({"sample": p.sample} if p.sample else {})}
                   for p in merge_parts(parsed.parts)],
-        "assumed": list(parsed.assumed),
+        "assumed": [*parsed.assumed, *([a.subject] if a.subject else [])],
         "evidence": to_dict(a.evidence),
+        "restarts_by_container": by_container,
         "signatures": [{"id": m.id, "explanation": m.explanation, "detail": m.detail,
                         "references": list(m.references)} for m in matches],
         "variants": variants,
         "lint_rules": [{"code": c, "checks": LINT_TITLES.get(c, "")} for c in lint],
         "repros": repros,
-        "notes": [ctx.note] if ctx.note else [],
+        "notes": list(ctx.notes),
+        "next_steps": steps,
     }
-
-
-def _why(name: str, matches: list[Match]) -> str:
-    ids = [m.id for m in matches if name in m.variants]
-    return f"signature {', '.join(ids)}" if ids else "expects this verdict class"
 
 
 def render_json(doc: dict[str, Any]) -> str:
@@ -120,13 +121,18 @@ def render_text(doc: dict[str, Any], a: Analysis) -> str:
                       expected="", verdict=a.verdict, subtype=a.subtype, evidence=a.evidence)
     out += ["", "evidence:"] + [f"  {line}" for line in evidence_lines(cell)[1:]
                                 if not line.startswith("watched for")]
+    rows = doc["restarts_by_container"]
+    if len(rows) > 1 or any(not r["counted"] for r in rows):
+        out += ["", "restarts by pod and container:"]
+        out += [f"  {r['pod']} {r['container']}{' (init)' if r['init'] else ''}: "
+                + (str(r["restarts"]) if r["counted"] else "at least 1 (count not in the paste)")
+                for r in rows]
     out += ["", "signatures:" if doc["signatures"] else "signatures: none matched"]
     for s in doc["signatures"]:
         out.append(f"  - {s['explanation']} [{s['id']}: {s['detail']}]")
     if doc["variants"]:
-        out += ["", "matrix variants:"]
-        out += [f"  - {v['name']} (expected {v['expected'] or 'nothing declared'}; {v['why']})"
-                for v in doc["variants"]]
+        out += ["", "variants observed like this:"]
+        out += [f"  - {v['name']}: {v['observed']}" for v in doc["variants"]]
     if doc["lint_rules"]:
         out += ["", "lint rules:"] + [f"  - {r['code']}: {r['checks']}"
                                       for r in doc["lint_rules"]]
@@ -134,4 +140,6 @@ def render_text(doc: dict[str, Any], a: Analysis) -> str:
         out += ["", "repro scenarios:"] + [f"  - {r['id']} ({r['status']}): {r['title']} "
                                            f"{r['link']}" for r in doc["repros"]]
     out += [f"note: {n}" for n in doc["notes"]]
+    if doc["next_steps"]:
+        out += ["", "next:"] + [f"  {i}. {s}" for i, s in enumerate(doc["next_steps"], 1)]
     return "\n".join(out) + "\n"

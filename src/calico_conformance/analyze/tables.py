@@ -14,14 +14,19 @@ from ..observe import Observation
 from .events_text import AGE, parse_age
 
 HEADER = re.compile(r"^\s*(?:NAMESPACE\s+)?NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\b")
+# Names may carry the "pod/" of `kubectl get all` and `-o name`; a row may be indented (a
+# Markdown code block by indentation).
 ROW = re.compile(
-    rf"^(?:(?P<ns>[a-z0-9][a-z0-9-]*)\s+)?(?P<name>[a-z0-9][a-z0-9.-]*)\s+"
+    rf"^\s*(?:(?P<ns>[a-z0-9][a-z0-9-]*)\s+)?(?:pods?/)?(?P<name>[a-z0-9][a-z0-9.-]*)\s+"
     r"(?P<ready>\d+)/(?P<total>\d+)\s+(?P<status>[A-Za-z][\w:-]*)\s+(?P<restarts>\d+)"
     rf"(?:\s+\((?P<last>{AGE}) ago\))?\s+(?P<age>{AGE})(?P<wide>(?:\s+\S+)*)\s*$")
 # STATUS column values and the container state each one shows (kubectl's printPod).
 WAITING = {"CrashLoopBackOff", "ContainerCreating", "PodInitializing", "ImagePullBackOff",
            "ErrImagePull", "CreateContainerError", "CreateContainerConfigError",
            "RunContainerError", "InvalidImageName"}
+# The node stopped reporting: the pod's last status is stale (kubectl prints the pod's
+# status.reason, NodeLost: k8s.io/kubernetes pkg/util/node NodeUnreachablePodReason).
+NODE_LOST = frozenset({"NodeLost", "Unknown"})
 TERMINATED = {"Completed", "Error", "OOMKilled", "ContainerCannotRun", "DeadlineExceeded"}
 
 
@@ -60,9 +65,11 @@ def to_observation(row: PodRow) -> Observation:
     """The pod as one observation of its calico-node container (the pod's only regular
     container); the row's restart count is the pod's, its READY the container's."""
     status = row.status
-    if status.startswith("Init:"):
+    if status == "Init:CrashLoopBackOff":  # printPod: an init container in back-off
+        state, reason = "waiting", "CrashLoopBackOff"
+    elif status.startswith("Init:"):
         state, reason = "waiting", "PodInitializing"
-    elif status in WAITING:
+    elif status in WAITING or status in NODE_LOST:
         state, reason = "waiting", status
     elif status in TERMINATED:
         state, reason = "terminated", status

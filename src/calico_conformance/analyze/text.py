@@ -14,9 +14,25 @@ from .describe import DescribeReader
 from .events_text import EventRow
 from .parsed import READ, SKIPPED, UNREAD, Parsed, Part, Snapshot
 
+# calico-node's containers (calico.yaml): a describe without a Name: line that shows others
+# is some other pod.
+CALICO_CONTAINERS = frozenset({"calico-node", "install-cni", "upgrade-ipam", "flexvol-driver",
+                               "mount-bpffs", "ebpf-bootstrap"})
 # Lines that carry nothing: code fences, shell prompts with the kubectl command, blanks.
-NOISE = re.compile(r"^\s*(?:```\w*|~~~|\$\s.*|[\w.@:~/-]*[#$%>]\s*kubectl\b.*|kubectl\s.*|"
+# Prompts as people paste them: "$ ", "root@node:~# ", "[root@node ~]# ", "(base) me@pc:~$ ",
+# "PS C:\\> ", each before a kubectl (or oc, OpenShift's kubectl) command.
+PROMPT = r"(?:\(\S+\)\s*)?(?:\[[^\]\n]*\]|PS [^>\n]*|[\w.@:~/\\-]+)?\s*[#$%>]\s*"
+NOISE = re.compile(rf"^\s*(?:```[\w-]*|~~~|\$\s.*|{PROMPT}(?:kubectl|oc)\b.*|(?:kubectl|oc)\s.*|"
                    r"<details>|</details>|<summary>.*|)\s*$")
+# Markdown around a pasted line: a quote marker, or the line wrapped in backticks or bold.
+MARKUP = re.compile(r"^(?:>\s?)?(?P<q>`|\*\*)(?P<body>[^`]*?)(?P=q)\s*$")
+
+
+def unmark(raw: str) -> str:
+    """The line as kubectl printed it: tabs as spaces, markdown quoting removed."""
+    line = raw.rstrip().replace("\t", "    ")
+    m = MARKUP.match(line)
+    return m["body"].rstrip() if m else line
 
 
 def parse_text(path: str, text: str) -> Parsed:
@@ -26,7 +42,7 @@ def parse_text(path: str, text: str) -> Parsed:
     last: EventRow | None = None
     statuses: list[tuple[int, str, str, str]] = []  # lineno, status, what, sample
     for lineno, raw in enumerate(text.splitlines(), start=1):
-        line = raw.rstrip().replace("\t", "    ")
+        line = unmark(raw)
         in_events = reader.section == "Events"
         if events_text.DESCRIBE_HEADER.match(line) or events_text.RULE.match(line):
             statuses.append((lineno, SKIPPED, "events header", ""))
@@ -83,15 +99,24 @@ def _collect(path: str, reader: DescribeReader, events: list[tuple[EventRow, int
             oldest[idx] = max(oldest.get(idx, 0.0), row.first_s)
     for idx, pod in enumerate(reader.pods):
         if not pod.name:
-            pod.name = "calico-node"
-            out.assumed.append(f"{path}:{pod.first_line}: the describe has no Name: line; "
-                               "assumed to be a calico-node pod")
+            named = [c.name for c in pod.containers if c.name]
+            if named and not any(c.name in CALICO_CONTAINERS or "calico" in c.image
+                                 for c in pod.containers):
+                pod.name = "(unnamed pod)"
+                out.assumed.append(f"{path}:{pod.first_line}: the describe has no Name: line, "
+                                   f"and its containers ({', '.join(named[:4])}) are not "
+                                   "calico-node's: judged as an unnamed pod")
+            else:
+                pod.name = "calico-node"
+                out.assumed.append(f"{path}:{pod.first_line}: the describe has no Name: line; "
+                                   "assumed to be a calico-node pod")
         if "k8s-app" not in pod.labels and tables.app_of(pod.name):
             pod.labels["k8s-app"] = tables.app_of(pod.name)
         if pod.cut:
             out.assumed.append(f"{path}:{pod.last_line}: the describe of {pod.name} stops "
                                f"{pod.cut}; nothing after that line is known")
-        out.pods.append(Snapshot(pod.api(), oldest.get(idx), f"{path}:{pod.first_line}"))
+        if pod.shows_status:  # an Events: block alone says nothing of the pod's state
+            out.pods.append(Snapshot(pod.api(), oldest.get(idx), f"{path}:{pod.first_line}"))
     bare = [row for row, idx in events if idx is None and not row.obj]
     owner = reader.pods[-1].name if reader.pods else "calico-node"
     if bare:
@@ -99,6 +124,8 @@ def _collect(path: str, reader: DescribeReader, events: list[tuple[EventRow, int
                            f"Events: block or an OBJECT column; taken as events of {owner}"
                            + ("" if reader.pods else " (assumed: no pod is named)"))
     for row, idx in events:
+        if row.kind != "Pod":  # a node's or a DaemonSet's event says nothing of a pod
+            continue
         name = reader.pods[idx].name if idx is not None else owner
         if row.invalid_age:
             out.assumed.append(f"{path}:{row.line}: age <invalid> (the event's time was ahead "
