@@ -39,6 +39,9 @@ class Thresholds:
     # Snapshot: a previous termination shown (reason, exit code) makes one restart count, as
     # a back-off does; an explicit --max-restarts turns it off (the user set the tolerance).
     shown_termination_counts: bool = True
+    # The kubelet probes every periodSeconds: 10 s is the API default (k8s.io/api core/v1
+    # Probe.periodSeconds) and calico.yaml's. N failures take at least N-1 periods.
+    probe_period_s: float = 10.0
 
 
 # Thresholds for a snapshot (``analyze``), documented in the README ("Judging pasted output"):
@@ -173,9 +176,14 @@ SLOW_WAITING = {"ContainerCreating", "PodInitializing"}
 
 
 def not_started_pods(pods: dict[str, PodState], fails: list[Observation], end: float,
-                     grace_s: float) -> list[PodState]:
-    """Pods that never ran and have a reason to believe they will not."""
+                     grace_s: float, repeated: int = 0) -> list[PodState]:
+    """Pods that never ran and have a reason to believe they will not: a failure to create
+    or pull, past the grace or (``repeated``, a snapshot of unknown age) that many times."""
     failed_pods = {o.pod for o in fails}
+    counts: dict[str, int] = {}
+    for o in fails:
+        counts[o.pod] = counts.get(o.pod, 0) + max(o.count, 1)
     return [p for p in pods.values() if p.seen and not p.running and (
         p.waiting in FAILED_WAITING
+        or (repeated and counts.get(p.name, 0) >= repeated)
         or (end >= grace_s and (p.name in failed_pods or p.waiting in SLOW_WAITING)))]

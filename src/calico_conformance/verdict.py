@@ -24,6 +24,7 @@ from .verdict_events import (
     events_only,
     fail_events_of,
     probe_message,
+    readiness_failures_after_start,
 )
 from .verdict_notes import (
     INIT_BACKOFF_NOTE,
@@ -126,7 +127,8 @@ def judge(obs: list[Observation], thresholds: Thresholds | None = None,
         return Verdict.RESTARTS, "crashloop-backoff", evidence()
     if sum(reruns.values()) >= th.min_init_reruns:
         return Verdict.RESTARTS, "sandbox-recreated", evidence()
-    stuck = not_started_pods(pods, fail_events, end, th.ready_grace_s)
+    stuck = not_started_pods(pods, fail_events, end, th.ready_grace_s,
+                             th.early_not_started_events if th.snapshot else 0)
     if stuck:
         mine = [o for o in fail_events if o.pod in {p.name for p in stuck}]
         reason = mine[-1].event_reason if mine else stuck[0].waiting
@@ -154,6 +156,11 @@ def judge(obs: list[Observation], thresholds: Thresholds | None = None,
     lost = [t.t for t in timeline if t.kind == "not-ready" and t.t <= seen_until]
     if lost and any(p.ever_ready for p in status):
         return Verdict.FLAPPING, "readiness", evidence(first_failure_s=min(lost))
+    after_start = readiness_failures_after_start(obs, th.probe_period_s, th.ready_grace_s)
+    if th.snapshot and after_start and all(p.ready for p in status):
+        notes.append(f"Ready at the paste, but its readiness probe failed {after_start} times, "
+                     "longer than start-up takes: it lost its readiness after being Ready")
+        return Verdict.FLAPPING, "readiness", evidence()
     if infra:
         # Whatever we did not see could have been a restart: no verdict about the config.
         return Verdict.UNKNOWN, "watch-lost", evidence(error=infra[-1])

@@ -94,3 +94,12 @@ def events_only(obs: list[Observation], min_reruns: int, probe_failures: int,
                 "bird" if "BIRD is not ready" in " ".join(probe_message(obs).split())
                 else "probe")
     return None
+
+
+def readiness_failures_after_start(obs: list[Observation], period_s: float,
+                                   grace_s: float) -> int:
+    """Readiness failures of one event series longer than start-up takes: N failures span at
+    least N-1 probe periods; start-up failures end within the ready grace."""
+    return max((o.count for o in obs if o.source == "event" and o.app == CALICO_NODE
+                and o.event_reason == "Unhealthy" and "Readiness" in o.message
+                and (o.count - 1) * period_s > grace_s), default=0)

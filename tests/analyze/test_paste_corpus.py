@@ -9,7 +9,7 @@ so the list stays true. README.md beside the pastes is the table of sources and 
 from __future__ import annotations
 
 import json
-import tomllib
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,11 @@ from typing import Any
 import pytest
 
 from calico_conformance.cli import main
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 PASTES = Path(__file__).parent / "pastes"
 OBSERVED = Path(__file__).resolve().parents[2] / "docs" / "observed"

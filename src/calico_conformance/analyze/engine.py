@@ -26,6 +26,7 @@ from .subject import choose
 _HINTS = typing.get_type_hints(Observation)
 
 
+
 @dataclass(frozen=True)
 class Analysis:
     verdict: Verdict
@@ -96,6 +97,10 @@ def analyze(parsed: Parsed, base: Thresholds | None = None) -> Analysis:
     th = thresholds_for(parsed, base)
     obs, subject = choose(observations(parsed))
     ages = [s.age_s for s in [*parsed.pods, *parsed.events] if s.age_s is not None]
+    # N failures of a probe take at least N-1 of its periods: a lower bound on the pod's age
+    # where the ages themselves are <invalid> (a clock ahead of kubectl's) or cut off.
+    ages += [(o.count - 1) * th.probe_period_s for o in obs
+             if o.source == "event" and o.event_reason == "Unhealthy" and o.count > 1]
     ages += [o.t for o in parsed.rows if o.t]
     watched = max([*ages, *(o.t for o in parsed.watch_log)], default=0.0)
     verdict, subtype, ev = judge(obs, th, watched_s=watched)

@@ -16,7 +16,7 @@ _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "y": 365 * 86400}
 _AGE = re.compile(r"(?:\d+[smhdy])+")
 AGE = r"<invalid>|<unknown>|(?:\d+[smhdy])+"
 # "83s (x1234 over 7h22m)": the kubelet's event correlator counted 1234 of them.
-REPEAT = r"(?:\s+\(x(?P<count>\d+)\s+over\s+(?P<over>(?:\d+[smhdy])+)\))?"
+REPEAT = rf"(?:\s+\(x(?P<count>\d+)\s+over\s+(?P<over>{AGE})\))?"
 # describe: "  Warning  Unhealthy  83s (x1234 over 7h22m)  kubelet  Readiness probe ..."
 # (old kubectl: "kubelet, node-1" in From, and "2m (x4 over 5m)" in Age).
 DESCRIBE_ROW = re.compile(

@@ -73,10 +73,18 @@ def linked(verdict: Verdict, subtype: str, matches: list[Match],
             bool(ids & o.signatures) if ids else o.subtype == subtype)
         if same:
             hits[o.variant].append(o)
-    return [{"name": name,
-             "observed": f"{_head(seen[0])} on " + "; ".join(_places(seen)),
-             "signatures": sorted(ids & set().union(*(o.signatures for o in seen)))}
-            for name, seen in sorted(hits.items())]
+    out: list[dict[str, object]] = []
+    for name, seen in sorted(hits.items()):
+        # The same variant seen otherwise (another cgroup version): part of the answer.
+        other = [o for o in observed if o.variant == name and o not in seen]
+        heads = dict.fromkeys(_head(o) for o in other)
+        out.append({"name": name,
+                    "observed": f"{_head(seen[0])} on " + "; ".join(_places(seen)),
+                    "otherwise": "; ".join(
+                        f"{h} on " + "; ".join(_places([o for o in other if _head(o) == h]))
+                        for h in heads),
+                    "signatures": sorted(ids & set().union(*(o.signatures for o in seen)))})
+    return out
 
 
 def _head(o: Observed) -> str:

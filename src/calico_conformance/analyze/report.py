@@ -132,7 +132,9 @@ def render_text(doc: dict[str, Any], a: Analysis) -> str:
         out.append(f"  - {s['explanation']} [{s['id']}: {s['detail']}]")
     if doc["variants"]:
         out += ["", "variants observed like this:"]
-        out += [f"  - {v['name']}: {v['observed']}" for v in doc["variants"]]
+        out += [f"  - {v['name']}: {v['observed']}"
+                + (f"\n    but {v['otherwise']}" if v["otherwise"] else "")
+                for v in doc["variants"]]
     if doc["lint_rules"]:
         out += ["", "lint rules:"] + [f"  - {r['code']}: {r['checks']}"
                                       for r in doc["lint_rules"]]
