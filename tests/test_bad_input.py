@@ -80,8 +80,41 @@ def deep_yaml(tmp: Path) -> None:
 
 
 def huge(tmp: Path) -> None:
-    one_line(cli("lint", "--containerd-version", "1.7.18", "/dev/zero"), 2,
+    (tmp / "big.toml").write_bytes(b"#" * (4 * 1024 * 1024 + 1))
+    one_line(cli("lint", "--containerd-version", "1.7.18", str(tmp / "big.toml")), 2,
              "larger than 4 MiB; not a config file this suite reads")
+
+
+def device(tmp: Path) -> None:
+    """Without --containerd-version lint guesses the version from the file: it once read
+    /dev/zero to 22 GB. A device is refused before it is opened."""
+    for argv in (["lint", "/dev/zero"], ["analyze", "/dev/zero"]):
+        one_line(cli(*argv), 2, "a device, not a regular file")
+
+
+def fifo(tmp: Path) -> None:
+    """A FIFO blocks its reader until a writer comes: refused before it is opened."""
+    os.mkfifo(tmp / "pipe.toml")
+    for argv in (["lint", str(tmp / "pipe.toml")], ["analyze", str(tmp / "pipe.toml")]):
+        one_line(cli(*argv), 2, "a FIFO, not a regular file")
+    one_line(pytest_run(project(tmp), "--plan", f"--variant={tmp / 'pipe.toml'}"), 4,
+             "a FIFO, not a regular file")
+
+
+def yaml_bomb(tmp: Path) -> None:
+    """Nine aliases a level, nine levels: 1 KiB whose walk is 387 million nodes."""
+    lines = ["apiVersion: v1", "kind: List", 'a0: &a0 ["x","x","x","x","x","x","x","x","x"]']
+    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    (tmp / "bomb.yaml").write_text("\n".join(lines) + "\n")
+    one_line(cli("lint", str(tmp / "bomb.yaml")), 2, "more than 64 aliases")
+    one_line(cli("analyze", str(tmp / "bomb.yaml")), 2, "more than 64 aliases")
+
+
+def digit_run(tmp: Path) -> None:
+    """Python's int() refuses more than 4,300 digits: a count that long is not kubectl's,
+    so it is not read as one (and the paste has nothing else to read)."""
+    (tmp / "digits.txt").write_text("calico-node-x   0/1   Running   " + "9" * 10_000 + "   5m\n")
+    one_line(cli("analyze", str(tmp / "digits.txt")), 2, "no calico-node pods, events")
 
 
 def typed_field(tmp: Path) -> None:
@@ -137,6 +170,17 @@ def reports_file(tmp: Path) -> None:
              4, "--reports-dir: exists and is not a directory")
 
 
+def huge_repeat(tmp: Path) -> None:
+    """--repeat 100000000 planned 100 million items, then a MemoryError after 76 s."""
+    one_line(pytest_run(project(tmp), "--plan", "--repeat", "100000000"), 4,
+             "--repeat must be from 1 to 100")
+
+
+def huge_shard(tmp: Path) -> None:
+    one_line(pytest_run(project(tmp), "--plan", "--shard", "1/10000000000"), 4,
+             "write K/N with 1 <= K <= N <= 1000")
+
+
 def garbage_baseline(tmp: Path) -> None:
     (tmp / "old.json").write_text('{"run": {}, "cells": "x"}')
     one_line(pytest_run(project(tmp), "--tier", "probe", "--baseline", str(tmp / "old.json")),
@@ -152,7 +196,11 @@ def bad_name(tmp: Path) -> None:
 ROWS: dict[str, Callable[[Path], None]] = {
     "TOML nested deeper than 64 levels": deep_toml,
     "YAML nested deeper than 64 levels": deep_yaml,
-    "an input larger than 4 MiB (`lint /dev/zero`)": huge,
+    "an input larger than 4 MiB": huge,
+    "a device given as a file (`lint /dev/zero`, `analyze /dev/zero`)": device,
+    "a FIFO given as a file (`lint`, `analyze`, `--variant`)": fifo,
+    "YAML with more than 64 aliases (a billion laughs)": yaml_bomb,
+    "a run of 10,000 digits where kubectl prints a count": digit_run,
     "a wrongly typed field in a stored result": typed_field,
     "a stored result nested too deeply": deep_json,
     "`report -o` onto an existing file": onto_file("report"),
@@ -162,6 +210,8 @@ ROWS: dict[str, Callable[[Path], None]] = {
     "a patch's sidecar JSON6902 op that does not apply": bad_op,
     "`--reports-dir` naming a regular file": reports_file,
     "a garbage `--baseline` (found at start)": garbage_baseline,
+    "`--repeat` above 100": huge_repeat,
+    "`--shard` with more than 1000 shards": huge_shard,
     "a variant name with `..`, `[`, spaces, markup or terminal controls": bad_name,
 }
 

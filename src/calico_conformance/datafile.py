@@ -8,7 +8,9 @@ an INTERNALERROR later on.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -29,10 +31,46 @@ MISSING: Any = object()
 # or a RecursionError somewhere downstream.
 MAX_INPUT_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
+# YAML aliases make a graph whose walk grows exponentially (a "billion laughs" document is
+# 1 KiB); kind configs and kubectl output use none, so a handful is plenty.
+MAX_YAML_ALIASES = 64
+
+
+class LimitedLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a document with more than :data:`MAX_YAML_ALIASES`
+    alias references, before anything walks the graph they make."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_YAML_ALIASES:
+                raise yaml.YAMLError(f"more than {MAX_YAML_ALIASES} aliases (*name): refused, as a "
+                                 "document that expands exponentially")
+        return super().compose_node(parent, index)
+
+
+def regular_file(path: Path | str, what: str = "cannot read") -> None:
+    """Refuse what is not a regular file before opening it: a FIFO would block the read
+    forever and a device (``/dev/zero``) never ends."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise InputError(f"{what}: {exc.strerror}", path=path) from exc
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{what}: is a directory, not a file", path=path)
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device" if (
+            stat.S_ISCHR(mode) or stat.S_ISBLK(mode)) else "a socket or special file"
+        raise InputError(f"{what}: {kind}, not a regular file", path=path)
 
 
 def read_text(path: Path, what: str = "cannot read") -> str:
-    """A UTF-8 input file, at most :data:`MAX_INPUT_BYTES` (devices and FIFOs included)."""
+    """A UTF-8 input file, at most :data:`MAX_INPUT_BYTES`; FIFOs and devices refused."""
+    regular_file(path, what)
     try:
         with open(path, "rb") as fh:
             data = fh.read(MAX_INPUT_BYTES + 1)
@@ -84,7 +122,7 @@ def parse_toml(text: str, *, path: Path | str = "<string>") -> dict[str, Any]:
 def parse_yaml(text: str, *, path: Path | str, what: str = "YAML") -> Any:
     """Parse YAML, turning a syntax error into an :class:`InputError` with its line."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=LimitedLoader)
     except RecursionError as exc:
         raise InputError(f"invalid {what}: nested more than {MAX_DEPTH} levels deep",
                          path=path) from exc

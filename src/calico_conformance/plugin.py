@@ -32,6 +32,7 @@ from .rootdir import pytest_load_initial_conftests as pytest_load_initial_confte
 from .runner import CellRunner
 from .session import SESSION_PLUGIN, ConformanceSession
 from .settings import (
+    MAX_REPEAT,
     KindSettings,
     NodeSettings,
     ProbeSettings,
@@ -108,8 +109,8 @@ def build_session(config: pytest.Config, root: Path) -> ConformanceSession:
     if repro is not None:
         profile = Profile(name=f"repro-{repro.id}", cells=repro_cells(repro, catalog, profile),
                           soak_s=profile.soak_s, description=repro.title)
-    if opt("repeat") < 1:
-        raise InputError("--repeat must be at least 1")
+    if not 1 <= opt("repeat") <= MAX_REPEAT:
+        raise InputError(f"--repeat must be from 1 to {MAX_REPEAT}")
     if opt("max_clusters") is not None and opt("max_clusters") < 1:
         raise InputError("--max-clusters must be at least 1")
     started = clock.now()

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .cells import Cell
 
 KEEP_CHOICES = ("none", "failed", "all")
+MAX_REPEAT = 100  # repeats tell a flake from a failure; a hundred of each cell is plenty
 VM_MIN_WINDOW_S = 130.0  # two periodic QoS updates (60 s each) and a kill's aftermath
 TIERS = ("kind", "probe", "node", "all")  # "all": probe, then node, then kind
 

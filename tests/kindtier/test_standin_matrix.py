@@ -240,6 +240,12 @@ def test_clusters_are_deleted_unless_asked_to_keep_them(matrix_run: Run) -> None
     assert "kept cluster" not in matrix_run.proc.stdout
 
 
+def test_a_deleted_clusters_kubeconfig_with_its_client_key_goes_with_it(
+        matrix_run: Run) -> None:
+    """Issue 22: the kubeconfig stayed in cells/<cell>/ after the cluster was deleted."""
+    assert list((matrix_run.run_dir / "cells").glob("*/kubeconfig")) == []
+
+
 # --- runs of their own ------------------------------------------------------------------------
 
 def test_a_known_bad_config_that_turns_stable_fails_the_run_as_a_strict_xpass(

@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-KEY = re.compile(r"^(?P<indent> *)(?P<key>[A-Z][A-Za-z -]*?):(?:\s+(?P<value>\S.*?))?\s*$")
+# The value is greedy: a lazy one before ``\s*$`` is quadratic in a run of spaces.
+KEY = re.compile(r"^(?P<indent> *)(?P<key>[A-Z][A-Za-z -]*?):(?:\s+(?P<value>\S.*))?\s*$")
 CONTAINER = re.compile(r"^(?P<indent> {0,3})(?P<name>[a-z0-9][a-z0-9.-]*):\s*$")
 LABEL = re.compile(r"^\s+(?P<k>[\w./-]+)=(?P<v>\S*)\s*$")
 CONDITION = re.compile(r"^\s*(?P<type>[A-Za-z]+)\s+(?P<status>True|False|Unknown)\s*$")
@@ -129,7 +130,7 @@ class DescribeReader:
         k = KEY.match(line)
         if k is None:
             return None
-        return self._key(lineno, len(k["indent"]), k["key"], k["value"] or "")
+        return self._key(lineno, len(k["indent"]), k["key"], (k["value"] or "").rstrip())
 
     def _key(self, lineno: int, indent: int, key: str, value: str) -> str | None:
         if key == "Name" and indent == 0:
@@ -177,7 +178,7 @@ class DescribeReader:
             c.status[self.target] = {value.lower(): {}} if value else {}
         elif key == "Ready":
             c.status["ready"] = value == "True"
-        elif key == "Restart Count" and value.isdigit():
+        elif key == "Restart Count" and re.fullmatch(r"\d{1,10}", value):
             c.status["restartCount"] = int(value)
         elif key == "Image":
             c.image = value
@@ -193,7 +194,7 @@ class DescribeReader:
         detail = next(iter(state.values()))
         if key == "Reason":
             detail["reason"] = value
-        elif key == "Exit Code" and re.fullmatch(r"-?\d+", value):
+        elif key == "Exit Code" and re.fullmatch(r"-?\d{1,10}", value):
             detail["exitCode"] = int(value)
         elif key == "Message":
             detail["message"] = value

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "y": 365 * 86400}
-_AGE = re.compile(r"(?:\d+[smhdy])+")
-AGE = r"<invalid>|<unknown>|(?:\d+[smhdy])+"
+_AGE = re.compile(r"(?:\d{1,10}[smhdy]){1,6}")
+# Bounded digits and units: kubectl prints at most two units ("7h22m"), ints of int32.
+AGE = r"<invalid>|<unknown>|(?:\d{1,10}[smhdy]){1,6}"
 # "83s (x1234 over 7h22m)": the kubelet's event correlator counted 1234 of them.
-REPEAT = rf"(?:\s+\(x(?P<count>\d+)\s+over\s+(?P<over>{AGE})\))?"
+REPEAT = rf"(?:\s+\(x(?P<count>\d{{1,10}})\s+over\s+(?P<over>{AGE})\))?"
 # describe: "  Warning  Unhealthy  83s (x1234 over 7h22m)  kubelet  Readiness probe ..."
 # (old kubectl: "kubelet, node-1" in From, and "2m (x4 over 5m)" in Age).
 DESCRIBE_ROW = re.compile(
@@ -28,7 +29,7 @@ TABLE_ROW = re.compile(
     r"\s+(?P<reason>[A-Za-z]+)\s+(?P<object>[a-z]+(?:\.[\w.-]+)?/[\w.-]+)\s+(?P<msg>.*)$")
 # old kubectl (< 1.14): LAST SEEN FIRST SEEN COUNT NAME KIND SUBOBJECT TYPE REASON SOURCE MESSAGE
 OLD_TABLE_ROW = re.compile(
-    rf"^(?:(?P<ns>[a-z0-9][a-z0-9-]*)\s+)?(?P<age>{AGE})\s+(?P<first>{AGE})\s+(?P<count>\d+)\s+(?P<name>[\w.-]+)\s+"
+    rf"^(?:(?P<ns>[a-z0-9][a-z0-9-]*)\s+)?(?P<age>{AGE})\s+(?P<first>{AGE})\s+(?P<count>\d{{1,10}})\s+(?P<name>[\w.-]+)\s+"
     r"(?P<kind>[A-Z]\w+)\s+(?:(?P<sub>spec\.\S+)\s+)?(?P<type>Normal|Warning)\s+"
     r"(?P<reason>[A-Za-z]+)\s+(?P<src>[\w.-]+(?:,\s*[\w.-]+)?)\s+(?P<msg>.*)$")
 HEADER = re.compile(r"^\s*(?:NAMESPACE\s+)?LAST SEEN\s+(?:FIRST SEEN\s+COUNT\s+NAME|TYPE)")

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from ..datafile import LimitedLoader
 from ..errors import UnreadableInput
 from ..model import from_dict
 from ..observe import Observation
@@ -31,7 +32,7 @@ def parse_json(path: str, text: str) -> Parsed:
 
 def parse_yaml(path: str, text: str) -> Parsed:
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        docs = [d for d in yaml.load_all(text, Loader=LimitedLoader) if d is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -13,10 +13,11 @@ import sys
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import UnreadableInput
+from ..datafile import regular_file
+from ..errors import InputError, UnreadableInput
 from .objects import parse_json, parse_yaml
 from .parsed import READ, UNREAD, Parsed
-from .text import NOISE, parse_text
+from .text import is_noise, parse_text
 
 MAX_BYTES = 16 * 1024 * 1024  # far above any paste; /dev/zero must not fill memory
 YAML_START = re.compile(r"^(?:---\s*\n)?(?:#.*\n)*(?:apiVersion|kind|items|metadata):",
@@ -29,10 +30,13 @@ def read_bytes(name: str, stdin: BinaryIO | None = None) -> bytes:
         if name == STDIN:
             data = (stdin or sys.stdin.buffer).read(MAX_BYTES + 1)
         else:
+            regular_file(name, "cannot read")
             with Path(name).open("rb") as fh:
                 data = fh.read(MAX_BYTES + 1)
     except IsADirectoryError as exc:
         raise UnreadableInput("is a directory, not a file", path=name) from exc
+    except InputError as exc:
+        raise UnreadableInput(exc.message.removeprefix("cannot read: "), path=name) from exc
     except OSError as exc:
         raise UnreadableInput(f"cannot read: {exc.strerror or exc}", path=name) from exc
     if len(data) > MAX_BYTES:
@@ -71,7 +75,7 @@ def unwrap(text: str) -> str:
     """Blank the fences and ``$ kubectl ...`` lines around a pasted document (line numbers
     stay), so ``-o json|yaml`` output pasted with its command still reads as JSON/YAML."""
     lines = text.split("\n")
-    edges = [i for i in range(len(lines)) if not lines[i].strip() or NOISE.match(lines[i])]
+    edges = [i for i in range(len(lines)) if not lines[i].strip() or is_noise(lines[i])]
     first = next((i for i in range(len(lines)) if i not in edges), len(lines))
     last = next((i for i in reversed(range(len(lines))) if i not in edges), -1)
     body = lines[first:last + 1]

@@ -22,8 +22,14 @@ CALICO_CONTAINERS = frozenset({"calico-node", "install-cni", "upgrade-ipam", "fl
 # Prompts as people paste them: "$ ", "root@node:~# ", "[root@node ~]# ", "(base) me@pc:~$ ",
 # "PS C:\\> ", each before a kubectl (or oc, OpenShift's kubectl) command.
 PROMPT = r"(?:\(\S+\)\s*)?(?:\[[^\]\n]*\]|PS [^>\n]*|[\w.@:~/\\-]+)?\s*[#$%>]\s*"
-NOISE = re.compile(rf"^\s*(?:```[\w-]*|~~~|\$\s.*|{PROMPT}(?:kubectl|oc)\b.*|(?:kubectl|oc)\s.*|"
-                   r"<details>|</details>|<summary>.*|)\s*$")
+# Matched against the stripped line (is_noise): a leading \s* beside the prompt's own
+# would be quadratic in a long run of spaces.
+NOISE = re.compile(rf"(?:```[\w-]*|~~~|\$\s.*|{PROMPT}(?:kubectl|oc)\b.*|(?:kubectl|oc)\s.*|"
+                   r"<details>|</details>|<summary>.*|)")
+
+
+def is_noise(line: str) -> bool:
+    return NOISE.fullmatch(line.strip()) is not None
 # Markdown around a pasted line: a quote marker, or the line wrapped in backticks or bold.
 MARKUP = re.compile(r"^(?:>\s?)?(?P<q>`|\*\*)(?P<body>[^`]*?)(?P=q)\s*$")
 
@@ -68,12 +74,12 @@ def parse_text(path: str, text: str) -> Parsed:
             last = None
             statuses.append((lineno, SKIPPED, "table header", ""))
             continue
-        if last is not None and events_text.continues(line) and not NOISE.match(line):
+        if last is not None and events_text.continues(line) and not is_noise(line):
             last.message += "\n" + line.strip()
             statuses.append((lineno, READ, f"wrapped message of the event on line {last.line}",
                              ""))
             continue
-        if NOISE.match(line):
+        if is_noise(line):
             statuses.append((lineno, SKIPPED, "blank, fence or command line", ""))
             continue
         last = None

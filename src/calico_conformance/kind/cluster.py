@@ -64,11 +64,14 @@ class Cluster:
         return tools.kind_get_nodes(self.kind_bin, self.name)
 
     def delete(self) -> None:
-        """A no-op for kind when the cluster is already gone."""
+        """A no-op for kind when the cluster is already gone. The kubeconfig (a client key
+        with cluster-admin rights) goes with the cluster: an artifact upload of the run
+        folder would not keep its 0600 mode."""
         res = tools.kind_delete_cluster(self.kind_bin, self.name, self.kubeconfig)
         if not res.ok:
             raise ToolError(f"kind delete cluster {self.name}: {tools.last_line(res.stderr)}",
                             argv=list(res.argv), returncode=res.returncode, stderr=res.stderr)
+        self.kubeconfig.unlink(missing_ok=True)
 
     def load_images(self, images: list[str]) -> None:
         """Host images into every node (``kind load docker-image``)."""

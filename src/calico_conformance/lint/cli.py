@@ -129,7 +129,7 @@ def _assumed_containerd(args: argparse.Namespace, path: Path) -> tuple[str, str]
     release's own base config is its release's; else the containerd installed here;
     else the newest kind release's."""
     clusters = clusters_dir(args)
-    text = path.read_bytes()
+    text = read_text(path).encode()  # capped: /dev/zero or a FIFO is one line, not a hang
     releases = Catalog(clusters).kind if clusters else {}
     for release in releases.values():
         if release.base_config.read_bytes() == text:
