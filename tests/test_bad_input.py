@@ -170,6 +170,43 @@ def reports_file(tmp: Path) -> None:
              4, "--reports-dir: exists and is not a directory")
 
 
+def binary_baseline(tmp: Path) -> None:
+    """Was an INTERNALERROR (UnicodeDecodeError)."""
+    (tmp / "old.json").write_bytes(bytes(range(128, 256)) * 4)
+    one_line(pytest_run(project(tmp), "--tier", "probe", "--baseline", str(tmp / "old.json")),
+             4, "not UTF-8 text: binary data, not a stored result")
+    one_line(cli("diff", str(tmp / "old.json"), str(tmp / "old.json")), 2,
+             "not UTF-8 text: binary data, not a stored result")
+
+
+def unwritable_reports(tmp: Path) -> None:
+    """Was an INTERNALERROR when the run claimed its folder, after collection."""
+    one_line(pytest_run(project(tmp), "--tier", "probe", "--reports-dir", "/proc/nope"), 4,
+             "--reports-dir: cannot create")
+
+
+def idle_option(tmp: Path) -> None:
+    """Options that do nothing alone were accepted silently."""
+    root = project(tmp)
+    for argv in (["--with-profile-variants"], ["--variant-as-patch"], ["--expect", "stable"]):
+        one_line(pytest_run(root, "--plan", *argv), 4,
+                 "applies to --variant files, and none was given")
+    (tmp / "mine.toml").write_text("version = 2\n")
+    one_line(pytest_run(root, "--plan", "--repro", "calico-9524",
+                        f"--variant={tmp / 'mine.toml'}"), 4, "--variant cannot be added to it")
+
+
+def negative_workers(tmp: Path) -> None:
+    one_line(pytest_run(project(tmp), "--plan", "-n", "-1"), 4,
+             "the number of workers is 0 or more")
+
+
+def endless_duration(tmp: Path) -> None:
+    """A soak that overflows the platform's timers was exit 5, not a usage error."""
+    one_line(pytest_run(project(tmp), "--plan", "--soak", "99999999999999h"), 4,
+             "is longer than 30 days")
+
+
 def huge_repeat(tmp: Path) -> None:
     """--repeat 100000000 planned 100 million items, then a MemoryError after 76 s."""
     one_line(pytest_run(project(tmp), "--plan", "--repeat", "100000000"), 4,
@@ -210,6 +247,11 @@ ROWS: dict[str, Callable[[Path], None]] = {
     "a patch's sidecar JSON6902 op that does not apply": bad_op,
     "`--reports-dir` naming a regular file": reports_file,
     "a garbage `--baseline` (found at start)": garbage_baseline,
+    "a binary `--baseline` or `diff` input": binary_baseline,
+    "a `--reports-dir` that cannot be created": unwritable_reports,
+    "an option that means nothing without `--variant`, or `--repro` with one": idle_option,
+    "`-n -1`": negative_workers,
+    "a duration over 30 days (`--soak 99999999999999h`)": endless_duration,
     "`--repeat` above 100": huge_repeat,
     "`--shard` with more than 1000 shards": huge_shard,
     "a variant name with `..`, `[`, spaces, markup or terminal controls": bad_name,
@@ -253,3 +295,17 @@ def test_lint_output_neutralises_terminal_controls_in_paths_and_values(tmp_path:
                    '  sandbox_image = "x\\u001b[31m"\n')
     proc = cli("lint", "--containerd-version", "1.7.18", str(bad))
     assert "\x1b" not in proc.stdout + proc.stderr and "\u202e" not in proc.stdout
+
+
+@pytest.mark.parametrize("argv", [
+    ["lint", "clusters/containerd/systemd-cgroup-off.toml"],
+    ["analyze", "tests/analyze/fixtures/describe-completed-exit0.txt"]])
+def test_a_reader_that_goes_away_is_not_a_traceback(argv: list[str]) -> None:
+    """`calico-conformance lint FILE | head -0`: the pipe closes before the first write."""
+    proc = subprocess.Popen([sys.executable, "-m", "calico_conformance.cli", *argv], env=ENV,
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the tool writes
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in err and "BrokenPipe" not in err

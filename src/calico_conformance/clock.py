@@ -65,6 +65,9 @@ _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _HINT = "use e.g. 90, 90s, 10m, 1h30m"
 
 
+MAX_DURATION_S = 30 * 86400.0
+
+
 def parse_duration(text: str, *, option: str = "duration") -> float:
     """Parse ``90``, ``90s``, ``10m``, ``1h30m`` into seconds.
 
@@ -92,4 +95,6 @@ def parse_duration(text: str, *, option: str = "duration") -> float:
     if not math.isfinite(total) or total <= 0:
         raise InputError(f"{option}: duration {text!r} must be finite and greater than zero "
                          f"({_HINT})")
+    if total > MAX_DURATION_S:  # a timer that long overflows the platform's wait
+        raise InputError(f"{option}: duration {text[:40]!r} is longer than 30 days")
     return total

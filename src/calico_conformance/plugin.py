@@ -7,6 +7,7 @@ plugin object whose methods are the session's hooks; ``pytest_unconfigure`` remo
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import sys
@@ -96,9 +97,26 @@ def _project_root(config: pytest.Config) -> Path | None:
     return None
 
 
+def alone_checks(config: pytest.Config) -> None:
+    """Options that mean nothing alone (or together) are usage errors, not silently idle."""
+    opt = config.getoption
+    if not opt("variant"):
+        for name, flag in (("with_profile_variants", "--with-profile-variants"),
+                           ("variant_as_patch", "--variant-as-patch"), ("expect", "--expect")):
+            if opt(name):
+                raise InputError(f"{flag} applies to --variant files, and none was given")
+    elif opt("repro"):
+        raise InputError("--repro runs its scenario's own candidate configs; --variant "
+                         "cannot be added to it (run them apart)")
+    workers = getattr(config.option, "numprocesses", None)
+    if isinstance(workers, int) and workers < 0:
+        raise InputError(f"-n {workers}: the number of workers is 0 or more (or auto)")
+
+
 def build_session(config: pytest.Config, root: Path) -> ConformanceSession:
     opt = config.getoption
     clock = SystemClock()
+    alone_checks(config)
     clusters = Path(opt("clusters_dir") or root / "clusters")
     catalog = Catalog(clusters)
     profile = catalog.profile(opt("profile"), Path(opt("matrix")) if opt("matrix") else None,
@@ -128,6 +146,14 @@ def build_session(config: pytest.Config, root: Path) -> ConformanceSession:
     reports_dir = Path(opt("reports_dir") or root / "reports")
     if reports_dir.exists() and not reports_dir.is_dir():
         raise InputError("--reports-dir: exists and is not a directory", path=reports_dir)
+    if not reports_dir.exists() and not (opt("plan") or config.option.collectonly):
+        try:  # found now, not after the run: the folder every result is written to
+            reports_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"--reports-dir: cannot create: {exc.strerror}",
+                             path=reports_dir) from exc
+    if reports_dir.is_dir() and not os.access(reports_dir, os.W_OK | os.X_OK):
+        raise InputError("--reports-dir: not writable", path=reports_dir)
     nodes = 1 + max((c.workers for c in profile.cells), default=0)
     run = RunSettings(
         run_id=run_id, reports_dir=reports_dir,

@@ -15,6 +15,7 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..datafile import regular_file
 from ..errors import InputError, ModelError
 from ..matrixfile import matrix_from_data, matrix_to_json
 from ..model import (
@@ -79,11 +80,25 @@ def cell_filename(cell_id: str, repeat: int = 1) -> str:
     return f"{safe}.json" if repeat <= 1 else f"{safe}~r{repeat}.json"
 
 
+MAX_STORED_BYTES = 512 * 1024 * 1024  # a 40,000-cell matrix.json is about 16 MB
+
+
 def _read(path: Path) -> str:
+    """A stored result: a regular file (not a FIFO or /dev/zero), UTF-8, capped."""
+    regular_file(path)
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as fh:
+            data = fh.read(MAX_STORED_BYTES + 1)
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=path) from exc
+    if len(data) > MAX_STORED_BYTES:
+        raise InputError(f"larger than {MAX_STORED_BYTES >> 20} MiB: not a stored result",
+                         path=path)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError("not UTF-8 text: binary data, not a stored result",
+                         path=path) from exc
 
 
 def read_meta(run_dir: Path) -> RunMeta:
