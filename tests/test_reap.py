@@ -16,11 +16,11 @@ from calico_conformance.cli import main
 
 FAKE_KIND = """#!/bin/sh
 case "$1 $2" in
-  "get clusters") printf 'cc-dead-run\\ncc-live-run\\ncalico-conf-x-y-123456\\nsomeone-else\\n' ;;
+  "get clusters") printf 'calico-conf-dead\\ncalico-conf-live\\ncalico-conf-x-y-123456\\nsomeone-else\\n' ;;
   "delete cluster") echo "$3" >> "{log}" ;;
 esac
 exit 0
-"""
+"""  # noqa: E501
 
 
 def run_with(reports: Path, name: str, owner: dict[str, int | None], kind: Path,
@@ -51,16 +51,16 @@ def test_prune_deletes_only_the_recorded_clusters_of_dead_runs(
     kind.chmod(0o755)
     reports = tmp_path / "reports"
     me = {"pid": os.getpid(), "ticks": runrecord.start_ticks(os.getpid())}
-    run_with(reports, "dead", {"pid": 999_999_999, "ticks": 1}, kind, "cc-dead-run")
-    run_with(reports, "live", me, kind, "cc-live-run")
+    run_with(reports, "dead", {"pid": 999_999_999, "ticks": 1}, kind, "calico-conf-dead")
+    run_with(reports, "live", me, kind, "calico-conf-live")
     assert main(["clusters", "list", "--reports-dir", str(reports), "--kind-bin", str(kind)]) == 0
     listing = capsys.readouterr().out
-    assert "cc-dead-run  cluster  run dead (dead)  exists" in listing
-    assert "cc-live-run  cluster  run live (running)  exists" in listing
+    assert "calico-conf-dead  cluster  run dead (dead)  exists" in listing
+    assert "calico-conf-live  cluster  run live (running)  exists" in listing
     assert "calico-conf-x-y-123456  cluster  run unknown" in listing
     assert "someone-else" not in listing
-    assert main(["clusters", "prune", "--reports-dir", str(reports)]) == 0
-    assert log.read_text().split() == ["--name=cc-dead-run"]
+    assert main(["clusters", "prune", "--reports-dir", str(reports), "--kind-bin", str(kind)]) == 0
+    assert log.read_text().split() == ["--name=calico-conf-dead"]
     assert main(["clean", "--reports-dir", str(reports)]) == 0  # dead run: already pruned
     lines = [json.loads(x) for x in (reports / "live" / "started.jsonl").read_text().splitlines()]
     assert [x["kind"] for x in lines] == ["owner", "cluster"]  # the live run is untouched
@@ -143,3 +143,51 @@ def test_node_containers_are_listed_with_their_runs_and_pruned_only_for_dead_run
     assert removed == ["stop --time 10 ccnode-dead-1", "rm --force --volumes ccnode-dead-1"]
     assert not socks[0].exists() and not socks[2].exists()  # the dead runs' socket dirs
     assert socks[1].is_dir()  # the live run's is untouched
+
+
+MARKER_SCRIPT = """#!/bin/sh
+touch "{marker}"
+"""
+
+
+def test_a_hostile_record_makes_the_reaper_kill_run_or_delete_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 22: an edited started.jsonl named a PID that was not the run's containerd, a
+    binary to execute as kind or docker, and a tree outside the probe's own."""
+    import subprocess
+    import sys
+
+    from calico_conformance.reap import reap_run
+
+    marker = tmp_path / "executed"
+    script = tmp_path / "evil"
+    script.write_text(MARKER_SCRIPT.replace("{marker}", str(marker)))
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", "/nonexistent")  # no kind or docker of ours either
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    victim = Path(tempfile.mkdtemp(prefix="ccprobe-0123456789-"))  # the right name, no mark
+    (victim / "data").write_text("keep me")
+    sock = Path(tempfile.mkdtemp(prefix="ccn-hostile-"))
+    try:
+        run = tmp_path / "reports" / "dead"
+        run.mkdir(parents=True)
+        record = run / runrecord.RECORD_FILE
+        runrecord.append(record, "owner", pid=999_999_999, ticks=1)
+        runrecord.append(record, "daemon", pid=bystander.pid,
+                         ticks=runrecord.start_ticks(bystander.pid))
+        runrecord.append(record, "cluster", name="calico-conf-x", kind_bin=str(script),
+                         kubeconfig=str(tmp_path / "kubeconfig"))
+        node_entry(record, "ccnode-x-1", "dead", script, sock)
+        runrecord.append(record, "probe", base=str(victim), sock_dir=str(victim),
+                         token="0123456789")
+        lines = reap_run(run)
+        assert bystander.poll() is None, "a process that is not a probe's containerd died"
+        assert any("left alone: not a probe's containerd" in line for line in lines)
+        assert not marker.exists(), "a binary named in the record was executed"
+        assert (victim / "data").read_text() == "keep me"
+        assert any("not a probe tree" in line for line in lines)
+    finally:
+        bystander.kill()
+        bystander.wait()
+        shutil.rmtree(victim, ignore_errors=True)
+        shutil.rmtree(sock, ignore_errors=True)

@@ -46,10 +46,10 @@ def _recorded(reports: Path) -> list[tuple[str, str, dict[str, Any]]]:
     return out
 
 
-def _live_clusters(rows: list[tuple[str, str, dict[str, Any]]], kind_bin: str) -> set[str]:
-    bins = {str(e.get("kind_bin") or "kind") for _r, _s, e in rows if e["kind"] == "cluster"}
-    return {n for b in sorted(bins | {kind_bin}) if tools.which(b)
-            for n in tools.kind_get_clusters(b)}
+def _live_clusters(kind_bin: str) -> set[str]:
+    """Listed with the configured kind, never a binary a record names."""
+    found = tools.which("kind", kind_bin)
+    return set(tools.kind_get_clusters(found)) if found else set()
 
 
 def _live_nodes() -> dict[str, str]:
@@ -70,12 +70,13 @@ def cmd_clusters(args: argparse.Namespace) -> int:
     if args.action == "prune":
         dead = {d.name for d in dead_runs(reports)}
         pruned = [line for run, _s, e in rows if run in dead
-                  for line in (cluster(e) if e["kind"] == "cluster" else node(e, SystemClock()))]
+                  for line in (cluster(e, args.kind_bin) if e["kind"] == "cluster"
+                               else node(e, SystemClock()))]
         for line in pruned:
             print(line)
         print(f"prune: {len(pruned)} cluster(s) and node container(s) of dead runs")
         return 0
-    clusters, nodes = _live_clusters(rows, args.kind_bin), _live_nodes()
+    clusters, nodes = _live_clusters(args.kind_bin), _live_nodes()
     for run, state, e in rows:
         exists = e.get("name") in (clusters if e["kind"] == "cluster" else nodes)
         what = "cluster" if e["kind"] == "cluster" else "node container"

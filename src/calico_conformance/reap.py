@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import runrecord, tools
 from .clock import Clock, SystemClock
+from .kind.cluster import NAME_PREFIX as CLUSTER_PREFIX
 
 
 def _probe(entry: dict[str, object], clock: Clock) -> list[str]:
@@ -28,29 +29,53 @@ def _probe(entry: dict[str, object], clock: Clock) -> list[str]:
     # must not turn the reaper into `rm -rf` of something else.
     if not (re.fullmatch(r"[0-9a-f]{10}", token)
             and Path(base).name.startswith(f"ccprobe-{token}-")
-            and (sock == base or Path(sock).name.startswith(f"ccp-{token}-"))):
-        return [f"probe entry {base!r} ignored: not a probe tree"]
+            and (sock == base or Path(sock).name.startswith(f"ccp-{token}-"))
+            and _marked(Path(base), token)):
+        return [f"probe entry {base[:200]!r} ignored: not a probe tree"]
     dirs = ProbeDirs(base=Path(base), sock_dir=Path(sock), token=token)
     problems = teardown(dirs, None, clock)
     return [f"probe {token}: {p}" for p in problems] or [f"probe {token}: removed"]
 
 
+def _marked(base: Path, token: str) -> bool:
+    """The probe wrote its token into the tree (daemon.MARKER); a link is not followed."""
+    from .probe.daemon import MARKER  # the probe package only when needed
+
+    marker = base / MARKER
+    try:
+        return (not base.is_symlink() and not marker.is_symlink()
+                and marker.read_text(encoding="utf-8").strip() == token)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def _daemon(entry: dict[str, object]) -> list[str]:
+    """Only a containerd started on a probe tree's config: the PID and start time alone
+    can be copied from /proc into a record by anyone."""
     pid, ticks = entry.get("pid"), entry.get("ticks")
-    if isinstance(pid, int) and isinstance(ticks, int) and runrecord.alive(pid, ticks):
-        tools.kill_pid(pid)
-        return [f"daemon {pid}: killed"]
-    return []
-
-
-def cluster(entry: dict[str, object]) -> list[str]:
-    name, kind_bin = entry.get("name"), entry.get("kind_bin")
-    kubeconfig = entry.get("kubeconfig")
-    if not (isinstance(name, str) and isinstance(kind_bin, str) and tools.which(kind_bin)):
+    if not (isinstance(pid, int) and isinstance(ticks, int) and runrecord.alive(pid, ticks)):
         return []
+    if not runrecord.ours(pid, ticks, "containerd", "ccprobe-"):
+        return [f"daemon {pid}: left alone: not a probe's containerd"]
+    tools.kill_pid(pid)
+    return [f"daemon {pid}: killed"]
+
+
+def cluster(entry: dict[str, object], kind_bin: str = "kind") -> list[str]:
+    """Delete a recorded cluster with the configured kind, never a binary the record
+    names (an edited record must not choose what runs), and never a directory it names:
+    kind writes the kubeconfig the record names only when the file is ours."""
+    name = entry.get("name")
+    kubeconfig = entry.get("kubeconfig")
+    kind = tools.which("kind", kind_bin)
+    if not (isinstance(name, str) and name.startswith(CLUSTER_PREFIX) and kind):
+        return []
+    kind_bin = kind
     if name not in tools.kind_get_clusters(kind_bin):
         return []
-    res = tools.kind_delete_cluster(kind_bin, name, Path(str(kubeconfig or "/dev/null")))
+    own = isinstance(kubeconfig, str) and Path(kubeconfig).name == "kubeconfig"
+    res = tools.kind_delete_cluster(kind_bin, name, Path(str(kubeconfig) if own else
+                                                         "/dev/null"))
     return [f"cluster {name}: " + ("deleted" if res.ok else tools.last_line(res.stderr))]
 
 

@@ -34,6 +34,20 @@ def alive(pid: int, ticks: int | None) -> bool:
     return ticks is not None and start_ticks(pid) == ticks
 
 
+def ours(pid: int, ticks: int | None, program: str, mark: str) -> bool:
+    """Alive as recorded, *and* running ``program`` with ``mark`` (the run's own tree or
+    name) in its arguments: a record naming another process's PID and start time, which
+    anyone can read from /proc, does not make the reaper kill it."""
+    if not alive(pid, ticks):
+        return False
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return bool(argv) and Path(os.fsdecode(argv[0])).name.startswith(program) and any(
+        mark.encode() in a for a in argv[1:])
+
+
 def append(record: Path | None, kind: str, **fields: Any) -> None:
     """One line per thing started; flushed and fsynced so a kill right after keeps it."""
     if record is None:

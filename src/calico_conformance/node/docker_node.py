@@ -133,10 +133,12 @@ class DockerBackend:
                 and Path(sock).name.startswith(SOCKET_PREFIX)
                 and Path(sock).parent == Path(tempfile.gettempdir())):
             return None
-        node = DockerNode(Docker(binary), "", run_id, clock, socket_dir=Path(sock))
-        try:
+        try:  # the configured docker, never the binary the record names
+            node = DockerNode(find_docker(self._binary), "", run_id, clock,
+                              socket_dir=Path(sock))
             found = node.docker.owner(name)
         except ToolMissing:  # docker gone since: only the socket directory is ours to remove
+            node = DockerNode(Docker(""), "", run_id, clock, socket_dir=Path(sock))
             found = None
         if found is not None and found[1] == run_id:
             node.name, node.container_id = name, found[0]

@@ -220,7 +220,9 @@ class VmBackend:
             return None
         done = []
         recorded = ticks if isinstance(ticks, int) else None
-        if runrecord.alive(pid, recorded):
+        if runrecord.alive(pid, recorded) and not runrecord.ours(pid, recorded, "qemu", name):
+            done.append(f"process {pid} left alone: not the recorded qemu")
+        elif runrecord.alive(pid, recorded):
             tools.kill_pid(pid)
             for _ in range(100):  # until the kernel has reaped it (bounded: 10 s)
                 if not runrecord.alive(pid, recorded):

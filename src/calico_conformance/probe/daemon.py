@@ -97,6 +97,9 @@ def shim_socket(address: str, task_id: str, namespace: str = CONTAINERD_NAMESPAC
     return SHIM_SOCKET_DIR / digest
 
 
+MARKER = ".calico-conformance-probe"
+
+
 @dataclass
 class ProbeDirs:
     """The probe's private tree; ``sock_dir`` is separate only if ``base`` is too long."""
@@ -117,6 +120,7 @@ class ProbeDirs:
             sock_dir = Path(tempfile.mkdtemp(prefix=f"ccp-{token}-"))
         for sub in ("root", "state", "opt", "cni/net.d", "cni/bin", "runc", "logs"):
             (base / sub).mkdir(parents=True, exist_ok=True)
+        (base / MARKER).write_text(token + "\n")  # the reaper's proof the tree is ours
         return cls(base=base, sock_dir=sock_dir, token=token,
                    created_run_containerd=not SHIM_SOCKET_DIR.parent.exists())
 
