@@ -207,6 +207,21 @@ def endless_duration(tmp: Path) -> None:
              "is longer than 30 days")
 
 
+def output_in_a_run(tmp: Path) -> None:
+    """`report -o` into a run's cells/ corrupted it; onto another run overwrote its matrix."""
+    cell_file(run_folder(tmp, "r1"))
+    cell_file(run_folder(tmp, "r2"))
+    before = (tmp / "r2" / "cells" / "c1.json").read_text()
+    one_line(cli("report", str(tmp / "r1"), "-o", str(tmp / "r1" / "cells")), 2,
+             "output directory lies inside the run being rendered")
+    one_line(cli("report", str(tmp / "r1"), "-o", str(tmp / "r2")), 2,
+             "output directory is a run folder")
+    one_line(cli("merge", str(tmp / "r1"), "-o", str(tmp / "r2" / "cells" / "x")), 2,
+             "which is a run folder")
+    assert not (tmp / "r2" / "matrix.json").exists()
+    assert (tmp / "r2" / "cells" / "c1.json").read_text() == before
+
+
 def huge_repeat(tmp: Path) -> None:
     """--repeat 100000000 planned 100 million items, then a MemoryError after 76 s."""
     one_line(pytest_run(project(tmp), "--plan", "--repeat", "100000000"), 4,
@@ -252,6 +267,7 @@ ROWS: dict[str, Callable[[Path], None]] = {
     "an option that means nothing without `--variant`, or `--repro` with one": idle_option,
     "`-n -1`": negative_workers,
     "a duration over 30 days (`--soak 99999999999999h`)": endless_duration,
+    "`report -o` or `merge -o` into a run folder": output_in_a_run,
     "`--repeat` above 100": huge_repeat,
     "`--shard` with more than 1000 shards": huge_shard,
     "a variant name with `..`, `[`, spaces, markup or terminal controls": bad_name,

@@ -32,6 +32,22 @@ def _print_paths(paths: dict[str, Path]) -> None:
         print(f"{fmt:>8}: {path}")
 
 
+def check_output(out: Path, own: Path | None) -> None:
+    """``-o`` may not corrupt a stored run: not inside a run folder (its ``cells/`` would no
+    longer read back), and not onto another run's folder (its ``matrix.json`` would be
+    overwritten). ``own`` is the run being re-rendered, which may hold its own output."""
+    target = out.resolve()
+    mine = own.resolve() if own is not None else None
+    for folder in [target, *target.parents]:
+        if (folder / RUN_FILE).is_file() and folder != mine:
+            where = "is" if folder == target else f"lies inside {folder}, which is"
+            raise InputError(f"output directory {where} a run folder; choose a new one",
+                             path=out)
+        if mine is not None and folder == mine and folder != target:
+            raise InputError("output directory lies inside the run being rendered; "
+                             "choose a folder outside it", path=out)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     run_dir = resolve_run_dir(Path(args.run_dir))
     if not run_dir.is_dir():
@@ -45,7 +61,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         matrix, changes, kept, used = rejudge(run_dir, th,
                                               grace_given=args.ready_grace is not None)
         out = Path(args.output) if args.output else run_dir / "rejudged"
+        if args.output:
+            check_output(out, None)
         print(changes_text(changes, kept, describe(used)), end="")
+    elif args.output:
+        check_output(out, run_dir)
     print(render_text(matrix), end="")
     _print_paths(write_all(matrix, out))
     return 0
@@ -68,6 +88,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
     if out.resolve() in sources:
         raise InputError("the output directory is one of the inputs", path=out)
     meta, cells, matrix = merge_runs([Path(d) for d in args.run_dirs])
+    if not args.force:
+        check_output(out, None)
     if (out / CELLS_DIR).is_dir():
         if not args.force:
             raise InputError("already holds cell files; pass --force to replace them",
