@@ -222,6 +222,27 @@ def output_in_a_run(tmp: Path) -> None:
     assert (tmp / "r2" / "cells" / "c1.json").read_text() == before
 
 
+def unsafe_stored_run(tmp: Path) -> None:
+    """Links out of a run folder were followed; counts and ids were not range-checked."""
+    run = run_folder(tmp)
+    outside = tmp / "outside.json"
+    outside.write_text("{}")
+    (run / "cells" / "c1.json").symlink_to(outside)
+    one_line(cli("report", str(run), "-o", str(tmp / "o1")), 2, "is a link")
+    (run / "cells" / "c1.json").unlink()
+    for change, message in (({"repeat": 0}, "repeat 0 is not from 1 to 100"),
+                            ({"cell_id": "../x"}, "is not a cell id"),
+                            ({"evidence": {"restarts": -3}}, "a restart count is negative")):
+        cell_file(run, **change)
+        one_line(cli("report", str(run), "-o", str(tmp / "o2")), 2, message)
+    (run / "cells" / "c1.json").unlink()
+    cells = tmp / "elsewhere"
+    cells.mkdir()
+    (run / "cells").rmdir()
+    (run / "cells").symlink_to(cells)
+    one_line(cli("report", str(run), "-o", str(tmp / "o3")), 2, "is a link")
+
+
 def huge_repeat(tmp: Path) -> None:
     """--repeat 100000000 planned 100 million items, then a MemoryError after 76 s."""
     one_line(pytest_run(project(tmp), "--plan", "--repeat", "100000000"), 4,
@@ -268,6 +289,8 @@ ROWS: dict[str, Callable[[Path], None]] = {
     "`-n -1`": negative_workers,
     "a duration over 30 days (`--soak 99999999999999h`)": endless_duration,
     "`report -o` or `merge -o` into a run folder": output_in_a_run,
+    "a stored run with a link out, a negative count, `repeat = 0` or a `../` id":
+        unsafe_stored_run,
     "`--repeat` above 100": huge_repeat,
     "`--shard` with more than 1000 shards": huge_shard,
     "a variant name with `..`, `[`, spaces, markup or terminal controls": bad_name,

@@ -14,10 +14,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..datafile import regular_file
 from ..errors import InputError
 from ..model import CellResult, Matrix, Outcome, Tier, Verdict
 from ..observe import read_jsonl
 from ..reporting.store import CELLS_DIR, assemble
+from ..reporting.stored import no_link
 from ..tracker import Thresholds
 from ..verdict import judge, outcome
 
@@ -48,8 +50,10 @@ def rejudge_cell(run_dir: Path, cell: CellResult, th: Thresholds) -> CellResult 
     if cell.axes.tier is not Tier.KIND or cell.outcome is Outcome.PREDICTED:
         return None
     path = log_path(run_dir, cell)
+    no_link(path, run_dir)
     if not path.is_file():
         return None
+    regular_file(path)  # a FIFO or a device in a run folder is not a log
     try:
         obs = read_jsonl(path)
     except (ValueError, TypeError, AttributeError, RecursionError) as exc:

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..datafile import regular_file
 from ..errors import InputError, ModelError
 from ..matrixfile import matrix_from_data, matrix_to_json
 from ..model import (
@@ -36,12 +34,13 @@ from .facts import INTERRUPTED, NO_RESULT
 from .html import render_html
 from .junit import render_junit
 from .markdown import render_markdown
+from .stored import _UNSAFE, check_cell, no_link, read_stored
+from .stored import LATEST as LATEST
+from .stored import resolve_run_dir as resolve_run_dir
 
 RUN_FILE = "run.json"
 CELLS_DIR = "cells"
-LATEST = "latest"
 RUNNING_DIR = "running"  # one marker per cell in flight; removed when its result is written
-_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
 
 
 def ensure_dir(path: Path, what: str = "output directory") -> Path:
@@ -80,33 +79,13 @@ def cell_filename(cell_id: str, repeat: int = 1) -> str:
     return f"{safe}.json" if repeat <= 1 else f"{safe}~r{repeat}.json"
 
 
-MAX_STORED_BYTES = 512 * 1024 * 1024  # a 40,000-cell matrix.json is about 16 MB
-
-
-def _read(path: Path) -> str:
-    """A stored result: a regular file (not a FIFO or /dev/zero), UTF-8, capped."""
-    regular_file(path)
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(MAX_STORED_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path=path) from exc
-    if len(data) > MAX_STORED_BYTES:
-        raise InputError(f"larger than {MAX_STORED_BYTES >> 20} MiB: not a stored result",
-                         path=path)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError("not UTF-8 text: binary data, not a stored result",
-                         path=path) from exc
-
-
 def read_meta(run_dir: Path) -> RunMeta:
     path = run_dir / RUN_FILE
+    no_link(path, run_dir)
     if not path.is_file():
         raise InputError(f"not a run directory (no {RUN_FILE})", path=run_dir)
     try:
-        return from_dict(RunMeta, loads(_read(path)))
+        return from_dict(RunMeta, loads(read_stored(path)))
     except ModelError as exc:
         raise InputError(f"not a valid {RUN_FILE}: {exc.message}", path=path) from exc
 
@@ -114,11 +93,17 @@ def read_meta(run_dir: Path) -> RunMeta:
 def read_cells(run_dir: Path) -> list[tuple[Path, CellResult]]:
     """Every finished cell file of a run, by file name (half-written temp files ignored)."""
     out = []
+    no_link(run_dir / CELLS_DIR, run_dir)
     for path in sorted((run_dir / CELLS_DIR).glob("*.json")):
+        no_link(path, run_dir)
         try:
-            out.append((path, cell_from_json(_read(path))))
+            cell = cell_from_json(read_stored(path))
         except ModelError as exc:
             raise InputError(f"not a valid cell result: {exc.message}", path=path) from exc
+        wrong = check_cell(cell)
+        if wrong:
+            raise InputError(f"not a valid cell result: {wrong}", path=path)
+        out.append((path, cell))
     return out
 
 
@@ -164,23 +149,6 @@ def assemble(run_dir: Path) -> Matrix:
                         read_running(run_dir))
 
 
-def resolve_run_dir(path: Path) -> Path:
-    """Follow ``reports/latest[-<tier>|-<profile>]`` (a symlink or the fallback text file),
-    but only to a run
-    folder beside it: a link planted to point elsewhere is refused, not followed."""
-    if not path.name.startswith(LATEST) or not (path.is_symlink() or path.is_file()):
-        return path
-    try:
-        target = os.readlink(path) if path.is_symlink() else path.read_text(
-            encoding="utf-8", errors="replace").strip()
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path=path) from exc
-    if not target or "/" in target or target in (".", "..") or _UNSAFE.search(target):
-        raise InputError(f"points outside its reports folder ({target[:80]!r}); "
-                         "name a run folder instead", path=path)
-    return path.parent / target
-
-
 def load_matrix(path: Path) -> Matrix:
     """A ``matrix.json`` file, or a run directory (re-assembled from its cell files)."""
     path = resolve_run_dir(path)
@@ -189,7 +157,7 @@ def load_matrix(path: Path) -> Matrix:
     if not path.exists():
         raise InputError("no such file or directory", path=path)
     try:
-        data = loads(_read(path))
+        data = loads(read_stored(path))
         if not isinstance(data, dict) or "run" not in data or "cells" not in data:
             raise ModelError("expected a matrix document with 'run' and 'cells'")
         version = data.get("schema_version", 0)
@@ -198,7 +166,12 @@ def load_matrix(path: Path) -> Matrix:
         if version > SCHEMA_VERSION:
             raise ModelError(f"schema_version {version} is newer than this "
                              f"tool understands ({SCHEMA_VERSION})")
-        return matrix_from_data(data)
+        matrix = matrix_from_data(data)
+        wrong = next((f"cells[{i}]: {w}" for i, c in enumerate(matrix.cells)
+                      if (w := check_cell(c))), "")
+        if wrong:
+            raise ModelError(wrong)
+        return matrix
     except ModelError as exc:
         raise InputError(f"not a valid matrix.json: {exc.message}", path=path) from exc
 
