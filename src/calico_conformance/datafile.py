@@ -48,8 +48,8 @@ class LimitedLoader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             self.aliases += 1
             if self.aliases > MAX_YAML_ALIASES:
-                raise yaml.YAMLError(f"more than {MAX_YAML_ALIASES} aliases (*name): refused, as a "
-                                 "document that expands exponentially")
+                raise yaml.YAMLError(f"more than {MAX_YAML_ALIASES} aliases (*name): "
+                                     "refused, as a document that expands exponentially")
         return super().compose_node(parent, index)
 
 

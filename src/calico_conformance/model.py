@@ -19,6 +19,7 @@ from .typedjson import to_dict as to_dict
 
 # 2: matrix.json is lean and pooled (matrixfile.py); 1 (everything inline) is still read.
 SCHEMA_VERSION = 2
+MAX_REPEAT = 100  # repeats tell a flake from a failure; a hundred of each cell is plenty
 
 
 class Verdict(str, Enum):

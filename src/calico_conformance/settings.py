@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .clock import Clock, SystemClock
+from .model import MAX_REPEAT as MAX_REPEAT
 from .runrecord import RECORD_FILE
 from .tracker import Thresholds
 
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from .cells import Cell
 
 KEEP_CHOICES = ("none", "failed", "all")
-MAX_REPEAT = 100  # repeats tell a flake from a failure; a hundred of each cell is plenty
 VM_MIN_WINDOW_S = 130.0  # two periodic QoS updates (60 s each) and a kill's aftermath
 TIERS = ("kind", "probe", "node", "all")  # "all": probe, then node, then kind
 

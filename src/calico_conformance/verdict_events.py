@@ -74,12 +74,12 @@ def events_only(obs: list[Observation], min_reruns: int, probe_failures: int,
     """
     started = max((o.count for o in obs if o.source == "event" and o.app == CALICO_NODE
                    and o.event_reason == "Started"), default=0)
-    if fail_events_of(obs) and not started and not event_count(obs, "Killing") and not \
+    fails = fail_events_of(obs)
+    if fails and not started and not event_count(obs, "Killing") and not \
             event_count(obs, "BackOff", "restarting failed container"):
         # The sandbox or an image never came: the kubelet re-creates a sandbox it failed to
         # set up (SandboxChanged follows FailedCreatePodSandBox), but nothing ever started.
-        reason = fail_events_of(obs)[-1].event_reason
-        return Verdict.NOT_STARTED, reason
+        return Verdict.NOT_STARTED, fails[-1].event_reason
     if event_count(obs, "SandboxChanged") >= min_reruns:
         return Verdict.RESTARTS, "sandbox-recreated"
     if event_count(obs, "BackOff", "restarting failed container"):

@@ -20,21 +20,14 @@ from typing import Any
 import pytest
 
 from .project import cell_id, cell_result, make_project
-from .test_standin_matrix import run_suite
+from .test_standin_matrix import SCENARIOS, run_suite
 
 pytest_plugins = ["standin.fixture"]
 
-# One cell per verdict class the kind tier assigns from a watch.
-CASES = {
-    "baseline": "stable",
-    "systemd-cgroup-off": "restarts-exit0",
-    "sc-crashloop": "crashloop-exit1",
-    "sc-oom": "oom",
-    "sc-never-ready": "never-ready-bird",
-    "sc-flapping": "flapping",
-    "sc-sandbox": "sandbox-fails",
-    "sc-image-pull": "image-pull",
-}
+# One cell per verdict class the kind tier assigns from a watch, as the matrix test scripts it.
+CASES = {v: SCENARIOS[v] for v in ("baseline", "systemd-cgroup-off", "sc-crashloop", "sc-oom",
+                                  "sc-never-ready", "sc-flapping", "sc-sandbox",
+                                  "sc-image-pull")}
 KUBECTL = shutil.which("kubectl")
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(KUBECTL is None, reason="needs kubectl to render describe")]

@@ -8,6 +8,8 @@ either fix the cause the signature was observed with or fetch what the paste lac
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..model import Verdict
 from ..observe import Observation
 
@@ -17,23 +19,30 @@ DESCRIBE = "kubectl describe pod -n <namespace> {pod}"
 CHECK = "calico-conformance check /etc/containerd/config.toml"
 
 
-def restarts_by_container(obs: tuple[Observation, ...]) -> list[dict[str, object]]:
+@dataclass
+class ContainerRestarts:
+    pod: str
+    container: str  # "(all, from the table)" where a table gives the pod's total
+    init: bool
+    restarts: int = 0
+    counted: bool = True  # False: "at least 1", the count was cut off
+
+
+def restarts_by_container(obs: tuple[Observation, ...]) -> list[ContainerRestarts]:
     """Each pod's containers with their restart counts (the highest seen), init containers
     marked; a container whose count the paste cut off but whose previous termination it
     shows is "at least 1"."""
-    seen: dict[tuple[str, str], dict[str, object]] = {}
+    seen: dict[tuple[str, str], ContainerRestarts] = {}
     for o in obs:
         if o.source != "pod" or not o.pod:
             continue
-        key = (o.pod, o.container)
-        row = seen.setdefault(key, {"pod": o.pod, "container": o.container or "(all, from "
-                                    "the table)", "init": o.init, "restarts": 0,
-                                    "counted": True})
+        row = seen.setdefault((o.pod, o.container), ContainerRestarts(
+            o.pod, o.container or "(all, from the table)", o.init))
         if o.restart_count is not None:
-            row["restarts"] = max(int(str(row["restarts"])), o.restart_count)
-        elif o.last_reason and row["restarts"] == 0:
-            row["restarts"], row["counted"] = 1, False
-    return [r for r in seen.values() if r["restarts"]]
+            row.restarts = max(row.restarts, o.restart_count)
+        elif o.last_reason and row.restarts == 0:
+            row.restarts, row.counted = 1, False
+    return [r for r in seen.values() if r.restarts]
 
 
 def next_steps(verdict: Verdict, subtype: str, variants: list[str], pods: list[str],

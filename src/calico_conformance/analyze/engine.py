@@ -26,7 +26,6 @@ from .subject import choose
 _HINTS = typing.get_type_hints(Observation)
 
 
-
 @dataclass(frozen=True)
 class Analysis:
     verdict: Verdict

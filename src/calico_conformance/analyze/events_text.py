@@ -29,7 +29,8 @@ TABLE_ROW = re.compile(
     r"\s+(?P<reason>[A-Za-z]+)\s+(?P<object>[a-z]+(?:\.[\w.-]+)?/[\w.-]+)\s+(?P<msg>.*)$")
 # old kubectl (< 1.14): LAST SEEN FIRST SEEN COUNT NAME KIND SUBOBJECT TYPE REASON SOURCE MESSAGE
 OLD_TABLE_ROW = re.compile(
-    rf"^(?:(?P<ns>[a-z0-9][a-z0-9-]*)\s+)?(?P<age>{AGE})\s+(?P<first>{AGE})\s+(?P<count>\d{{1,10}})\s+(?P<name>[\w.-]+)\s+"
+    rf"^(?:(?P<ns>[a-z0-9][a-z0-9-]*)\s+)?(?P<age>{AGE})\s+(?P<first>{AGE})\s+"
+    r"(?P<count>\d{1,10})\s+(?P<name>[\w.-]+)\s+"
     r"(?P<kind>[A-Z]\w+)\s+(?:(?P<sub>spec\.\S+)\s+)?(?P<type>Normal|Warning)\s+"
     r"(?P<reason>[A-Za-z]+)\s+(?P<src>[\w.-]+(?:,\s*[\w.-]+)?)\s+(?P<msg>.*)$")
 HEADER = re.compile(r"^\s*(?:NAMESPACE\s+)?LAST SEEN\s+(?:FIRST SEEN\s+COUNT\s+NAME|TYPE)")

@@ -7,7 +7,7 @@ words it for a terminal. Both are pure.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -71,10 +71,9 @@ def build(a: Analysis, parsed: Parsed, ctx: Context) -> dict[str, Any]:
               for r in ctx.repros if r.symptom.verdict == a.verdict.value
               and (not r.symptom.signatures or found & set(r.symptom.signatures))]
     by_container = restarts_by_container(a.observations)
-    worst = sorted(by_container, key=lambda r: -int(str(r["restarts"])))
-    pods = list(dict.fromkeys([*(str(r["pod"]) for r in worst),
-                               *(p.pod for p in a.evidence.pods)]))
-    containers = [str(r["container"]) for r in worst if not str(r["container"]).startswith("(")]
+    worst = sorted(by_container, key=lambda r: -r.restarts)
+    pods = list(dict.fromkeys([*(r.pod for r in worst), *(p.pod for p in a.evidence.pods)]))
+    containers = [r.container for r in worst if not r.container.startswith("(")]
     steps = next_steps(a.verdict, a.subtype, [str(v["name"]) for v in variants], pods,
                        containers, [str(r["id"]) for r in repros])
     return {
@@ -87,7 +86,7 @@ def build(a: Analysis, parsed: Parsed, ctx: Context) -> dict[str, Any]:
                   for p in merge_parts(parsed.parts)],
         "assumed": [*parsed.assumed, *([a.subject] if a.subject else [])],
         "evidence": to_dict(a.evidence),
-        "restarts_by_container": by_container,
+        "restarts_by_container": [asdict(r) for r in by_container],
         "signatures": [{"id": m.id, "explanation": m.explanation, "detail": m.detail,
                         "references": list(m.references)} for m in matches],
         "variants": variants,

@@ -18,7 +18,8 @@ HEADER = re.compile(r"^\s*(?:NAMESPACE\s+)?NAME\s+READY\s+STATUS\s+RESTARTS\s+AG
 # Markdown code block by indentation).
 ROW = re.compile(
     rf"^\s*(?:(?P<ns>[a-z0-9][a-z0-9-]*)\s+)?(?:pods?/)?(?P<name>[a-z0-9][a-z0-9.-]*)\s+"
-    r"(?P<ready>\d{1,4})/(?P<total>\d{1,4})\s+(?P<status>[A-Za-z][\w:-]*)\s+(?P<restarts>\d{1,10})"
+    r"(?P<ready>\d{1,4})/(?P<total>\d{1,4})\s+(?P<status>[A-Za-z][\w:-]*)\s+"
+    r"(?P<restarts>\d{1,10})"
     rf"(?:\s+\((?P<last>{AGE}) ago\))?\s+(?P<age>{AGE})(?P<wide>(?:\s+\S+)*)\s*$")
 # STATUS column values and the container state each one shows (kubectl's printPod).
 WAITING = {"CrashLoopBackOff", "ContainerCreating", "PodInitializing", "ImagePullBackOff",

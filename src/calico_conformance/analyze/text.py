@@ -26,12 +26,12 @@ PROMPT = r"(?:\(\S+\)\s*)?(?:\[[^\]\n]*\]|PS [^>\n]*|[\w.@:~/\\-]+)?\s*[#$%>]\s*
 # would be quadratic in a long run of spaces.
 NOISE = re.compile(rf"(?:```[\w-]*|~~~|\$\s.*|{PROMPT}(?:kubectl|oc)\b.*|(?:kubectl|oc)\s.*|"
                    r"<details>|</details>|<summary>.*|)")
+# Markdown around a pasted line: a quote marker, or the line wrapped in backticks or bold.
+MARKUP = re.compile(r"^(?:>\s?)?(?P<q>`|\*\*)(?P<body>[^`]*?)(?P=q)\s*$")
 
 
 def is_noise(line: str) -> bool:
     return NOISE.fullmatch(line.strip()) is not None
-# Markdown around a pasted line: a quote marker, or the line wrapped in backticks or bold.
-MARKUP = re.compile(r"^(?:>\s?)?(?P<q>`|\*\*)(?P<body>[^`]*?)(?P=q)\s*$")
 
 
 def unmark(raw: str) -> str:

@@ -34,8 +34,8 @@ from .facts import INTERRUPTED, NO_RESULT
 from .html import render_html
 from .junit import render_junit
 from .markdown import render_markdown
-from .stored import _UNSAFE, check_cell, no_link, read_stored
 from .stored import LATEST as LATEST
+from .stored import UNSAFE_NAME, check_cell, no_link, read_stored
 from .stored import resolve_run_dir as resolve_run_dir
 
 RUN_FILE = "run.json"
@@ -75,7 +75,7 @@ def atomic_write(path: Path, text: str, mode: int = 0o644) -> Path:
 
 
 def cell_filename(cell_id: str, repeat: int = 1) -> str:
-    safe = _UNSAFE.sub("_", cell_id).lstrip(".") or "_"
+    safe = UNSAFE_NAME.sub("_", cell_id).lstrip(".") or "_"
     return f"{safe}.json" if repeat <= 1 else f"{safe}~r{repeat}.json"
 
 
@@ -196,7 +196,7 @@ def latest_names(meta: RunMeta) -> list[str]:
     names = [LATEST, f"{LATEST}-{meta.tier}"]
     if meta.profile not in ("default",) and not meta.profile.startswith("repro-"):
         names.append(f"{LATEST}-{meta.profile}")
-    return [n for n in dict.fromkeys(names) if not _UNSAFE.search(n)]
+    return [n for n in dict.fromkeys(names) if not UNSAFE_NAME.search(n)]
 
 
 def update_latest(reports_root: Path, run_dir: Path, name: str = LATEST) -> Path:
@@ -229,7 +229,7 @@ class RunStore:
         """The run folder appears whole (``run.json`` and ``cells/``) or not at all: it is
         built under a hidden name and renamed, so an interrupt never leaves a folder
         that ``report`` cannot read."""
-        if not meta.run_id or _UNSAFE.search(meta.run_id) or meta.run_id.startswith("."):
+        if not meta.run_id or UNSAFE_NAME.search(meta.run_id) or meta.run_id.startswith("."):
             raise InputError(f"run id {meta.run_id!r} is not usable as a directory name")
         run_dir = reports_root / meta.run_id
         if (run_dir / RUN_FILE).exists() or run_dir.is_symlink():

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from ..datafile import regular_file
 from ..errors import InputError
-from ..model import CellResult
+from ..model import MAX_REPEAT, CellResult
 
 LATEST = "latest"
-_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
+UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._+-]")
 MAX_STORED_BYTES = 512 * 1024 * 1024  # a 40,000-cell matrix.json is about 16 MB
 
 
@@ -39,7 +39,6 @@ def read_stored(path: Path) -> str:
                          path=path) from exc
 
 
-MAX_REPEAT = 100  # settings.MAX_REPEAT: what a run can have written
 CELL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+~-]{0,199}")
 
 
@@ -79,7 +78,7 @@ def resolve_run_dir(path: Path) -> Path:
             encoding="utf-8", errors="replace").strip()
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=path) from exc
-    if not target or "/" in target or target in (".", "..") or _UNSAFE.search(target):
+    if not target or "/" in target or target in (".", "..") or UNSAFE_NAME.search(target):
         raise InputError(f"points outside its reports folder ({target[:80]!r}); "
                          "name a run folder instead", path=path)
     return path.parent / target
