@@ -266,6 +266,79 @@ def bad_name(tmp: Path) -> None:
              "is not usable")
 
 
+def escaping_import(tmp: Path) -> None:
+    """containerd resolves imports against the importing file's folder, imports of
+    imports included; each way out of the variant's folder is refused at load."""
+    (tmp / "host.toml").write_text("version = 2\n")
+    var = tmp / "var"
+    var.mkdir()
+    (var / "link.toml").symlink_to(tmp / "host.toml")
+    (var / "inner.toml").write_text('version = 2\nimports = ["../host.toml"]\n')
+    root = project(tmp)
+    for entry in ("../host.toml", "link.toml", "inner.toml"):
+        (var / "mine.toml").write_text(f'version = 2\nimports = ["{entry}"]\n')
+        one_line(pytest_run(root, "--plan", f"--variant={var / 'mine.toml'}"), 4,
+                 "leaves the variant's folder")
+
+
+def wrong_type(tmp: Path) -> None:
+    """containerd refuses (or fails every sandbox on) a value of the wrong type; lint says
+    so as an error (exit 1), once, and does not call a quoted "true" unset."""
+    (tmp / "typed.toml").write_text(
+        'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n'
+        'runtime_type = "io.containerd.runc.v2"\n'
+        '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\n'
+        'SystemdCgroup = "true"\n')
+    proc = cli("lint", "--containerd-version", "1.7.24", str(tmp / "typed.toml"))
+    assert proc.returncode == 1 and "Traceback" not in proc.stdout + proc.stderr, proc.stderr
+    lines = [ln for ln in proc.stdout.splitlines() if "CC022 error" in ln]
+    assert len(lines) == 1 and "SystemdCgroup is a string" in lines[0], proc.stdout
+    assert "unset" not in proc.stdout
+
+
+def foreign_import(tmp: Path) -> None:
+    """A binary the probe would run as root, named where the first pass did not look."""
+    from calico_conformance.probe.hostpaths import (
+        RefusedBinary,
+        isolate,
+        refuse_foreign_binaries,
+    )
+    (tmp / "var").mkdir()
+    (tmp / "var" / "rt.toml").write_text('[plugins.linux]\nshim = "/tmp/marker.sh"\n')
+    with pytest.raises(RefusedBinary, match=r"refused to run .* as root on this host"):
+        isolate({"imports": ["rt.toml"]}, tmp / "tree", tmp / "var")
+    with pytest.raises(RefusedBinary, match=r"refused to run .* as root on this host"):
+        refuse_foreign_binaries({"plugins": {"cri": {"containerd": {"runtimes": {"r": {
+            "options": {"Runtime": "/tmp/marker.sh"}}}}}}})
+
+
+def untested_tier(tmp: Path) -> None:
+    """Every cell skipped because the tier cannot run here: not a green run."""
+    proc = pytest_run(project(tmp), "--tier", "probe", "--containerd-bin", str(tmp / "none"))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "Traceback" not in out, out
+    lines = [ln for ln in out.splitlines()
+             if "nothing was tested: probe tier unavailable here: no containerd binary" in ln]
+    assert len(lines) == 1, out
+
+
+def bad_point_id(tmp: Path) -> None:
+    """A point id names cells, cluster names and files, like a variant name."""
+    root = project(tmp)
+    matrix = root / "clusters" / "matrix.toml"
+    matrix.write_text(matrix.read_text().replace('id = "k8s1.28"', 'id = "../<b>x"'))
+    one_line(pytest_run(root, "--plan"), 4, "point id '../<b>x' is not usable")
+
+
+def unknown_recipe(tmp: Path) -> None:
+    """A typo in [expected_node] would leave the expectation silently unused."""
+    root = project(tmp)
+    meta = root / "clusters" / "containerd" / "baseline.meta.toml"
+    meta.write_text(meta.read_text().replace("[expected_node]", "[expected_node]\nbokworm = "
+                                             '"stable"'))
+    one_line(pytest_run(root, "--plan"), 4, "'bokworm': no node recipe of that name")
+
+
 ROWS: dict[str, Callable[[Path], None]] = {
     "TOML nested deeper than 64 levels": deep_toml,
     "YAML nested deeper than 64 levels": deep_yaml,
@@ -294,6 +367,15 @@ ROWS: dict[str, Callable[[Path], None]] = {
     "`--repeat` above 100": huge_repeat,
     "`--shard` with more than 1000 shards": huge_shard,
     "a variant name with `..`, `[`, spaces, markup or terminal controls": bad_name,
+    "an `imports` entry that leaves the variant's folder (`../`, a link, an import's import)":
+        escaping_import,
+    'a key of the wrong type (`SystemdCgroup = "true"`, `runtimes` as a list, ...): lint exits 1':
+        wrong_type,
+    "a runtime binary named in an import, a v1 `shim`/`runtime` or v1 options (probe)":
+        foreign_import,
+    "`--tier probe` where the probe cannot run (no containerd binary)": untested_tier,
+    "a matrix point id with `../`, markup or terminal controls": bad_point_id,
+    "a sidecar `[expected_node]` naming no node recipe": unknown_recipe,
 }
 
 
@@ -348,3 +430,27 @@ def test_a_reader_that_goes_away_is_not_a_traceback(argv: list[str]) -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+@pytest.mark.parametrize("name", ["calico-node-\x1b[31mx\x1b]0;title\x07\u202e", "calico-node-"
+                                  + "a" * 100_000], ids=["escapes", "100k-characters"])
+def test_analyze_output_neutralises_terminal_controls_and_cuts_long_names(
+        tmp_path: Path, name: str) -> None:
+    """A paste is anyone's text: its names reach the terminal shown, not obeyed, and a
+    100,000-character one is cut with its length said."""
+    paste = (REPO / "tests" / "analyze" / "fixtures" / "describe-completed-exit0.txt").read_text()
+    pod = re.search(r"^Name:\s+(\S+)", paste, re.M)
+    assert pod is not None
+    (tmp_path / "paste.txt").write_text(paste.replace(pod[1], name))
+    proc = cli("analyze", str(tmp_path / "paste.txt"))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "Traceback" not in out, out[-2000:]
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u202e]", out)
+    assert max(map(len, out.splitlines())) < 2000
+    assert "a" * 100_000 not in out
+
+
+def test_an_error_message_cuts_a_100k_name_and_shows_controls(tmp_path: Path) -> None:
+    proc = pytest_run(project(tmp_path), "--plan", "--run-id", "x\x1b[2J" + "a" * 100_000)
+    assert proc.returncode == 4 and len(proc.stderr) < 1000, proc.stderr[:500]
+    assert "\x1b" not in proc.stderr and "characters]" in proc.stderr

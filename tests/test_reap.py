@@ -8,8 +8,11 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from calico_conformance import runrecord
 from calico_conformance.cli import main
@@ -191,3 +194,67 @@ def test_a_hostile_record_makes_the_reaper_kill_run_or_delete_nothing(
         bystander.wait()
         shutil.rmtree(victim, ignore_errors=True)
         shutil.rmtree(sock, ignore_errors=True)
+
+
+# -- property: whatever a record says, nothing outside the run is killed, run or deleted ----
+
+_TOKENS = st.sampled_from(["0123456789", "abcdef0123", "../../etc", "", "x" * 10])
+_VALUES = st.one_of(st.none(), st.integers(-5, 2**40), st.text(max_size=20), st.booleans(),
+                    st.lists(st.integers(), max_size=2))
+
+
+@st.composite
+def _hostile_entries(draw: st.DrawFn, targets: dict[str, Any]) -> list[dict[str, Any]]:
+    """Entries of every kind, their fields drawn from the real targets (a bystander's PID
+    and start time, a script, an unmarked tree named like a probe's) and from junk."""
+    pick = st.one_of(st.sampled_from(list(targets.values())), _VALUES)
+    kinds = st.sampled_from(["owner", "daemon", "probe", "cluster", "node", "closed", "vm",
+                             "junk"])
+    fields = st.fixed_dictionaries({}, optional={
+        k: pick for k in ("pid", "ticks", "base", "sock_dir", "token", "name", "kind_bin",
+                          "kubeconfig", "docker", "socket_dir", "run_id", "backend")})
+    return [{"kind": draw(kinds), **draw(fields)} for _ in range(draw(st.integers(1, 6)))]
+
+
+@pytest.fixture(scope="module")
+def hostile_targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    import subprocess
+    import sys
+    tmp = tmp_path_factory.mktemp("hostile")
+    marker, script = tmp / "executed", tmp / "evil"
+    script.write_text(MARKER_SCRIPT.replace("{marker}", str(marker)))
+    script.chmod(0o755)
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    victim = Path(tempfile.mkdtemp(prefix="ccprobe-0123456789-"))
+    (victim / "data").write_text("keep me")
+    try:
+        yield {"pid": bystander.pid, "ticks": runrecord.start_ticks(bystander.pid),
+               "script": str(script), "victim": str(victim), "marker": str(marker),
+               "home": str(Path.home()), "cluster": "calico-conf-x", "token": "0123456789",
+               "proc": bystander}
+    finally:
+        bystander.kill()
+        bystander.wait()
+        shutil.rmtree(victim, ignore_errors=True)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_no_record_makes_the_reaper_kill_run_or_delete_what_is_not_the_runs(
+        data: st.DataObject, hostile_targets: dict[str, Any], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from calico_conformance.reap import reap_run
+    monkeypatch.setenv("PATH", "/nonexistent")
+    targets = {k: v for k, v in hostile_targets.items() if k != "proc"}
+    run = Path(tempfile.mkdtemp(dir=tmp_path)) / "dead"
+    run.mkdir()
+    record = run / runrecord.RECORD_FILE
+    runrecord.append(record, "owner", pid=999_999_999, ticks=1)
+    for entry in data.draw(_hostile_entries(targets)):
+        kind = str(entry.pop("kind"))
+        runrecord.append(record, kind, **entry)
+    reap_run(run)
+    assert hostile_targets["proc"].poll() is None, "a bystander was killed"
+    assert not Path(hostile_targets["marker"]).exists(), "a recorded binary was run"
+    assert (Path(hostile_targets["victim"]) / "data").read_text() == "keep me"

@@ -32,7 +32,15 @@ from .datafile import (
 )
 from .datafile import field as typed
 from .errors import InputError
-from .variants import CGROUP_DRIVERS, META_SUFFIX, load_variant, meta_path, user_variant_name
+from .variants import (
+    CGROUP_DRIVERS,
+    META_SUFFIX,
+    check_name,
+    check_recipes,
+    load_variant,
+    meta_path,
+    user_variant_name,
+)
 from .versions import minor_key
 
 PROFILE_KEYS = frozenset({"description", "calico", "variants", "points", "soak", "workers",
@@ -167,23 +175,27 @@ class Catalog:
 
     @cached_property
     def variants(self) -> dict[str, Variant]:
-        vdir = self.root / "containerd"
-        out: dict[str, Variant] = {}
+        vdir, out = self.root / "containerd", {}
+        # a recipe is named by its file (node/recipes.py)
+        recipes = [p.stem for p in (self.root / "nodes").glob("*.toml") if "." not in p.stem]
         for path in sorted(vdir.glob("*.toml")):
             if path.name.endswith(META_SUFFIX):
                 if not path.with_name(path.name.removesuffix(META_SUFFIX) + ".toml").exists():
                     raise InputError("sidecar without a variant file beside it", path=path)
                 continue
             variant = load_variant(path)
+            check_recipes(variant, recipes)
             out[variant.name] = variant
         return out
+
 
     def points(self, matrix: dict[str, Any], path: Path) -> dict[str, Point]:
         out: dict[str, Point] = {}
         points = typed(matrix, "points", path, path.name, "an array of tables ([[points]])",
                        is_tables, [])
         for entry in points:
-            pid = string(entry, "id", path, "point")
+            pid = check_name(string(entry, "id", path, "point"), path=path, what="point id",
+                             fix="rename the point")
             kv = string(entry, "kind", path, pid)
             k8s = string(entry, "kubernetes", path, pid)
             if kv not in self.kind:

@@ -8,7 +8,23 @@ line or option; anything else that escapes is our bug and may show a traceback.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+# A message quotes what the user gave (a name, a value, a path): it must not drive the
+# terminal (C0/C1 controls, bidi overrides, as in reporting.facts.visible) nor echo
+# 100,000 characters back, so both are neutralised once, here, for every InputError.
+_CONTROLS = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                       "\u2066-\u2069]")
+NAME_LIMIT = 200  # no name, value or path a user means is longer without a space
+
+
+def bounded(text: str, limit: int = NAME_LIMIT) -> str:
+    """``text`` on one line, every control shown as ``?`` and every run of more than
+    ``limit`` characters without a space cut, with its length said."""
+    text = _CONTROLS.sub("?", text)
+    return re.sub(rf"\S{{{limit + 1},}}",
+                  lambda m: f"{m[0][:80]}...[{len(m[0])} characters]", text)
 
 
 class ConformanceError(Exception):
@@ -19,9 +35,9 @@ class InputError(ConformanceError):
     """Bad input from the user: a file, a line in it, or an option."""
 
     def __init__(self, message: str, *, path: Path | str | None = None, line: int | None = None):
-        self.path = None if path is None else str(path)
+        self.path = None if path is None else bounded(str(path))
         self.line = line
-        self.message = message
+        self.message = bounded(message)
         super().__init__(self.one_line())
 
     def one_line(self) -> str:

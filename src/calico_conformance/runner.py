@@ -21,6 +21,8 @@ from .progress import ProgressLine
 from .reporting.facts import failure_message
 from .tiers import AnyCell, tier_of
 
+UNAVAILABLE = "tier unavailable here"
+
 
 class Session(Protocol):
     """What the runner needs of the session: its context and state, and the run folder."""
@@ -78,7 +80,7 @@ class CellRunner:
         ctx, tier = s.ctx, tier_of(cell)
         reason = tier.unavailable(ctx, cell)
         if reason:
-            pytest.skip(f"{tier.name} tier unavailable here: {reason}")
+            pytest.skip(f"{tier.name} {UNAVAILABLE}: {reason}")
         slug = cell.slug(repeat)
         s.started(cell.id, repeat)
         hooks = Hooks(say=self._say, progress=self._progress)
@@ -111,3 +113,18 @@ class CellRunner:
         if result.outcome is Outcome.FAIL:
             raise AssertionError(msg)
         # PASS, XPASS (strict xfail turns it into a failure) and OBSERVED pass here.
+
+
+def nothing_ran(session: pytest.Session) -> str | None:
+    """When no cell ran at all, the reason the first one was skipped for a tier that
+    cannot run here (read from the reports, which the controller sees under -n too)."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    stats = reporter.stats if reporter is not None else {}
+    if any(stats.get(k) for k in ("passed", "failed", "xfailed", "xpassed", "error")):
+        return None
+    for report in stats.get("skipped", []):
+        longrepr = getattr(report, "longrepr", None)
+        text = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+        if UNAVAILABLE in text:
+            return text.removeprefix("Skipped: ")
+    return None

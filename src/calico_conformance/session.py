@@ -31,9 +31,9 @@ from .reporting.store import RunStore
 from .reporting.text import plural, render_text
 from .repro import summary_lines, write_summary
 from .runmeta import run_meta
-from .runner import CellRunner
+from .runner import CellRunner, nothing_ran
 from .runrecord import RECORD_FILE, append, open_record
-from .signals import confirm, held, install, restore, shielded
+from .signals import confirm, held, install, restore, shielded, stopping
 from .tiers import TIERS, node_pod_template, order, tier_of
 
 SESSION_PLUGIN = "calico-conformance-session"
@@ -90,7 +90,8 @@ class ConformanceSession:
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.state.close()  # when the session never finished (a usage error after start)
-        restore(self._signals)
+        if not stopping():  # interrupted: pytest's own clean-up follows, a Ctrl-C still waits
+            restore(self._signals)
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         # A tier that is not selected is not parametrized; its bare item is deselected later.
@@ -254,6 +255,11 @@ class ConformanceSession:
             self.state.notes.append(problem)
         if regressions:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        untested = nothing_ran(session)
+        if untested and session.exitstatus == pytest.ExitCode.OK:
+            # "Not tested" is never a pass: a tier that cannot run here is no green run.
+            self.state.notes.append(f"error: nothing was tested: {untested}")
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         plan = self.state.plan_summary
@@ -280,3 +286,4 @@ class ConformanceSession:
             terminalreporter.write_line("\n".join(visible(x) for x in note.splitlines()))
         for name, kubeconfig in self.state.kept:
             terminalreporter.write_line(f"kept cluster {name}: KUBECONFIG={visible(kubeconfig)}")
+

@@ -67,6 +67,11 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"{name} received")
 
 
+def stopping() -> bool:
+    """The run is on its way out for an interrupt (:func:`confirm` was called)."""
+    return _State.confirmed is not None
+
+
 def held() -> bool:
     """A signal arrived and was held back (a tear-down or the report finished first)."""
     return bool(_State.pending)

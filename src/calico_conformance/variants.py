@@ -7,10 +7,12 @@ unedited); what containerd would not understand lives in the sidecar.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from .cells import Variant
+from .containerd.imports import check_imports
 from .datafile import (
     MISSING,
     choice,
@@ -49,13 +51,27 @@ JSON6902_OPS = ("add", "remove", "replace", "move", "copy", "test")
 VARIANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 
 
-def check_name(name: str, *, path: Path | str | None = None) -> str:
-    """``name`` if it obeys :data:`VARIANT_NAME`, else one line saying the rule."""
+def check_name(name: str, *, path: Path | str | None = None, what: str = "variant name",
+               fix: str = "rename the file") -> str:
+    """``name`` if it obeys :data:`VARIANT_NAME`, else one line saying the rule. Matrix
+    point ids name cells and files too, and follow the same rule."""
     if not VARIANT_NAME.fullmatch(name) or ".." in name:
-        raise InputError(f"variant name {name[:64]!r} is not usable: use letters, digits, "
+        raise InputError(f"{what} {name[:64]!r} is not usable: use letters, digits, "
                          "'.', '_' and '-' (starting with a letter or digit, no '..', at most "
-                         "63 characters); rename the file", path=path)
+                         f"63 characters); {fix}", path=path)
     return name
+
+
+def check_recipes(variant: Variant, recipes: Iterable[str]) -> None:
+    """Every ``[expected_node]`` key names a node recipe (``bookworm``, or ``bookworm-v2``
+    for one cgroup version): a typo would leave the expectation silently unused."""
+    known = set(recipes)
+    for key in variant.expected_node:
+        base = key.removesuffix("-v1").removesuffix("-v2")
+        if key not in known and base not in known:
+            raise InputError(f"[expected_node] {key[:64]!r}: no node recipe of that name under "
+                             f"clusters/nodes (known: {', '.join(sorted(known))}; add -v1 or "
+                             "-v2 for one cgroup version)", path=meta_path(variant.path))
 
 
 SIDECAR_KEYS = frozenset({"description", "expected", "expected_by_calico", "expected_probe",
@@ -100,7 +116,8 @@ def load_variant(path: Path, name: str | None = None, as_is: bool = False) -> Va
     """
     text = read_text(path, "cannot read variant")
 
-    parse_toml(text, path=path)  # fail early, with the line
+    data = parse_toml(text, path=path)  # fail early, with the line
+    check_imports(data, path, path.parent)
     name = name or path.name.removesuffix(".toml")
     check_name(name, path=path)
     mpath = meta_path(path)

@@ -10,10 +10,12 @@ import pytest
 
 from calico_conformance.catalog import Catalog
 from calico_conformance.cells import KindRelease, ProbeCell, Target, Variant
+from calico_conformance.errors import InputError, RefusedBinary
 from calico_conformance.model import Verdict
 from calico_conformance.probe import ProbeSettings, run_cell
 from calico_conformance.probe.hostpaths import (
-    RefusedBinary,
+    SYSTEM_DIRS,
+    SYSTEM_PATH,
     foreign_binaries,
     isolate,
     raw_config,
@@ -39,10 +41,53 @@ def test_imports_are_copied_from_the_variants_folder_and_host_paths_dropped(
                                       "missing.toml"]}
     iso = isolate(data, tmp_path / "tree", tmp_path / "var")
     assert data["imports"] == [str(tmp_path / "tree" / "imports" / "0-extra.toml")]
-    assert iso.copies == [(tmp_path / "var" / "extra.toml",
-                           tmp_path / "tree" / "imports" / "0-extra.toml")]
+    assert iso.files == [(tmp_path / "tree" / "imports" / "0-extra.toml", "version = 2\n")]
     assert sum("dropped" in n for n in iso.notes) == 2
     assert any("/etc/containerd/config.toml dropped" in n for n in iso.notes)
+
+
+@pytest.mark.parametrize("how", ["dot-dot", "symlink", "nested", "nested-symlink", "glob"])
+def test_an_import_escaping_the_variants_folder_is_refused_however_it_escapes(
+        tmp_path: Path, how: str) -> None:
+    var, host = tmp_path / "var", tmp_path / "host"
+    var.mkdir()
+    host.mkdir()
+    (host / "secret.toml").write_text("version = 2\n")
+    entry = {"dot-dot": "../host/secret.toml", "symlink": "link.toml",
+             "nested": "inner.toml", "nested-symlink": "inner.toml", "glob": "*.toml"}[how]
+    if how in ("symlink", "glob"):
+        (var / "link.toml").symlink_to(host / "secret.toml")
+    if how == "nested":
+        (var / "inner.toml").write_text('version = 2\nimports = ["../host/secret.toml"]\n')
+    if how == "nested-symlink":
+        (var / "sub").symlink_to(host)
+        (var / "inner.toml").write_text('version = 2\nimports = ["sub/secret.toml"]\n')
+    with pytest.raises(InputError, match=r"imports: .* leaves the variant's folder"):
+        isolate({"version": 2, "imports": [entry]}, tmp_path / "tree", var)
+
+
+def test_an_import_is_copied_isolated_its_binaries_checked_and_its_imports_resolved(
+        tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    (var / "conf.d").mkdir(parents=True)
+    (var / "a.toml").write_text('version = 2\nimports = ["conf.d/*.toml"]\n'
+                                'root = "/var/lib/containerd"\n[grpc]\naddress = "/run/x.sock"\n')
+    (var / "conf.d" / "b.toml").write_text('version = 2\nstate = "/run/containerd"\n')
+    data = {"version": 2, "imports": ["a.toml"]}
+    iso = isolate(data, tmp_path / "tree", var)
+    written = "".join(text for _, text in iso.files)
+    for host in ("/var/lib/containerd", "/run/containerd", "/run/x.sock"):
+        assert host not in written, host
+    assert [p.name for p, _ in iso.files] == ["0-a.toml", "1-b.toml"]
+    assert str(tmp_path / "tree" / "imports" / "1-b.toml") in iso.files[0][1]
+    (var / "conf.d" / "b.toml").write_text('[plugins.linux]\nshim = "/tmp/marker.sh"\n')
+    with pytest.raises(RefusedBinary, match=r"marker\.sh"):
+        isolate({"version": 2, "imports": ["a.toml"]}, tmp_path / "tree", var)
+
+
+def test_the_probes_containerd_finds_shims_only_in_system_directories() -> None:
+    assert SYSTEM_PATH.split(":") == list(SYSTEM_DIRS)
+    assert "/tmp" not in SYSTEM_PATH and os.environ.get("HOME", "~") not in SYSTEM_PATH
 
 
 def test_root_state_config_path_debug_and_metrics_never_point_at_the_host(
@@ -76,13 +121,24 @@ def test_an_existing_host_base_runtime_spec_is_replaced_too(tmp_path: Path) -> N
 @pytest.mark.parametrize("opts", [{"options": {"BinaryName": "/tmp/marker.sh"}},
                                   {"options": {"BinaryName": "/usr/bin/../../tmp/runc"}},
                                   {"runtime_path": "/opt/x/containerd-shim-evil-v2"},
-                                  {"runtime_type": "/tmp/shim"}])
+                                  {"runtime_type": "/tmp/shim"},
+                                  {"options": {"CriuPath": "/tmp/criu"}},
+                                  {"options": {"Runtime": "/tmp/runc-v1"}}])
 def test_a_foreign_runtime_binary_is_refused_with_the_flag_named(opts: dict[str, Any]) -> None:
     with pytest.raises(RefusedBinary, match="--probe-allow-binary"):
         refuse_foreign_binaries(_runtimes(**opts))
     value = next(iter(opts.values()))
-    allowed = value["BinaryName"] if isinstance(value, dict) else value
+    allowed = next(iter(value.values())) if isinstance(value, dict) else value
     assert foreign_binaries(_runtimes(**opts), [allowed]) == []
+
+
+@pytest.mark.parametrize("table", ["linux", "io.containerd.runtime.v1.linux"])
+@pytest.mark.parametrize("key", ["shim", "runtime"])
+def test_a_v1_linux_shim_or_runtime_is_a_binary_too(table: str, key: str) -> None:
+    data = {"plugins": {table: {key: "/tmp/marker.sh"}}}
+    with pytest.raises(RefusedBinary, match=r"marker\.sh"):
+        refuse_foreign_binaries(data)
+    assert foreign_binaries({"plugins": {table: {key: "runc"}}}) == []
 
 
 @pytest.mark.parametrize("binary", ["runc", "/usr/sbin/runc", "/usr/local/sbin/runc", "crun"])
@@ -128,3 +184,43 @@ def test_a_kind_nodes_import_of_the_host_config_is_dropped_and_the_cell_runs(
     r = run_cell(ProbeCell(Target(variant, kind_release)), probe_settings)
     assert r.verdict is Verdict.STABLE, r.evidence
     assert any("/etc/containerd/config.toml dropped" in o for o in r.config_check.overrides)
+
+
+def _marker(tmp_path: Path, name: str = "marker.sh") -> tuple[Path, Path]:
+    marker, ran = tmp_path / "bin" / name, tmp_path / "ran"
+    marker.parent.mkdir(exist_ok=True)
+    marker.write_text(f"#!/bin/sh\ntouch {ran}\nexit 1\n")
+    marker.chmod(0o755)
+    return marker, ran
+
+
+@pytest.mark.realcontainerd
+def test_a_marker_binary_named_through_the_variants_own_import_is_never_run(
+        kind_release: KindRelease, probe_settings: ProbeSettings, tmp_path: Path) -> None:
+    marker, ran = _marker(tmp_path)
+    (tmp_path / "runtime.toml").write_text(
+        f'version = 2\n[plugins."{CRI}".containerd.runtimes.runc.options]\n'
+        f'  BinaryName = "{marker}"\n')
+    path = tmp_path / "imports.toml"
+    path.write_text('version = 2\nimports = ["runtime.toml"]\n')
+    variant = Variant(name="imports", path=path, text=path.read_text())
+    r = run_cell(ProbeCell(Target(variant, kind_release)), probe_settings)
+    assert r.verdict is Verdict.UNKNOWN and r.subtype == "refused-binary", r.evidence
+    assert str(marker) in r.evidence.error
+    assert not ran.exists()
+
+
+@pytest.mark.realcontainerd
+def test_a_shim_found_only_on_the_users_path_is_never_run(
+        kind_release: KindRelease, probe_settings: ProbeSettings, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    marker, ran = _marker(tmp_path, "containerd-shim-evil-v1")
+    monkeypatch.setenv("PATH", f"{marker.parent}:{os.environ['PATH']}")
+    path = tmp_path / "evil.toml"
+    path.write_text(f'version = 2\n[plugins."{CRI}".containerd]\n  default_runtime_name = "evil"\n'
+                    f'[plugins."{CRI}".containerd.runtimes.evil]\n'
+                    '  runtime_type = "io.containerd.evil.v1"\n')
+    variant = Variant(name="evil", path=path, text=path.read_text())
+    r = run_cell(ProbeCell(Target(variant, kind_release)), probe_settings)
+    assert not ran.exists(), r.evidence
+    assert r.verdict is not Verdict.STABLE

@@ -25,12 +25,35 @@ SECRETS = ("hunter2-PASSWORD-x", "dXNlcjpodW50ZXIy-AUTH", "eyJ-IDENTITYTOKEN")
 AUTH = (f'[plugins."io.containerd.grpc.v1.cri".registry.configs."registry.invalid".auth]\n'
         f'  username = "robot"\n  password = "{SECRETS[0]}"\n  auth = "{SECRETS[1]}"\n'
         f'  identitytoken = "{SECRETS[2]}"\n')
+REG = '[plugins."io.containerd.grpc.v1.cri".registry'
+# The same credentials in every other spelling TOML and containerd allow (issue 22):
+# (name, TOML text, the secret as it must never appear).
+SPELLINGS = (
+    ("an Authorization header",
+     f'{REG}.headers]\n  Authorization = ["Basic c2VjcmV0LWhlYWRlcg=="]\n',
+     "c2VjcmV0LWhlYWRlcg=="),
+    ("a dotted key", f'{REG}.configs."dotted.invalid"]\n  auth.password = "secret-dotted"\n',
+     "secret-dotted"),
+    ("an escaped key", f'{REG}.configs."escaped.invalid".auth]\n'
+                       f'  "pass\\u0077ord" = "secret-escaped"\n', "secret-escaped"),
+    ("a multi-line basic string", f'{REG}.configs."ml.invalid".auth]\n'
+                                  f'  password = """\nsecret-multiline"""\n', "secret-multiline"),
+    ("a multi-line literal string", f'{REG}.configs."lit.invalid".auth]\n'
+                                    "  identitytoken = '''secret-literal'''\n", "secret-literal"),
+    ("a bearer token under any key", f'{REG}.configs."any.invalid"]\n'
+                                     f'  note = "Bearer secret-bearer-token"\n',
+     "secret-bearer-token"),
+    ("a URL's userinfo", f'{REG}.mirrors."docker.io"]\n'
+                         f'  endpoint = ["https://robot:secret-userinfo@mirror.invalid"]\n',
+     "secret-userinfo"),
+)
+ALL_SECRETS = SECRETS + tuple(secret for _, _, secret in SPELLINGS)
 
 
 def secret_variant(tmp: Path) -> Path:
     path = tmp / "vars" / "with-secret.toml"
     path.parent.mkdir()
-    path.write_text("version = 2\n\n" + AUTH)
+    path.write_text("version = 2\n\n" + AUTH + "".join(text for _, text, _ in SPELLINGS))
     return path
 
 
@@ -39,7 +62,7 @@ def leaks(root: Path) -> list[str]:
     for path in root.rglob("*"):
         if path.is_file() and not path.is_symlink():
             data = path.read_bytes()
-            found += [f"{path}: {s}" for s in SECRETS if s.encode() in data]
+            found += [f"{path}: {s}" for s in ALL_SECRETS if s.encode() in data]
     return found
 
 
@@ -59,6 +82,20 @@ def test_redacted_configs_stay_valid_toml_and_keep_the_username() -> None:
     assert auth["x"] == {"password": REDACTED, "a": 1}
     assert not any(s in text for s in SECRETS)
     assert tomli_w.dumps(data)
+
+
+@pytest.mark.parametrize(("spelling", "text", "secret"), SPELLINGS,
+                         ids=[name for name, _, _ in SPELLINGS])
+def test_a_secret_in_any_spelling_is_redacted_and_the_config_stays_valid(
+        spelling: str, text: str, secret: str) -> None:
+    redacted = redact_config("version = 2\n" + text)
+    assert secret not in redacted and REDACTED in redacted, spelling
+    parse_toml(redacted)
+
+
+def test_a_secret_in_a_comment_or_a_file_that_is_not_toml_is_redacted() -> None:
+    assert "s3cr3t" not in redact_config('# password = "s3cr3t"\nx = 1\n')
+    assert "s3cr3t" not in redact_config('password = "s3cr3t"\n[[[ not toml')
 
 
 def test_containerds_own_log_of_its_config_is_redacted() -> None:

@@ -20,6 +20,7 @@ def handlers() -> Iterator[None]:
     previous = signals.install()
     yield
     signals.restore(previous)
+    signals._State.confirmed = None  # the next test starts a fresh run
 
 
 def test_sigint_and_sigterm_during_report_writing_wait_for_the_whole_report(
@@ -67,3 +68,14 @@ def test_an_interrupt_inside_logging_is_taken_right_after_it_not_lost(handlers: 
         for _ in range(100):  # the interrupt lands here, after release() returned
             time.sleep(0.01)
     assert done == [499500]
+
+
+def test_once_a_run_is_stopping_the_handlers_stay_so_a_late_ctrl_c_waits(
+        handlers: None) -> None:
+    """pytest cleans up after the session's last hook; a third Ctrl-C there once ended in
+    a traceback (gc.collect in _ensure_unconfigure)."""
+    assert not signals.stopping()
+    signals.confirm()
+    assert signals.stopping()
+    os.kill(os.getpid(), signal.SIGINT)  # within the grace: held, not raised
+    assert signals.held()

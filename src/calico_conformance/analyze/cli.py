@@ -14,6 +14,7 @@ from typing import Any
 
 from ..clock import parse_duration
 from ..errors import InputError
+from ..reporting.facts import visible
 from ..tracker import SNAPSHOT, Thresholds
 from .engine import analyze
 from .parsed import Parsed
@@ -50,8 +51,11 @@ def run(args: argparse.Namespace) -> int:
     snapshot = bool(parsed.pods or parsed.events or parsed.rows)
     result = analyze(parsed, thresholds(args, SNAPSHOT if snapshot else Thresholds()))
     doc = build(result, parsed, load_context(Path(args.clusters_dir), Path(args.observed_dir)))
-    text = render_json(doc) if args.format == "json" else render_text(doc, result)
-    sys.stdout.write(text)
+    if args.format == "json":
+        sys.stdout.write(render_json(doc))
+    else:  # a paste is anyone's text: nothing in it may drive the reader's terminal
+        sys.stdout.write("".join(visible(line) + "\n"
+                                 for line in render_text(doc, result).splitlines()))
     return exit_code(result)
 
 

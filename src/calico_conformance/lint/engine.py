@@ -37,6 +37,7 @@ from .runtimes import (
     removed_shims,
     undefined_default_runtime,
 )
+from .types import TYPE_CODE, wrong_types
 from .version import (
     config_version,
     missing_version,
@@ -52,16 +53,25 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 Rule = Callable[[LintContext], Iterator[Finding]]
 RULES: tuple[Rule, ...] = (
-    cri_disabled, config_version, short_plugin_ids, missing_version, skipped_patches,
+    wrong_types, cri_disabled, config_version, short_plugin_ids, missing_version, skipped_patches,
     undefined_default_runtime, cgroup_driver, missing_shim, removed_shims, missing_runtime_type,
     custom_runtime_binary, option_typos, sandbox_image, registry, grpc_address, cni_dirs,
     proxy_snapshotter, shell_variables)
 
 
 def run_rules(ctx: LintContext) -> list[Finding]:
-    """All findings, most severe first (rule order otherwise)."""
+    """All findings, most severe first (rule order otherwise). A key of the wrong type is
+    judged by its type alone: the rules that read it see it as unset, which it is not."""
     findings = [f for rule in RULES for f in rule(ctx)]
+    mistyped = tuple(_dotted(f) for f in findings
+                     if f.code == TYPE_CODE and f.severity == "error")
+    findings = [f for f in findings if f.code == TYPE_CODE
+                or not any(_dotted(f) == m or _dotted(f).startswith(m + ".") for m in mistyped)]
     return sorted(findings, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
+
+
+def _dotted(f: Finding) -> str:
+    return f"{f.table}.{f.key}" if f.table else f.key
 
 
 def _containerd_tuple(version: str) -> tuple[int, int, int]:

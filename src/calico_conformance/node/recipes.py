@@ -21,6 +21,7 @@ from ..cells import NodeCell, Target, Variant
 from ..datafile import field as typed
 from ..datafile import is_table, known_keys, load_toml, string, strs
 from ..errors import InputError
+from ..variants import check_recipes
 from ..versions import parse_version
 
 # Bump when build.py lays out the root filesystem differently: old images become stale.
@@ -194,6 +195,8 @@ def node_cells(catalog: Catalog, variants: list[Variant], pattern: str,
                          f"(known: {', '.join(recipes)})")
     targets: dict[tuple[str, str], Target] = {}
     cells = []
+    for v in variants:
+        check_recipes(v, recipes)
     for v in sorted(variants, key=lambda v: v.name):
         for r in names:
             kind = catalog.kind[recipes[r].kind]

@@ -33,7 +33,7 @@ from ..versions import parse_version
 from . import daemon as d
 from .diagnose import host_explanation, untestable_here
 from .host import host_facts, unavailable_reason
-from .hostpaths import copy_into_tree, raw_config, refuse_foreign_binaries
+from .hostpaths import raw_config, refuse_foreign_binaries, write_into_tree
 from .overrides import adapt
 
 START_TIMEOUT_S = 30.0
@@ -146,9 +146,10 @@ class ProbeLife(StepLife):
         adapted = adapt(config, facts, dirs.isolation(), image_ref=IMAGE_REF,
                         kubelet_driver=self.driver, overlay_usable=overlay_ok,
                         emulate_systemd=self.settings.emulate_systemd,
-                        variant_dir=self.target.variant.path.parent)
+                        variant_dir=self.target.variant.path.parent,
+                        allowed=tuple(self.settings.allowed_binaries))
         refuse_foreign_binaries(adapted.data, self.settings.allowed_binaries)
-        copy_into_tree(adapted.copies)
+        write_into_tree(adapted.files)
         rec.overrides, self.rec_driver = list(adapted.overrides), adapted.kubelet_driver
         self.systemd_requested = adapted.systemd_requested
         if adapted.needs_base_spec:

@@ -24,6 +24,7 @@ from ..clock import Clock
 from ..hostcgroups import remove_named
 from ..redact import redact_config, redact_text
 from ..tools import mounts_under
+from .hostpaths import SYSTEM_PATH
 from .overrides import IsolationPaths
 
 CONTAINERD_NAMESPACE = "k8s.io"  # the CRI plugin's containerd namespace
@@ -151,9 +152,12 @@ class ProbeDirs:
 
 
 def start_containerd(binary: str, dirs: ProbeDirs) -> tools.Daemon:
+    """containerd with the system directories as its whole ``PATH``: a shim named only by
+    ``runtime_type`` is looked up there (and beside containerd), never in a user's PATH."""
     return tools.spawn([binary, "--config", str(dirs.config), "--root", str(dirs.base / "root"),
                         "--state", str(dirs.base / "state"), "--address", dirs.address,
-                        "--log-level", "info"], dirs.log)
+                        "--log-level", "info"], dirs.log,
+                       env={**os.environ, "PATH": SYSTEM_PATH})
 
 
 def wait_for_socket(daemon: tools.Daemon, address: str, clock: Clock, timeout: float) -> bool:

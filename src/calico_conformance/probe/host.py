@@ -135,7 +135,7 @@ def unavailable_reason(facts: HostFacts) -> str | None:
     if not facts.is_root:
         return "the containerd probe needs root (containerd, runc and mounts)"
     if not facts.containerd_bin:
-        return "no containerd binary (set ProbeSettings.containerd_bin or put it on PATH)"
+        return "no containerd binary (apt-get install containerd, or pass --containerd-bin)"
     if not facts.ctr_bin:
         return "no ctr binary (Debian's containerd package ships it)"
     if not facts.runc_bin:

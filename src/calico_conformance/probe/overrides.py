@@ -63,13 +63,13 @@ class Adapted:
     kubelet_driver: str  # the cgroup driver the probe emulates for the kubelet
     systemd_requested: bool  # the sandbox's runtime still asks runc for systemd cgroups
     needs_base_spec: bool  # some runtime now points at IsolationPaths.base_spec
-    copies: tuple[tuple[Path, Path], ...] = ()  # imports to copy from the variant's folder
+    files: tuple[tuple[Path, str], ...] = ()  # isolated imports to write into the tree
 
 
 def adapt(data: dict[str, Any], facts: HostFacts, paths: IsolationPaths, *, image_ref: str,
           kubelet_driver: str, overlay_usable: bool, emulate_systemd: bool = True,
           exists: Callable[[str], bool] = os.path.exists,
-          variant_dir: Path | None = None) -> Adapted:
+          variant_dir: Path | None = None, allowed: tuple[str, ...] = ()) -> Adapted:
     """The config the probe really runs, and what was changed to get there."""
     cfg = view(copy.deepcopy(data))  # every read and write goes through the layout
     out, lay = cfg.data, cfg.layout
@@ -85,11 +85,11 @@ def adapt(data: dict[str, Any], facts: HostFacts, paths: IsolationPaths, *, imag
     cfg.set((*lay.cni, "bin_dir"), str(paths.cni_bin))
     notes.append("isolation: grpc/ttrpc address, opt path, CNI conf/bin dirs and runc state "
                  "root moved into the probe's temp dir")
-    copies: tuple[tuple[Path, Path], ...] = ()
+    files: tuple[tuple[Path, str], ...] = ()
     if paths.tree is not None:
-        iso = isolate(out, paths.tree, variant_dir)
+        iso = isolate(out, paths.tree, variant_dir, allowed)
         notes += iso.notes
-        copies = tuple(iso.copies)
+        files = tuple(iso.files)
 
     old_image = cfg.set(lay.sandbox_image, image_ref)
     notes.append(f"[{table_name(*lay.sandbox_image[:-1])}] {lay.sandbox_image[-1]}: "
@@ -162,4 +162,4 @@ def adapt(data: dict[str, Any], facts: HostFacts, paths: IsolationPaths, *, imag
         driver, systemd_requested = "cgroupfs", False
     return Adapted(data=out, overrides=tuple(notes), kubelet_driver=driver,
                    systemd_requested=systemd_requested, needs_base_spec=needs_base_spec,
-                   copies=copies)
+                   files=files)

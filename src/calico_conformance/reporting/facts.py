@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+from ..errors import bounded
 from ..model import CellResult, Evidence, Matrix, Outcome, RunMeta, Tier, Verdict
 
 # Display status: the outcome, with OBSERVED split by verdict so "no expectation,
@@ -75,9 +76,14 @@ _INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
                         "\u2066-\u2069]")
 
 
+# Evidence quotes long cgroup paths and container ids; a whole token past this is not.
+TOKEN_LIMIT = 1000
+
+
 def visible(text: object) -> str:
-    """One line of text that cannot drive a terminal: every control shown as ``?``."""
-    return _INVISIBLE.sub("?", clean(text))
+    """One line of text that cannot drive a terminal: every control shown as ``?``, and no
+    100,000-character name echoed back (a token past :data:`TOKEN_LIMIT` is cut)."""
+    return bounded(_INVISIBLE.sub("?", clean(text)), TOKEN_LIMIT)
 
 
 # A reference URL rendered as a link: plain http(s), nothing that could end an autolink,
