@@ -62,3 +62,22 @@ def test_a_node_cell_runs_and_reports_a_column_per_node_image(
     assert cell["config_check"]["host"]["pid1"] == "systemd"
     md = (suite.path / "reports" / "node-e2e" / "matrix.md").read_text()
     assert "node cgroup v1 · containerd 1.6.20" in md and "docker node, cgroup v1" in md
+
+
+@pytest.mark.realnode
+def test_a_planted_secret_in_any_spelling_appears_nowhere_in_a_node_run_folder(
+        suite: pytest.Pytester, recipes: dict[str, Recipe]) -> None:
+    """containerd logs its CRI config (credentials included) into the journal the node
+    tier keeps for a failing cell; every spelling of issue 22 stays out of the run."""
+    from tests.probe.test_secrets import AUTH, SPELLINGS, leaks
+    built_image(recipes, "bookworm")
+    variant = suite.path / "secret" / "with-secret.toml"
+    variant.parent.mkdir()
+    variant.write_text("version = 2\n" + AUTH + "".join(text for _, text, _ in SPELLINGS))
+    result = suite.runpytest("-q", "--tier", "node", "--node-images", "bookworm",
+                             f"--variant={variant}", "--variant-as-patch", "--node-window",
+                             "3s", "--run-id", "node-secret", "--calico-manifest-dir",
+                             str(REPO.parent / "shared" / "fixtures" / "calico"))
+    run = suite.path / "reports" / "node-secret"
+    assert (run / "cells").is_dir(), result.stdout.str()[-3000:]
+    assert leaks(run) == []

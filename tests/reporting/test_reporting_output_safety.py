@@ -13,7 +13,17 @@ from lxml import etree
 from markdown_it import MarkdownIt
 from reporting_sample import HOSTILE, sample_cells, sample_matrix
 
-from calico_conformance.model import Axes, CellResult, Evidence, Matrix, Outcome, Verdict
+from calico_conformance.model import (
+    Axes,
+    CellResult,
+    ConfigCheck,
+    Evidence,
+    Finding,
+    Matrix,
+    Outcome,
+    Tier,
+    Verdict,
+)
 from calico_conformance.reporting import render_junit, render_markdown, render_text
 from calico_conformance.reporting.diff import diff_matrices, render_diff_text
 from calico_conformance.reporting.facts import visible
@@ -152,3 +162,22 @@ def test_html_shows_readable_times_and_each_cells_duration() -> None:
                           for _, text in stamps)
     assert "took 1m30s" in page  # the sample cells ran 90 s each
     assert "toLocaleString" in page  # shown in the reader's local time in a browser
+
+
+def test_a_probe_cells_runtime_name_with_markup_renders_as_text() -> None:
+    """Issue 22: a runtime named ``<img src=x onerror=...>`` reaches a probe cell's
+    overrides, differences and findings; matrix.md shows it, never renders it."""
+    base = sample_cells()[0]
+    table = ('plugins."io.containerd.grpc.v1.cri".containerd.runtimes.'
+             '"<img src=x onerror=alert(1)>"')
+    cells = [dataclasses.replace(
+        base, verdict=Verdict.SANDBOX_FAILS, outcome=Outcome.FAIL,
+        axes=dataclasses.replace(base.axes, tier=Tier.PROBE),
+        config_check=ConfigCheck(status="differs", overrides=(f"[{table}.options] Root: x",),
+                                 differences=(f"[{table}] runtime_type",)),
+        findings=(Finding(code="CC004", severity="error", message=f"runtime in [{table}]",
+                          table=table, key="runtime_type", fix=f"fix [{table}]"),),
+        evidence=Evidence(error=f"no runtime for {table}"))]
+    page = gfm().render(render_markdown(Matrix(run=sample_matrix().run, cells=tuple(cells))))
+    assert "<img" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page  # shown, as text

@@ -28,6 +28,7 @@ from ..cri.waits import wait_images, wait_ready
 from ..errors import ConformanceError, NodeUnavailable, StepFailed
 from ..life import Judged, StepLife, live
 from ..model import CellResult, ConfigCheck
+from ..redact import redact_text
 from ..settings import NodeSettings
 from ..versions import parse_version
 from . import nodeutils as nu
@@ -139,8 +140,9 @@ class NodeLife(StepLife):
         if self.keep_logs_dir is not None and node.name:
             with contextlib.suppress(OSError, ConformanceError):
                 self.keep_logs_dir.mkdir(parents=True, exist_ok=True)
+                # containerd logs its CRI config, registry credentials included
                 (self.keep_logs_dir / "containerd.journal").write_text(
-                    nu.journal(node, self.cursor))
+                    redact_text(nu.journal(node, self.cursor)))
         try:
             problems = (self.pool.give_back(self.lease, keep=not interrupted and self.cleaned)
                         if self.pool is not None else node.teardown())
