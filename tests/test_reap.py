@@ -258,3 +258,16 @@ def test_no_record_makes_the_reaper_kill_run_or_delete_what_is_not_the_runs(
     assert hostile_targets["proc"].poll() is None, "a bystander was killed"
     assert not Path(hostile_targets["marker"]).exists(), "a recorded binary was run"
     assert (Path(hostile_targets["victim"]) / "data").read_text() == "keep me"
+
+
+def test_names_from_a_record_reach_the_terminal_shown_not_obeyed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    reports = tmp_path / "reports"
+    kind = tmp_path / "kind"
+    kind.write_text(FAKE_KIND.replace("{log}", str(tmp_path / "deleted")))
+    kind.chmod(0o755)
+    run_with(reports, "dead", {"pid": 999_999_999, "ticks": 1}, kind,
+             "calico-conf-\x1b]0;owned\x07\x1b[2J" + "x" * 5000)
+    assert main(["clusters", "list", "--reports-dir", str(reports), "--kind-bin", str(kind)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "characters]" in out

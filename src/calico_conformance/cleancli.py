@@ -19,6 +19,7 @@ from .clock import SystemClock
 from .errors import ConformanceError, InputError
 from .kind.cluster import NAME_PREFIX
 from .reap import cluster, dead_runs, node, reap
+from .reporting.facts import visible
 
 
 def _reports(args: argparse.Namespace) -> Path:
@@ -31,7 +32,7 @@ def _reports(args: argparse.Namespace) -> Path:
 def cmd_clean(args: argparse.Namespace) -> int:
     done = reap(_reports(args))
     for line in done:
-        print(line)
+        print(visible(line))  # a record is anyone's file: its names drive no terminal
     print(f"clean: {len(done)} thing(s) removed" if done else "clean: nothing left behind")
     return 0
 
@@ -73,22 +74,22 @@ def cmd_clusters(args: argparse.Namespace) -> int:
                   for line in (cluster(e, args.kind_bin) if e["kind"] == "cluster"
                                else node(e, SystemClock()))]
         for line in pruned:
-            print(line)
+            print(visible(line))
         print(f"prune: {len(pruned)} cluster(s) and node container(s) of dead runs")
         return 0
     clusters, nodes = _live_clusters(args.kind_bin), _live_nodes()
     for run, state, e in rows:
         exists = e.get("name") in (clusters if e["kind"] == "cluster" else nodes)
         what = "cluster" if e["kind"] == "cluster" else "node container"
-        print(f"{e.get('name')}  {what}  run {run} ({state or 'no record'})  "
-              f"{'exists' if exists else 'gone'}")
+        print(visible(f"{e.get('name')}  {what}  run {run} ({state or 'no record'})  "
+                      f"{'exists' if exists else 'gone'}"))
     recorded = {e.get("name") for _r, _s, e in rows}
     unknown = [(n, "cluster") for n in sorted(clusters) if n.startswith(NAME_PREFIX + "-")]
     unknown += [(n, f"node container of run {nodes[n] or '?'}") for n in sorted(nodes)]
     for name, what in unknown:
         if name not in recorded:  # ours by name or label, but no run here records it
-            print(f"{name}  {what}  run unknown (not recorded under {reports})  exists; "
-                  "never pruned")
+            print(visible(f"{name}  {what}  run unknown (not recorded under {reports})  "
+                          "exists; never pruned"))
     if not rows:
         print("clusters: none recorded")
     return 0

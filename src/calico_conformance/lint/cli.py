@@ -181,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
         found = provenance.annotate(found, observed)
         findings += found
         if note:
-            print(f"lint: {note}", file=sys.stderr)
+            print(visible(f"lint: {note}"), file=sys.stderr)
         lines.append(format_text(found) if found else f"{path}: ok\n")
     print(format_json(findings) if args.format == "json" else "".join(lines), end="")
     return 1 if any(f.severity == "error" for f in findings) else 0
