@@ -81,3 +81,29 @@ def test_a_planted_secret_in_any_spelling_appears_nowhere_in_a_node_run_folder(
     run = suite.path / "reports" / "node-secret"
     assert (run / "cells").is_dir(), result.stdout.str()[-3000:]
     assert leaks(run) == []
+
+
+@pytest.mark.realnode
+def test_a_variants_own_imports_are_staged_beside_the_nodes_config(
+        suite: pytest.Pytester, recipes: dict[str, Recipe]) -> None:
+    """containerd resolves imports against config.toml's folder: the node gets the
+    variant's files there, or the cell would blame the config for our missing file."""
+    built_image(recipes, "bookworm")
+    folder = suite.path / "mine"
+    (folder / "conf.d").mkdir(parents=True)
+    (folder / "conf.d" / "runc.toml").write_text(
+        'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n'
+        'runtime_type = "io.containerd.runc.v2"\n'
+        '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\n'
+        'SystemdCgroup = true\n')
+    (folder / "imports.toml").write_text('version = 2\nimports = ["conf.d/runc.toml"]\n')
+    result = suite.runpytest("-q", "--tier", "node", "--node-images", "bookworm",
+                             f"--variant={folder / 'imports.toml'}", "--node-window", "3s",
+                             "--run-id", "node-imports", "--calico-manifest-dir",
+                             str(REPO.parent / "shared" / "fixtures" / "calico"))
+    (cell,) = read_matrix(suite.path / "reports" / "node-imports" / "matrix.json")["cells"]
+    # Unstaged, containerd refuses the config ("failed to load TOML from
+    # /etc/containerd/conf.d/runc.toml"): our missing file, not the config's fault.
+    assert cell["verdict"] == "stable", result.stdout.str()[-3000:]
+    assert any("conf.d/runc.toml staged into the node" in o
+               for o in cell["config_check"]["overrides"])

@@ -10,6 +10,7 @@ import pytest
 
 from calico_conformance.catalog import Catalog
 from calico_conformance.cells import KindRelease, ProbeCell, Target, Variant
+from calico_conformance.datafile import parse_toml
 from calico_conformance.errors import InputError, RefusedBinary
 from calico_conformance.model import Verdict
 from calico_conformance.probe import ProbeSettings, run_cell
@@ -224,3 +225,37 @@ def test_a_shim_found_only_on_the_users_path_is_never_run(
     r = run_cell(ProbeCell(Target(variant, kind_release)), probe_settings)
     assert not ran.exists(), r.evidence
     assert r.verdict is not Verdict.STABLE
+
+
+def test_imports_are_staged_by_the_path_containerd_looks_at(tmp_path: Path) -> None:
+    from calico_conformance.containerd.imports import staged_imports
+    (tmp_path / "conf.d").mkdir()
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "b.toml").write_text("version = 2\n")
+    (tmp_path / "conf.d" / "a.toml").write_text('imports = ["b.toml"]\n')
+    (tmp_path / "conf.d" / "b.toml").symlink_to(tmp_path / "real" / "b.toml")
+    staged = staged_imports({"imports": ["conf.d/*.toml", "/etc/host.toml"]}, tmp_path)
+    assert [rel for rel, _ in staged] == ["conf.d/a.toml", "conf.d/b.toml"]
+
+
+def test_an_import_with_the_cri_table_is_isolated_like_the_main_config(tmp_path: Path) -> None:
+    """containerd lets an import's CRI table replace the main one whole: the probe's CNI
+    dirs, runc root and sandbox image must be in the import too, not the host's defaults."""
+    var = tmp_path / "var"
+    var.mkdir()
+    (var / "cri.toml").write_text(
+        f'version = 2\n[plugins."{CRI}".containerd.runtimes.runc]\n'
+        'runtime_type = "io.containerd.runc.v2"\n')
+    paths = IsolationPaths(grpc=tmp_path / "s", ttrpc=tmp_path / "t", opt=tmp_path / "o",
+                           cni_conf=tmp_path / "c", cni_bin=tmp_path / "b",
+                           runc_root=tmp_path / "r", base_spec=tmp_path / "spec.json",
+                           tree=tmp_path / "tree")
+    ad = adapt({"version": 2, "imports": ["cri.toml"]}, NO_SYSTEMD, paths, image_ref="i:1",
+               kubelet_driver="cgroupfs", overlay_usable=True, exists=lambda p: False,
+               variant_dir=var)
+    ((_dst, text),) = ad.files
+    cri = parse_toml(text)["plugins"][CRI]
+    assert cri["cni"] == {"conf_dir": str(tmp_path / "c"), "bin_dir": str(tmp_path / "b")}
+    assert cri["containerd"]["runtimes"]["runc"]["options"]["Root"] == str(tmp_path / "r")
+    assert cri["sandbox_image"] == "i:1"
+    assert any(o.startswith("imports: 0-cri.toml:") for o in ad.overrides)

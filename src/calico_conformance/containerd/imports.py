@@ -55,3 +55,25 @@ def check_imports(data: dict[str, Any], source: Path, root: Path, depth: int = 0
                              "imports deep", path=source)
         for path in import_files(entry, source.parent, root, source):
             check_imports(parse_toml(read_text(path), path=path), path, root, depth + 1)
+
+
+def staged_imports(data: dict[str, Any], root: Path) -> list[tuple[str, str]]:
+    """Each file the variant imports from its own folder, as (path relative to the folder,
+    text), imports of imports included: a node gets them beside its config.toml, where
+    containerd resolves them as it would beside the variant. Links are checked (above) but
+    the path is kept as written, since that is where containerd looks."""
+    out: dict[str, str] = {}
+
+    def walk(doc: dict[str, Any], here: Path, depth: int) -> None:
+        for entry in relative_imports(doc):
+            if depth >= MAX_IMPORT_DEPTH:
+                raise InputError(f"imports: {entry!r} is nested more than {MAX_IMPORT_DEPTH} "
+                                 "imports deep", path=here)
+            for path in import_files(entry, here, root):
+                rel = os.path.relpath(os.path.normpath(path), root)
+                if rel not in out:
+                    out[rel] = read_text(path)
+                    walk(parse_toml(out[rel], path=path), path.parent, depth + 1)
+
+    walk(data, root, 0)
+    return sorted(out.items())

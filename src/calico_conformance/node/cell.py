@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,11 @@ import tomli_w
 from ..cells import NodeCell
 from ..clock import Clock
 from ..containerd.config import get_at, runtime_plugin_read, set_at, table_name
+from ..containerd.imports import staged_imports
 from ..containerd.words import cri_load_error, exit_error, host_capability_trouble
 from ..cri.client import CriClient
 from ..cri.waits import wait_images, wait_ready
+from ..datafile import parse_toml
 from ..errors import ConformanceError, NodeUnavailable, StepFailed
 from ..life import Judged, StepLife, live
 from ..model import CellResult, ConfigCheck
@@ -104,6 +107,7 @@ class NodeLife(StepLife):
         self.keep_logs_dir, self.record = keep_logs_dir, record
         self.driver = cell.target.kubelet_cgroup_driver
         self.placement: dict[str, str] = {}
+        self.staged: list[str] = []  # imports written into a node that may serve another cell
 
     def declared(self) -> NodeCell:
         containerd = parse_version(self.node.facts.get("containerd", ""))
@@ -135,8 +139,29 @@ class NodeLife(StepLife):
     def not_tested(self) -> str:
         return self.unavailable or super().not_tested()
 
+    def _stage_imports(self, node: Node) -> None:
+        """The variant's own imports beside the node's config.toml, so containerd finds
+        them where it would beside the variant (a missing import is our trouble, not the
+        config's)."""
+        data = self.target.effective.data
+        found = parse_version(node.facts.get("containerd", "")) or (0, 0, 0)
+        for rel, text in staged_imports(data, self.target.variant.path.parent):
+            where = f"{os.path.dirname(nu.CONFIG)}/{rel}"
+            doc = parse_toml(text, path=rel)  # parsed once already, by staged_imports
+            if isinstance(get_at(doc, runtime_plugin_read(doc.get("version"), found)), dict):
+                # containerd replaces a whole plugin table with an import's: the node's
+                # own adaptation goes where the CRI settings now come from
+                text = tomli_w.dumps(adapt(doc, self.rec.overrides, node))
+            node.exec("mkdir", "-p", os.path.dirname(where))
+            nu.write_file(node, where, text)
+            self.staged.append(where)
+            self.rec.overrides.append(f"imports: {rel} staged into the node at {where}")
+
     def release(self, judged: Judged, interrupted: bool) -> list[str]:
         node = self.node
+        if self.staged:
+            with contextlib.suppress(ConformanceError):
+                node.exec("rm", "-f", *self.staged)
         if self.keep_logs_dir is not None and node.name:
             with contextlib.suppress(OSError, ConformanceError):
                 self.keep_logs_dir.mkdir(parents=True, exist_ok=True)
@@ -168,6 +193,7 @@ class NodeLife(StepLife):
         text = (tomli_w.dumps(adapt(config, rec.overrides, node)) if isinstance(config, dict)
                 else config)
         nu.write_file(node, nu.CONFIG, text)
+        self._stage_imports(node)
         up = nu.restart_containerd(node, self.cursor, parity.kubelet_cri_endpoint)
         if not up.active:
             rec.timings["config"] = clock.monotonic() - t1

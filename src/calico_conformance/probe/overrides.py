@@ -27,13 +27,17 @@ reports that as ``unknown`` (see :mod:`.judge`).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..containerd.config import table_name, view
+import tomli_w
+
+from ..containerd.config import CRI_PLUGINS, table_name, view
+from ..datafile import parse_toml
 from .host import HostFacts
 from .hostpaths import isolate
 
@@ -160,6 +164,29 @@ def adapt(data: dict[str, Any], facts: HostFacts, paths: IsolationPaths, *, imag
                              f"true -> false (systemd is not PID 1 here: the agreeing "
                              "systemd/systemd pair is emulated as cgroupfs/cgroupfs)")
         driver, systemd_requested = "cgroupfs", False
+    files, notes, needs_base_spec = _adapt_imports(
+        files, notes, needs_base_spec, lambda doc: adapt(
+            doc, facts, dataclasses.replace(paths, tree=None), image_ref=image_ref,
+            kubelet_driver=kubelet_driver, overlay_usable=overlay_usable,
+            emulate_systemd=emulate_systemd, exists=exists))
     return Adapted(data=out, overrides=tuple(notes), kubelet_driver=driver,
                    systemd_requested=systemd_requested, needs_base_spec=needs_base_spec,
                    files=files)
+
+
+def _adapt_imports(files: tuple[tuple[Path, str], ...], notes: list[str], base_spec: bool,
+                   adapt_one: Callable[[dict[str, Any]], Adapted]
+                   ) -> tuple[tuple[tuple[Path, str], ...], list[str], bool]:
+    """An import that holds a CRI plugin table replaces the main config's whole table
+    (containerd merges imports plugin by plugin; observed on 1.6.20): the host isolation
+    and overrides must be in the import too, or its CNI dirs and runc root are the host's."""
+    out = []
+    for dst, text in files:
+        doc = parse_toml(text, path=dst)
+        plugins = doc.get("plugins")
+        if isinstance(plugins, dict) and any(p in plugins for p in CRI_PLUGINS):
+            sub = adapt_one(doc)
+            notes = [*notes, *(f"imports: {dst.name}: {o}" for o in sub.overrides)]
+            text, base_spec = tomli_w.dumps(sub.data), base_spec or sub.needs_base_spec
+        out.append((dst, text))
+    return tuple(out), notes, base_spec
