@@ -89,3 +89,24 @@ def test_dumping_is_stable_and_round_trips(cells):
         text = dump_kind_config(cfg)
         assert text == dump_kind_config(render_kind_config(cell, "c"))
         assert yaml.safe_load(text) == cfg
+
+
+@pytest.mark.parametrize("as_is", [True, False], ids=["whole config", "patch"])
+def test_a_variants_own_imports_are_mounted_where_containerd_looks(
+        cells: dict[str, Cell], tmp_path: Path, as_is: bool) -> None:
+    """containerd resolves a relative import beside config.toml; without the file there the
+    node refuses the config and the cell would blame the variant for our missing file."""
+    import dataclasses
+
+    from calico_conformance.cells import Target
+    from calico_conformance.variants import load_variant
+    (tmp_path / "conf.d").mkdir()
+    (tmp_path / "conf.d" / "extra.toml").write_text("version = 2\n")
+    (tmp_path / "mine.toml").write_text('version = 2\nimports = ["conf.d/extra.toml"]\n')
+    cell = cells["baseline"]
+    variant = load_variant(tmp_path / "mine.toml", as_is=as_is)
+    cell = dataclasses.replace(cell, target=Target(variant, cell.target.kind))
+    cfg = render_kind_config(cell, "c")
+    want = {"hostPath": str(tmp_path / "conf.d" / "extra.toml"),
+            "containerPath": "/etc/containerd/conf.d/extra.toml", "readOnly": True}
+    assert all(want in node["extraMounts"] for node in cfg["nodes"])

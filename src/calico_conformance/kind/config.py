@@ -8,9 +8,12 @@ configuration guide, "Extra Labels") and a ``KubeletConfiguration`` document in
 
 from __future__ import annotations
 
+import posixpath
 from typing import TYPE_CHECKING, Any
 
 import yaml
+
+from ..containerd.imports import staged_imports
 
 if TYPE_CHECKING:
     from ..cells import Cell
@@ -40,12 +43,21 @@ def render_kind_config(cell: Cell, cluster_name: str) -> dict[str, Any]:
                                     "labels": dict(labels)}]
     nodes += [{"role": "worker", "image": image, "labels": dict(labels)}
               for _ in range(cell.workers)]
+    mounts: list[dict[str, Any]] = []
     if cell.variant.as_is:
         # The user's whole file replaces the node's config: mounted read-only over it
         # (kind's "Extra Mounts"); kind writes the file only when there are patches.
-        for node in nodes:
-            node["extraMounts"] = [{"hostPath": str(cell.variant.path.resolve()),
-                                    "containerPath": CONTAINERD_CONFIG, "readOnly": True}]
+        mounts.append({"hostPath": str(cell.variant.path.resolve()),
+                       "containerPath": CONTAINERD_CONFIG, "readOnly": True})
+    # The variant's own imports, where containerd resolves them: beside config.toml.
+    folder = cell.variant.path.parent
+    mounts += [{"hostPath": str((folder / rel).resolve()),
+                "containerPath": f"{posixpath.dirname(CONTAINERD_CONFIG)}/{rel}",
+                "readOnly": True}
+               for rel, _text in staged_imports(cell.target.effective.data, folder)]
+    for node in nodes:
+        if mounts:
+            node["extraMounts"] = [dict(m) for m in mounts]
     cfg: dict[str, Any] = {
         "kind": "Cluster",
         "apiVersion": KIND_API_VERSION,
