@@ -93,6 +93,11 @@ def secret_values(data: Any) -> set[str]:
 
 
 def _decoded(token: str) -> str | None:
+    """The value of one TOML string literal (a one-line one without escapes is read as
+    is; the rest by the TOML parser itself, so every escape means what TOML says)."""
+    if len(token) >= 2 and token[:3] not in ('"""', "'''") and (
+            token[0] == "'" or "\\" not in token):
+        return token[1:-1]
     try:
         value = tomllib.loads(f"v = {token}")["v"]
     except (tomllib.TOMLDecodeError, RecursionError):
@@ -111,7 +116,7 @@ def redact_config(text: str) -> str:
         token = m[0]
         if token.startswith("#"):
             return redact_text(token)
-        if _IS_KEY.match(text, m.end()) or _decoded(token) not in secrets:
+        if not secrets or _IS_KEY.match(text, m.end()) or _decoded(token) not in secrets:
             return token
         return f'"{REDACTED}"'
     return _LITERAL.sub(swap, text)
