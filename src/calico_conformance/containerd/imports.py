@@ -7,6 +7,11 @@ every relative entry must stay inside the variant's own folder once links are fo
 a ``../``, a symlink, a linked folder or an import inside an import that leaves it is
 refused when the variant is loaded, before any tier runs. Absolute entries are host paths;
 the tiers drop them (the probe) or find them absent (a node), and say so.
+
+One difference by version: containerd 1.6 globs a relative *glob* entry as written, from
+its working directory, and joins only plain paths to the config's folder; 1.7 and later
+join first, then glob (``resolveImports`` in both). Observed on the 1.6.20 node: a staged
+``conf.d/*.toml`` was not read, ``conf.d/x.toml`` was. The folder check holds either way.
 """
 
 from __future__ import annotations
