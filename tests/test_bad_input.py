@@ -196,15 +196,18 @@ def idle_option(tmp: Path) -> None:
                         f"--variant={tmp / 'mine.toml'}"), 4, "--variant cannot be added to it")
 
 
+def plan_refuses(tmp: Path, message: str, *args: str) -> None:
+    """``pytest --plan ARGS`` is a usage error (exit 4), one line with ``message``."""
+    one_line(pytest_run(project(tmp), "--plan", *args), 4, message)
+
+
 def negative_workers(tmp: Path) -> None:
-    one_line(pytest_run(project(tmp), "--plan", "-n", "-1"), 4,
-             "the number of workers is 0 or more")
+    plan_refuses(tmp, "the number of workers is 0 or more", "-n", "-1")
 
 
 def endless_duration(tmp: Path) -> None:
     """A soak that overflows the platform's timers was exit 5, not a usage error."""
-    one_line(pytest_run(project(tmp), "--plan", "--soak", "99999999999999h"), 4,
-             "is longer than 30 days")
+    plan_refuses(tmp, "is longer than 30 days", "--soak", "99999999999999h")
 
 
 def output_in_a_run(tmp: Path) -> None:
@@ -245,13 +248,11 @@ def unsafe_stored_run(tmp: Path) -> None:
 
 def huge_repeat(tmp: Path) -> None:
     """--repeat 100000000 planned 100 million items, then a MemoryError after 76 s."""
-    one_line(pytest_run(project(tmp), "--plan", "--repeat", "100000000"), 4,
-             "--repeat must be from 1 to 100")
+    plan_refuses(tmp, "--repeat must be from 1 to 100", "--repeat", "100000000")
 
 
 def huge_shard(tmp: Path) -> None:
-    one_line(pytest_run(project(tmp), "--plan", "--shard", "1/10000000000"), 4,
-             "write K/N with 1 <= K <= N <= 1000")
+    plan_refuses(tmp, "write K/N with 1 <= K <= N <= 1000", "--shard", "1/10000000000")
 
 
 def garbage_baseline(tmp: Path) -> None:

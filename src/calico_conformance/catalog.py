@@ -188,7 +188,6 @@ class Catalog:
             out[variant.name] = variant
         return out
 
-
     def points(self, matrix: dict[str, Any], path: Path) -> dict[str, Point]:
         out: dict[str, Point] = {}
         points = typed(matrix, "points", path, path.name, "an array of tables ([[points]])",

@@ -68,14 +68,20 @@ def regular_file(path: Path | str, what: str = "cannot read") -> None:
         raise InputError(f"{what}: {kind}, not a regular file", path=path)
 
 
-def read_text(path: Path, what: str = "cannot read") -> str:
-    """A UTF-8 input file, at most :data:`MAX_INPUT_BYTES`; FIFOs and devices refused."""
+def read_capped(path: Path, limit: int, what: str = "cannot read") -> bytes:
+    """At most ``limit + 1`` bytes of a regular file (the caller tells "too large" by the
+    length); FIFOs and devices refused before they are opened."""
     regular_file(path, what)
     try:
         with open(path, "rb") as fh:
-            data = fh.read(MAX_INPUT_BYTES + 1)
+            return fh.read(limit + 1)
     except OSError as exc:
         raise InputError(f"{what}: {exc.strerror}", path=path) from exc
+
+
+def read_text(path: Path, what: str = "cannot read") -> str:
+    """A UTF-8 input file, at most :data:`MAX_INPUT_BYTES`; FIFOs and devices refused."""
+    data = read_capped(path, MAX_INPUT_BYTES, what)
     if len(data) > MAX_INPUT_BYTES:
         raise InputError(f"larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB; not a config "
                          "file this suite reads", path=path)

@@ -14,8 +14,11 @@ from pathlib import Path
 # A message quotes what the user gave (a name, a value, a path): it must not drive the
 # terminal (C0/C1 controls, bidi overrides, as in reporting.facts.visible) nor echo
 # 100,000 characters back, so both are neutralised once, here, for every InputError.
-_CONTROLS = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
-                       "\u2066-\u2069]")
+# C0/C1 controls (ESC starts ANSI sequences), DEL, and the Unicode bidi controls that
+# reorder what is displayed (Trojan Source, CVE-2021-42574); a tab is kept.
+CONTROLS = ("\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+            "\u2066-\u2069")
+_CONTROLS = re.compile(f"[{CONTROLS}]")
 NAME_LIMIT = 200  # no name, value or path a user means is longer without a space
 
 

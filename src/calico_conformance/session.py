@@ -286,4 +286,3 @@ class ConformanceSession:
             terminalreporter.write_line("\n".join(visible(x) for x in note.splitlines()))
         for name, kubeconfig in self.state.kept:
             terminalreporter.write_line(f"kept cluster {name}: KUBECONFIG={visible(kubeconfig)}")
-

@@ -55,8 +55,8 @@ def render_kind_config(cell: Cell, cluster_name: str) -> dict[str, Any]:
                 "containerPath": f"{posixpath.dirname(CONTAINERD_CONFIG)}/{rel}",
                 "readOnly": True}
                for rel, _text in staged_imports(cell.target.effective.data, folder)]
-    for node in nodes:
-        if mounts:
+    if mounts:
+        for node in nodes:
             node["extraMounts"] = [dict(m) for m in mounts]
     cfg: dict[str, Any] = {
         "kind": "Cluster",

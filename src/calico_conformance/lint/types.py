@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from ..containerd.config import CRI_V1, CRI_V2, CRI_V3_IMAGES, CRI_V3_RUNTIME, table_name
+from ..containerd.config import CRI_V1, CRI_V2, CRI_V3_IMAGES, CRI_V3_RUNTIME, get_at, table_name
 from ..model import Finding, Verdict
 from .context import RUNC_TYPES, LintContext
 
@@ -155,7 +155,7 @@ def mistypes(data: dict[str, Any]) -> Iterator[Mistype]:
     for plugin, schema in PLUGINS.items():
         if plugin in plugins:
             yield from _check(plugins[plugin], schema, ("plugins", plugin))
-        runtimes = _at(plugins.get(plugin), "containerd", "runtimes")
+        runtimes = get_at(plugins, (plugin, "containerd", "runtimes"))
         for name, rt in (runtimes.items() if isinstance(runtimes, dict) else ()):
             if not isinstance(rt, dict) or not isinstance(rt.get("options"), dict):
                 continue
@@ -166,11 +166,6 @@ def mistypes(data: dict[str, Any]) -> Iterator[Mistype]:
             for m in _walk(rt["options"], RUNC_OPTIONS, base):
                 yield Mistype(m.path, m.wanted, m.value, at_sandbox=True)
 
-
-def _at(value: Any, *keys: str) -> Any:
-    for key in keys:
-        value = value.get(key) if isinstance(value, dict) else None
-    return value
 
 
 def _shown(value: Any) -> str:
@@ -203,9 +198,8 @@ def empty_runtime_types(data: dict[str, Any]) -> Iterator[tuple[str, ...]]:
     """Runtimes whose ``runtime_type = ""``: set, so no version fills in its default, and
     empty, so every container fails (observed on 1.6.20, 1.7.24 and 2.1.9: "create
     container failed validation: container.Runtime.Name must be set")."""
-    plugins = data.get("plugins")
     for plugin in PLUGINS:
-        runtimes = _at(plugins, plugin, "containerd", "runtimes")
+        runtimes = get_at(data, ("plugins", plugin, "containerd", "runtimes"))
         for name, rt in (runtimes.items() if isinstance(runtimes, dict) else ()):
             if isinstance(rt, dict) and rt.get("runtime_type") == "":
                 yield ("plugins", plugin, "containerd", "runtimes", name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from ..errors import bounded
+from ..errors import CONTROLS, bounded
 from ..model import CellResult, Evidence, Matrix, Outcome, RunMeta, Tier, Verdict
 
 # Display status: the outcome, with OBSERVED split by verdict so "no expectation,
@@ -68,12 +68,10 @@ def clean(text: object) -> str:
     return _BIDI.sub("?", _ANSI.sub("", "" if text is None else str(text)))
 
 
-# What a terminal, a log viewer or a code review would act on rather than show: C0/C1
-# controls (ESC starts ANSI sequences), DEL, and the Unicode bidi controls that reorder
-# what is displayed (Trojan Source, CVE-2021-42574).
+# What a terminal, a log viewer or a code review would act on rather than show
+# (errors.CONTROLS), a tab included here: a table cell is one run of text.
 _BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\x80-\x9f]")
-_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
-                        "\u2066-\u2069]")
+_INVISIBLE = re.compile(f"[\t{CONTROLS}]")
 
 
 # Evidence quotes long cgroup paths and container ids; a whole token past this is not.

@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path
 
-from ..datafile import regular_file
+from ..datafile import read_capped
 from ..errors import InputError
 from ..model import MAX_REPEAT, CellResult
 
@@ -23,12 +23,7 @@ MAX_STORED_BYTES = 512 * 1024 * 1024  # a 40,000-cell matrix.json is about 16 MB
 
 def read_stored(path: Path) -> str:
     """A stored result: a regular file (not a FIFO or /dev/zero), UTF-8, capped."""
-    regular_file(path)
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(MAX_STORED_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path=path) from exc
+    data = read_capped(path, MAX_STORED_BYTES)
     if len(data) > MAX_STORED_BYTES:
         raise InputError(f"larger than {MAX_STORED_BYTES >> 20} MiB: not a stored result",
                          path=path)
